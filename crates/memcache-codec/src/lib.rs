@@ -1,0 +1,1 @@
+//! placeholder while the codec is written

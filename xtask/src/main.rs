@@ -1,0 +1,77 @@
+//! The project's task runner, reached as `cargo xtask <task>`.
+//!
+//! Tasks install the system packages they need (on Debian/Ubuntu as root),
+//! start the servers they need on free loopback ports, and stop them again,
+//! also on failure, so a fresh machine needs no manual step.
+
+mod system;
+
+use std::process::{Command, ExitCode};
+
+use memcached_harness::Memcached;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  test     fmt check, clippy -D warnings and every test, against a memcached it starts
+  demo     run the traced square-root demo against memcached and the trace collector";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("demo") => Err("the demo arrives with the sqrt-demo crate (issue 6)".to_string()),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown task `{other}`\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cargo xtask test [-- extra cargo test args]`.
+fn test(extra: &[String]) -> Result<(), String> {
+    system::ensure_test_packages()?;
+    let server = Memcached::start().map_err(|e| format!("could not start memcached: {e}"))?;
+    let addr = server.addr().to_string();
+    eprintln!("xtask: memcached listening on {addr}");
+
+    run(Command::new(cargo()).args(["fmt", "--all", "--", "--check"]))?;
+    run(Command::new(cargo()).args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(Command::new(cargo())
+        .args(["test", "--workspace"])
+        .args(extra)
+        .env("MEMCACHED_ADDR", &addr))?;
+    // `server` drops here (and on every early return above): memcached stops.
+    Ok(())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("could not run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}

@@ -1,0 +1,83 @@
+//! System packages the tasks need, installed with apt-get when missing.
+//!
+//! Only Debian/Ubuntu as root installs by itself; anywhere else the task
+//! stops with a message naming the package to install.
+
+use std::path::Path;
+use std::process::Command;
+
+/// A system dependency: how to tell it is present, and its Debian package.
+struct Package {
+    /// A file whose presence shows the package is installed.
+    probe: &'static str,
+    debian: &'static str,
+}
+
+const MEMCACHED: Package = Package {
+    probe: "/usr/bin/memcached",
+    debian: "memcached",
+};
+const GMP_HEADERS: Package = Package {
+    probe: "/usr/include/gmp.h",
+    debian: "libgmp-dev",
+};
+const MPFR_HEADERS: Package = Package {
+    probe: "/usr/include/mpfr.h",
+    debian: "libmpfr-dev",
+};
+
+/// Everything `cargo xtask test` needs.
+pub fn ensure_test_packages() -> Result<(), String> {
+    ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
+}
+
+fn ensure(packages: &[Package]) -> Result<(), String> {
+    let missing: Vec<&Package> = packages
+        .iter()
+        .filter(|p| !Path::new(p.probe).exists() && !(p.debian == "memcached" && on_path("memcached")))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = missing.iter().map(|p| p.debian).collect();
+    if !Path::new("/usr/bin/apt-get").exists() || !is_root() {
+        return Err(format!(
+            "missing system packages: {}; install them (Debian/Ubuntu: apt-get install {})",
+            names.join(", "),
+            names.join(" ")
+        ));
+    }
+    eprintln!("xtask: installing {} with apt-get ...", names.join(" "));
+    let update = Command::new("apt-get")
+        .args(["update", "-q"])
+        .status()
+        .map_err(|e| format!("apt-get update: {e}"))?;
+    if !update.success() {
+        eprintln!("xtask: apt-get update failed ({update}); trying the install anyway");
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(&names)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("apt-get install: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("apt-get install {} failed ({status})", names.join(" ")))
+    }
+}
+
+fn on_path(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
