@@ -1,0 +1,243 @@
+//! Exact integer square roots and exact truncated decimal expansions.
+//!
+//! Everything here is pure and needs no memcached: `isqrt_rem` gives
+//! `floor(sqrt(n))` and the remainder, `sqrt_decimal` the first `digits`
+//! fractional digits of `sqrt(n)` computed as the integer root of
+//! `n * 10^(2 * digits)`. Every printed digit is a true digit: the expansion is
+//! TRUNCATED, never rounded (sqrt(2) to 2 digits is `1.41`, and sqrt(8) to 1
+//! digit is `2.8` although 2.828... rounds to 2.83 at two).
+
+use std::fmt;
+
+use rug::ops::Pow;
+use rug::Integer;
+
+use crate::error::ArithmeticError;
+
+/// `floor(sqrt(n))` and `n - floor(sqrt(n))^2`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsqrtRem {
+    /// The floor of the square root.
+    pub root: Integer,
+    /// `n - root^2`, in `0..=2*root`.
+    pub remainder: Integer,
+}
+
+impl IsqrtRem {
+    /// Whether `n` was a perfect square (`remainder == 0`).
+    pub fn is_perfect_square(&self) -> bool {
+        self.remainder == 0
+    }
+}
+
+/// The exact integer square root of `n` with its remainder.
+pub fn isqrt_rem(n: &Integer) -> Result<IsqrtRem, ArithmeticError> {
+    if *n < 0 {
+        return Err(ArithmeticError::Negative);
+    }
+    let (root, remainder) = n.clone().sqrt_rem(Integer::new());
+    Ok(IsqrtRem { root, remainder })
+}
+
+/// `sqrt(n)` to a fixed number of fractional decimal digits, truncated.
+///
+/// Held as the scaled integer `floor(sqrt(n) * 10^digits)`, which is exactly
+/// the integer root of `n * 10^(2*digits)`; `exact` says the expansion stops
+/// there (the remainder was zero), which for an integer `n` happens exactly
+/// when `n` is a perfect square.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExactSqrt {
+    scaled: Integer,
+    digits: u32,
+    exact: bool,
+}
+
+/// The result of [`sqrt_decimal`]; the same type the memo engine returns.
+pub type DecimalRoot = ExactSqrt;
+
+impl ExactSqrt {
+    /// Builds a root from its parts; callers must have checked them (the
+    /// memo engine does so with [`ExactSqrt::is_root_of`] when configured).
+    pub(crate) fn from_parts(scaled: Integer, digits: u32, exact: bool) -> Self {
+        ExactSqrt {
+            scaled,
+            digits,
+            exact,
+        }
+    }
+
+    /// `floor(sqrt(n) * 10^digits)`.
+    pub fn scaled(&self) -> &Integer {
+        &self.scaled
+    }
+
+    /// The number of fractional digits held.
+    pub fn digits(&self) -> u32 {
+        self.digits
+    }
+
+    /// Whether the root is exactly the printed value (no further non-zero
+    /// digits), i.e. `n` is a perfect square.
+    pub fn is_exact(&self) -> bool {
+        self.exact
+    }
+
+    /// `floor(sqrt(n))`.
+    pub fn integer_part(&self) -> Integer {
+        Integer::from(&self.scaled / Integer::from(10u32).pow(self.digits))
+    }
+
+    /// The fractional digits, exactly `digits` of them (zero-padded), truncated.
+    pub fn fractional_digits(&self) -> String {
+        let text = self.scaled.to_string();
+        split_decimal(&text, self.digits).1
+    }
+
+    /// Checks `r^2 <= n * 10^(2d) < (r+1)^2` and the exactness flag against
+    /// `n`: the root is correct for `n` whatever produced it.
+    pub fn is_root_of(&self, n: &Integer) -> bool {
+        if *n < 0 || self.scaled < 0 {
+            return false;
+        }
+        let target = scale(n, self.digits);
+        let square = Integer::from(self.scaled.square_ref());
+        if square > target {
+            return false;
+        }
+        let next = Integer::from(&self.scaled + 1u32);
+        let next_square = Integer::from(next.square_ref());
+        target < next_square && self.exact == (square == target)
+    }
+}
+
+impl fmt::Display for ExactSqrt {
+    /// `integer.fraction` with exactly `digits` fractional digits (no dot when
+    /// `digits == 0`), e.g. `1.4142135623`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.scaled.to_string();
+        let (integer, fraction) = split_decimal(&text, self.digits);
+        if self.digits == 0 {
+            f.write_str(&integer)
+        } else {
+            write!(f, "{integer}.{fraction}")
+        }
+    }
+}
+
+/// `sqrt(n)` truncated to `digits` fractional decimal digits, exactly.
+pub fn sqrt_decimal(n: &Integer, digits: u32) -> Result<DecimalRoot, ArithmeticError> {
+    if *n < 0 {
+        return Err(ArithmeticError::Negative);
+    }
+    let (scaled, remainder) = scale(n, digits).sqrt_rem(Integer::new());
+    let exact = remainder == 0;
+    Ok(ExactSqrt {
+        scaled,
+        digits,
+        exact,
+    })
+}
+
+/// `n * 10^(2*digits)`, built as `n * (10^digits)^2` so the exponent never
+/// overflows `u32`.
+fn scale(n: &Integer, digits: u32) -> Integer {
+    if digits == 0 {
+        return n.clone();
+    }
+    let power = Integer::from(10u32).pow(digits);
+    let square = Integer::from(power.square_ref());
+    Integer::from(n * &square)
+}
+
+/// Splits the decimal text of a scaled value into integer and fractional
+/// parts, padding with zeros on the left when the value is below one.
+fn split_decimal(text: &str, digits: u32) -> (String, String) {
+    let digits = digits as usize;
+    if text.len() > digits {
+        let (integer, fraction) = text.split_at(text.len() - digits);
+        (integer.to_owned(), fraction.to_owned())
+    } else {
+        let mut fraction = "0".repeat(digits - text.len());
+        fraction.push_str(text);
+        ("0".to_owned(), fraction)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isqrt_rem_small_values() {
+        for n in 0u64..2000 {
+            let r = isqrt_rem(&Integer::from(n)).unwrap();
+            let root = r.root.to_u64().unwrap();
+            assert!(root * root <= n && (root + 1) * (root + 1) > n, "n={n}");
+            assert_eq!(r.remainder, n - root * root);
+            assert_eq!(r.is_perfect_square(), root * root == n);
+        }
+    }
+
+    #[test]
+    fn negative_is_an_error() {
+        assert_eq!(
+            isqrt_rem(&Integer::from(-4)),
+            Err(ArithmeticError::Negative)
+        );
+        assert_eq!(
+            sqrt_decimal(&Integer::from(-1), 3),
+            Err(ArithmeticError::Negative)
+        );
+    }
+
+    #[test]
+    fn decimal_expansion_is_truncated_not_rounded() {
+        // sqrt(2) = 1.41421356237309504880..., the 10th digit is 7 then 3.
+        let two = sqrt_decimal(&Integer::from(2), 10).unwrap();
+        assert_eq!(two.to_string(), "1.4142135623");
+        // sqrt(8) = 2.8284271247...: rounding to 2 digits would give 2.83.
+        assert_eq!(sqrt_decimal(&Integer::from(8), 2).unwrap().to_string(), "2.82");
+        // sqrt(3) = 1.7320508075688772...: 5 digits rounded is 1.73205, 6 digits 1.732051.
+        assert_eq!(
+            sqrt_decimal(&Integer::from(3), 6).unwrap().to_string(),
+            "1.732050"
+        );
+        assert!(!two.is_exact());
+    }
+
+    #[test]
+    fn perfect_squares_are_exact_and_padded() {
+        let r = sqrt_decimal(&Integer::from(144), 4).unwrap();
+        assert_eq!(r.to_string(), "12.0000");
+        assert!(r.is_exact());
+        assert_eq!(r.integer_part(), 12);
+        assert_eq!(r.fractional_digits(), "0000");
+        let zero = sqrt_decimal(&Integer::new(), 3).unwrap();
+        assert_eq!(zero.to_string(), "0.000");
+        assert!(zero.is_exact());
+        assert_eq!(sqrt_decimal(&Integer::from(49), 0).unwrap().to_string(), "7");
+    }
+
+    #[test]
+    fn values_below_one_keep_leading_fraction_zeros() {
+        // There are no integers in (0, 1), but the scaled form must still
+        // print its zero padding correctly: floor(sqrt(1) * 10^3) = 1000.
+        let one = sqrt_decimal(&Integer::from(1), 3).unwrap();
+        assert_eq!(one.to_string(), "1.000");
+        assert_eq!(split_decimal("5", 3), ("0".to_owned(), "005".to_owned()));
+    }
+
+    #[test]
+    fn is_root_of_accepts_the_root_and_rejects_neighbours() {
+        let n = Integer::from(1_000_003u32);
+        let r = sqrt_decimal(&n, 20).unwrap();
+        assert!(r.is_root_of(&n));
+        let high = ExactSqrt::from_parts(Integer::from(r.scaled() + 1u32), 20, false);
+        let low = ExactSqrt::from_parts(Integer::from(r.scaled() - 1u32), 20, false);
+        let lying = ExactSqrt::from_parts(r.scaled().clone(), 20, true);
+        assert!(!high.is_root_of(&n));
+        assert!(!low.is_root_of(&n));
+        assert!(!lying.is_root_of(&n));
+        assert!(!r.is_root_of(&Integer::from(1_000_004u32)));
+    }
+}
