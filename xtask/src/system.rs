@@ -10,19 +10,30 @@ use std::process::Command;
 struct Package {
     /// A file whose presence shows the package is installed.
     probe: &'static str,
+    /// A command that, found on `PATH`, also shows it (a non-Debian install).
+    command: Option<&'static str>,
     debian: &'static str,
+}
+
+impl Package {
+    fn installed(&self) -> bool {
+        Path::new(self.probe).exists() || self.command.is_some_and(on_path)
+    }
 }
 
 const MEMCACHED: Package = Package {
     probe: "/usr/bin/memcached",
+    command: Some("memcached"),
     debian: "memcached",
 };
 const GMP_HEADERS: Package = Package {
     probe: "/usr/include/gmp.h",
+    command: None,
     debian: "libgmp-dev",
 };
 const MPFR_HEADERS: Package = Package {
     probe: "/usr/include/mpfr.h",
+    command: None,
     debian: "libmpfr-dev",
 };
 
@@ -32,10 +43,7 @@ pub fn ensure_test_packages() -> Result<(), String> {
 }
 
 fn ensure(packages: &[Package]) -> Result<(), String> {
-    let missing: Vec<&Package> = packages
-        .iter()
-        .filter(|p| !Path::new(p.probe).exists() && !(p.debian == "memcached" && on_path("memcached")))
-        .collect();
+    let missing: Vec<&Package> = packages.iter().filter(|p| !p.installed()).collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -64,7 +72,10 @@ fn ensure(packages: &[Package]) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("apt-get install {} failed ({status})", names.join(" ")))
+        Err(format!(
+            "apt-get install {} failed ({status})",
+            names.join(" ")
+        ))
     }
 }
 

@@ -9,8 +9,8 @@
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -224,16 +224,22 @@ mod tests {
     #[test]
     fn starts_kills_and_restarts_on_the_same_port() {
         let mut server = Memcached::start().expect("start memcached");
-        assert!(version(server.addr()).expect("talk").starts_with("VERSION "));
+        assert!(version(server.addr())
+            .expect("talk")
+            .starts_with("VERSION "));
         server.kill();
         assert!(!server.is_running());
         assert!(version(server.addr()).is_err());
         server.restart().expect("restart");
-        assert!(version(server.addr()).expect("talk").starts_with("VERSION "));
+        assert!(version(server.addr())
+            .expect("talk")
+            .starts_with("VERSION "));
     }
 
     #[test]
     fn shared_server_answers() {
-        assert!(version(shared_addr()).expect("talk").starts_with("VERSION "));
+        assert!(version(shared_addr())
+            .expect("talk")
+            .starts_with("VERSION "));
     }
 }

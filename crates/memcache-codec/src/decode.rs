@@ -1,0 +1,248 @@
+//! The incremental response decoder.
+//!
+//! [`Decoder::decode`] looks at the front of the read buffer. If a whole
+//! response item is there, it is split off (values become zero-copy slices)
+//! and returned; if not, nothing is consumed and the caller reads more. The
+//! decoder keeps no state between calls, so it can never be left half-way.
+//! Every length the server announces is checked against [`Limits`] before
+//! anything waits for it.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::meta::parse_num;
+use crate::{DecodeError, Limits, MetaResponse, MetaReturnFlags, MetaStatus, Response, Value};
+
+/// Decodes memcached responses (text and meta protocol) from a byte buffer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Decoder {
+    pub limits: Limits,
+}
+
+/// The shape of a response line, found before anything is consumed.
+enum Line {
+    /// A line with no data block, decoded straight from the line.
+    Simple(Response),
+    /// A line whose payload is kept as `Bytes` (split off the buffer).
+    Owned,
+    /// A line followed by `len` bytes of data and `\r\n`.
+    WithData { len: usize },
+}
+
+impl Decoder {
+    /// A decoder with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        Decoder { limits }
+    }
+
+    /// Takes one response item off the front of `buf`.
+    ///
+    /// - `Ok(Some(item))`: the item's bytes were consumed.
+    /// - `Ok(None)`: `buf` holds only part of an item; nothing was consumed.
+    /// - `Err(_)`: the stream cannot be decoded; drop the connection.
+    pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Response>, DecodeError> {
+        let Some(line_len) = self.find_line(buf)? else {
+            return Ok(None);
+        };
+        let line = &buf[..line_len];
+        match self.classify(line)? {
+            Line::Simple(response) => {
+                buf.advance(line_len + 2);
+                Ok(Some(response))
+            }
+            Line::Owned => {
+                let frame = buf.split_to(line_len + 2).freeze();
+                parse_owned(&frame, line_len).map(Some)
+            }
+            Line::WithData { len } => {
+                let total = line_len + 2 + len + 2;
+                if buf.len() < total {
+                    // Reserve now so the socket reads land in one buffer.
+                    buf.reserve(total - buf.len());
+                    return Ok(None);
+                }
+                if &buf[total - 2..total] != b"\r\n" {
+                    return Err(DecodeError::Malformed(
+                        "data block not followed by \\r\\n (wrong length)",
+                    ));
+                }
+                let frame = buf.split_to(total).freeze();
+                parse_with_data(&frame, line_len, len).map(Some)
+            }
+        }
+    }
+
+    /// Length of the first line (without `\r\n`), if a whole line is there.
+    fn find_line(&self, buf: &[u8]) -> Result<Option<usize>, DecodeError> {
+        let limit = self.limits.max_line_len;
+        let window = &buf[..buf.len().min(limit + 2)];
+        match memchr::memchr(b'\n', window) {
+            Some(0) => Err(DecodeError::Malformed("line ends with a bare \\n")),
+            Some(nl) if window[nl - 1] == b'\r' => Ok(Some(nl - 1)),
+            Some(_) => Err(DecodeError::Malformed("line ends with a bare \\n")),
+            None if buf.len() > limit + 1 => Err(DecodeError::LineTooLong { limit }),
+            None => Ok(None),
+        }
+    }
+
+    fn classify(&self, line: &[u8]) -> Result<Line, DecodeError> {
+        let (word, rest) = split_word(line);
+        let simple = |r| Ok(Line::Simple(r));
+        match word {
+            b"VALUE" => {
+                let mut fields = rest.split(|&b| b == b' ');
+                let _key = fields.next();
+                let _flags = fields.next();
+                let len: u64 = parse_num(fields.next().unwrap_or(b""), "bad VALUE length")?;
+                Ok(Line::WithData {
+                    len: self.check_len(len)?,
+                })
+            }
+            b"VA" => {
+                let (len, _) = split_word(rest);
+                let len: u64 = parse_num(len, "bad VA length")?;
+                Ok(Line::WithData {
+                    len: self.check_len(len)?,
+                })
+            }
+            b"END" if rest.is_empty() => simple(Response::End),
+            b"STORED" if rest.is_empty() => simple(Response::Stored),
+            b"NOT_STORED" if rest.is_empty() => simple(Response::NotStored),
+            b"EXISTS" if rest.is_empty() => simple(Response::Exists),
+            b"NOT_FOUND" if rest.is_empty() => simple(Response::NotFound),
+            b"DELETED" if rest.is_empty() => simple(Response::Deleted),
+            b"TOUCHED" if rest.is_empty() => simple(Response::Touched),
+            b"OK" if rest.is_empty() => simple(Response::Ok),
+            b"RESET" if rest.is_empty() => simple(Response::Reset),
+            // Some servers add a message after ERROR; it carries nothing we use.
+            b"ERROR" => simple(Response::Error),
+            b"MN" if rest.is_empty() => simple(Response::Meta(MetaResponse {
+                status: MetaStatus::Noop,
+                flags: MetaReturnFlags::default(),
+                value: None,
+            })),
+            b"STAT" | b"VERSION" | b"CLIENT_ERROR" | b"SERVER_ERROR" | b"HD" | b"EN" | b"NF"
+            | b"NS" | b"EX" | b"ME" => Ok(Line::Owned),
+            _ if !word.is_empty() && word.iter().all(u8::is_ascii_digit) => {
+                // incr/decr may pad the number with trailing spaces.
+                if rest.iter().any(|&b| b != b' ') {
+                    return Err(DecodeError::Malformed("unexpected text after a number"));
+                }
+                simple(Response::Number(parse_num(word, "number out of range")?))
+            }
+            _ => Err(DecodeError::Malformed("unknown response line")),
+        }
+    }
+
+    fn check_len(&self, len: u64) -> Result<usize, DecodeError> {
+        let limit = self.limits.max_value_len;
+        match usize::try_from(len) {
+            Ok(n) if n <= limit => Ok(n),
+            _ => Err(DecodeError::ValueTooLarge { len, limit }),
+        }
+    }
+}
+
+/// Splits off the first space-separated word.
+fn split_word(line: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b' ', line) {
+        Some(i) => (&line[..i], &line[i + 1..]),
+        None => (line, &[]),
+    }
+}
+
+/// Decodes a line whose parts are kept as slices of `frame`.
+fn parse_owned(frame: &Bytes, line_len: usize) -> Result<Response, DecodeError> {
+    let line = &frame[..line_len];
+    let (word, rest) = split_word(line);
+    let rest_start = (word.len() + 1).min(line_len);
+    let rest_bytes = || frame.slice(rest_start..line_len);
+    let meta = |status| {
+        Ok(Response::Meta(MetaResponse {
+            status,
+            flags: MetaReturnFlags::parse(frame, rest_start, line_len)?,
+            value: None,
+        }))
+    };
+    match word {
+        b"STAT" => {
+            let (name, value) = split_word(rest);
+            if name.is_empty() {
+                return Err(DecodeError::Malformed("STAT without a name"));
+            }
+            let name_start = rest_start;
+            let value_start = (name_start + name.len() + 1).min(line_len);
+            debug_assert_eq!(&frame[value_start..line_len], value);
+            Ok(Response::Stat {
+                name: frame.slice(name_start..name_start + name.len()),
+                value: frame.slice(value_start..line_len),
+            })
+        }
+        b"VERSION" => Ok(Response::Version(rest_bytes())),
+        b"CLIENT_ERROR" => Ok(Response::ClientError(rest_bytes())),
+        b"SERVER_ERROR" => Ok(Response::ServerError(rest_bytes())),
+        b"HD" => meta(MetaStatus::Header),
+        b"EN" => meta(MetaStatus::Miss),
+        b"NF" => meta(MetaStatus::NotFound),
+        b"NS" => meta(MetaStatus::NotStored),
+        b"EX" => meta(MetaStatus::Exists),
+        b"ME" => parse_meta_debug(frame, rest_start, line_len),
+        _ => Err(DecodeError::Malformed("unknown response line")),
+    }
+}
+
+/// `ME <key> <name>=<value>...`: the key is skipped (the caller sent it).
+fn parse_meta_debug(frame: &Bytes, start: usize, end: usize) -> Result<Response, DecodeError> {
+    let mut pairs = Vec::new();
+    let mut offset = start;
+    for (i, token) in frame[start..end].split(|&b| b == b' ').enumerate() {
+        let token_start = offset;
+        offset += token.len() + 1;
+        if i == 0 || token.is_empty() {
+            continue;
+        }
+        let eq =
+            memchr::memchr(b'=', token).ok_or(DecodeError::Malformed("ME field without '='"))?;
+        pairs.push((
+            frame.slice(token_start..token_start + eq),
+            frame.slice(token_start + eq + 1..token_start + token.len()),
+        ));
+    }
+    Ok(Response::MetaDebug(pairs))
+}
+
+/// Decodes `VALUE` / `VA` lines and their data blocks.
+fn parse_with_data(frame: &Bytes, line_len: usize, len: usize) -> Result<Response, DecodeError> {
+    let data = frame.slice(line_len + 2..line_len + 2 + len);
+    let line = &frame[..line_len];
+    let (word, rest) = split_word(line);
+    let rest_start = word.len() + 1;
+    if word == b"VA" {
+        let (len_text, _) = split_word(rest);
+        let flags_start = (rest_start + len_text.len() + 1).min(line_len);
+        return Ok(Response::Meta(MetaResponse {
+            status: MetaStatus::Value,
+            flags: MetaReturnFlags::parse(frame, flags_start, line_len)?,
+            value: Some(data),
+        }));
+    }
+    let mut fields = rest.split(|&b| b == b' ');
+    let key = fields.next().unwrap_or(b"");
+    if key.is_empty() {
+        return Err(DecodeError::Malformed("VALUE without a key"));
+    }
+    let flags = parse_num(fields.next().unwrap_or(b""), "bad VALUE flags")?;
+    let _len = fields.next();
+    let cas = match fields.next() {
+        Some(cas) => Some(parse_num(cas, "bad VALUE cas")?),
+        None => None,
+    };
+    if fields.next().is_some() {
+        return Err(DecodeError::Malformed("extra fields after VALUE"));
+    }
+    Ok(Response::Value(Value {
+        key: frame.slice(rest_start..rest_start + key.len()),
+        flags,
+        cas,
+        data,
+    }))
+}

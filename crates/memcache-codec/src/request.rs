@@ -1,0 +1,428 @@
+//! Requests and their encoding to the wire.
+//!
+//! [`Request::encode`] validates the whole request before writing a byte, so
+//! on error the output buffer is exactly as it was: a bad key in the middle
+//! of a pipeline cannot leave half a command behind.
+
+use base64::Engine as _;
+use bytes::{BufMut, BytesMut};
+
+use crate::key::is_token;
+use crate::{
+    validate_key, EncodeError, KeyError, Limits, MetaArithmeticFlags, MetaDeleteFlags,
+    MetaGetFlags, MetaSetFlags, MAX_KEY_LEN,
+};
+
+/// The storage commands that share one wire form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreCommand {
+    Set,
+    Add,
+    Replace,
+    Append,
+    Prepend,
+}
+
+impl StoreCommand {
+    fn name(self) -> &'static [u8] {
+        match self {
+            StoreCommand::Set => b"set",
+            StoreCommand::Add => b"add",
+            StoreCommand::Replace => b"replace",
+            StoreCommand::Append => b"append",
+            StoreCommand::Prepend => b"prepend",
+        }
+    }
+}
+
+/// One memcached request. Keys and values are borrowed: encoding copies them
+/// once, into the output buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request<'a> {
+    Get {
+        keys: &'a [&'a [u8]],
+    },
+    Gets {
+        keys: &'a [&'a [u8]],
+    },
+    Gat {
+        exptime: u32,
+        keys: &'a [&'a [u8]],
+    },
+    Gats {
+        exptime: u32,
+        keys: &'a [&'a [u8]],
+    },
+    Store {
+        command: StoreCommand,
+        key: &'a [u8],
+        flags: u32,
+        exptime: u32,
+        value: &'a [u8],
+        noreply: bool,
+    },
+    Cas {
+        key: &'a [u8],
+        flags: u32,
+        exptime: u32,
+        value: &'a [u8],
+        cas: u64,
+        noreply: bool,
+    },
+    Delete {
+        key: &'a [u8],
+        noreply: bool,
+    },
+    Incr {
+        key: &'a [u8],
+        delta: u64,
+        noreply: bool,
+    },
+    Decr {
+        key: &'a [u8],
+        delta: u64,
+        noreply: bool,
+    },
+    Touch {
+        key: &'a [u8],
+        exptime: u32,
+        noreply: bool,
+    },
+    /// `stats` or `stats <arg>` (for example `items`, `slabs`, `settings`).
+    Stats {
+        arg: Option<&'a str>,
+    },
+    Version,
+    FlushAll {
+        delay: Option<u32>,
+        noreply: bool,
+    },
+    Verbosity {
+        level: u32,
+        noreply: bool,
+    },
+    Quit,
+    MetaGet {
+        key: &'a [u8],
+        flags: MetaGetFlags,
+    },
+    MetaSet {
+        key: &'a [u8],
+        value: &'a [u8],
+        flags: MetaSetFlags,
+    },
+    MetaDelete {
+        key: &'a [u8],
+        flags: MetaDeleteFlags,
+    },
+    MetaArithmetic {
+        key: &'a [u8],
+        flags: MetaArithmeticFlags,
+    },
+    /// `mn`: answered by `MN`, marks the end of a pipeline of quiet requests.
+    MetaNoop,
+    /// `me <key>`: the item's metadata as `key=value` pairs.
+    MetaDebug {
+        key: &'a [u8],
+        base64_key: bool,
+    },
+}
+
+impl Request<'_> {
+    /// Appends the request to `dst`, or returns why it cannot be sent and
+    /// leaves `dst` untouched.
+    pub fn encode(&self, dst: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
+        self.validate(limits)?;
+        self.write(dst);
+        Ok(())
+    }
+
+    /// Whether the server will answer this request (false for `noreply`
+    /// forms and `quit`). Quiet meta requests answer only on some outcomes,
+    /// which the caller tracks with a trailing `mn`.
+    pub fn expects_reply(&self) -> bool {
+        match *self {
+            Request::Store { noreply, .. }
+            | Request::Cas { noreply, .. }
+            | Request::Delete { noreply, .. }
+            | Request::Incr { noreply, .. }
+            | Request::Decr { noreply, .. }
+            | Request::Touch { noreply, .. }
+            | Request::FlushAll { noreply, .. }
+            | Request::Verbosity { noreply, .. } => !noreply,
+            Request::Quit => false,
+            _ => true,
+        }
+    }
+
+    fn validate(&self, limits: &Limits) -> Result<(), EncodeError> {
+        let value_ok = |value: &[u8]| {
+            if value.len() > limits.max_value_len {
+                Err(EncodeError::ValueTooLarge {
+                    len: value.len(),
+                    limit: limits.max_value_len,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        match *self {
+            Request::Get { keys }
+            | Request::Gets { keys }
+            | Request::Gat { keys, .. }
+            | Request::Gats { keys, .. } => {
+                if keys.is_empty() {
+                    return Err(EncodeError::NoKeys);
+                }
+                keys.iter().try_for_each(|k| validate_key(k))?;
+            }
+            Request::Store { key, value, .. } | Request::Cas { key, value, .. } => {
+                validate_key(key)?;
+                value_ok(value)?;
+            }
+            Request::Delete { key, .. }
+            | Request::Incr { key, .. }
+            | Request::Decr { key, .. }
+            | Request::Touch { key, .. } => validate_key(key)?,
+            Request::Stats { arg } => {
+                if let Some(arg) = arg {
+                    let ok = arg.split(' ').all(|t| is_token(t.as_bytes()));
+                    if !ok {
+                        return Err(EncodeError::InvalidArgument(
+                            "stats argument must be space-separated printable tokens",
+                        ));
+                    }
+                }
+            }
+            Request::Version
+            | Request::FlushAll { .. }
+            | Request::Verbosity { .. }
+            | Request::Quit
+            | Request::MetaNoop => {}
+            Request::MetaGet { key, flags } => validate_meta_key(key, flags.base64_key)?,
+            Request::MetaSet { key, value, flags } => {
+                validate_meta_key(key, flags.base64_key)?;
+                value_ok(value)?;
+            }
+            Request::MetaDelete { key, flags } => validate_meta_key(key, flags.base64_key)?,
+            Request::MetaArithmetic { key, flags } => validate_meta_key(key, flags.base64_key)?,
+            Request::MetaDebug { key, base64_key } => validate_meta_key(key, base64_key)?,
+        }
+        Ok(())
+    }
+
+    fn write(&self, dst: &mut BytesMut) {
+        match *self {
+            Request::Get { keys } => write_retrieval(dst, b"get", None, keys),
+            Request::Gets { keys } => write_retrieval(dst, b"gets", None, keys),
+            Request::Gat { exptime, keys } => write_retrieval(dst, b"gat", Some(exptime), keys),
+            Request::Gats { exptime, keys } => write_retrieval(dst, b"gats", Some(exptime), keys),
+            Request::Store {
+                command,
+                key,
+                flags,
+                exptime,
+                value,
+                noreply,
+            } => write_storage(
+                dst,
+                command.name(),
+                key,
+                flags,
+                exptime,
+                value,
+                None,
+                noreply,
+            ),
+            Request::Cas {
+                key,
+                flags,
+                exptime,
+                value,
+                cas,
+                noreply,
+            } => write_storage(dst, b"cas", key, flags, exptime, value, Some(cas), noreply),
+            Request::Delete { key, noreply } => {
+                write_line(dst, b"delete", key, &[], noreply);
+            }
+            Request::Incr {
+                key,
+                delta,
+                noreply,
+            } => write_line(dst, b"incr", key, &[delta], noreply),
+            Request::Decr {
+                key,
+                delta,
+                noreply,
+            } => write_line(dst, b"decr", key, &[delta], noreply),
+            Request::Touch {
+                key,
+                exptime,
+                noreply,
+            } => write_line(dst, b"touch", key, &[u64::from(exptime)], noreply),
+            Request::Stats { arg } => {
+                dst.put_slice(b"stats");
+                if let Some(arg) = arg {
+                    dst.put_u8(b' ');
+                    dst.put_slice(arg.as_bytes());
+                }
+                dst.put_slice(b"\r\n");
+            }
+            Request::Version => dst.put_slice(b"version\r\n"),
+            Request::FlushAll { delay, noreply } => {
+                dst.put_slice(b"flush_all");
+                if let Some(delay) = delay {
+                    dst.put_u8(b' ');
+                    put_u64(dst, u64::from(delay));
+                }
+                end_line(dst, noreply);
+            }
+            Request::Verbosity { level, noreply } => {
+                dst.put_slice(b"verbosity ");
+                put_u64(dst, u64::from(level));
+                end_line(dst, noreply);
+            }
+            Request::Quit => dst.put_slice(b"quit\r\n"),
+            Request::MetaGet { key, flags } => {
+                put_meta_key(dst, b"mg ", key, flags.base64_key);
+                flags.write(dst);
+                dst.put_slice(b"\r\n");
+            }
+            Request::MetaSet { key, value, flags } => {
+                put_meta_key(dst, b"ms ", key, flags.base64_key);
+                dst.put_u8(b' ');
+                put_u64(dst, value.len() as u64);
+                flags.write(dst);
+                dst.put_slice(b"\r\n");
+                dst.put_slice(value);
+                dst.put_slice(b"\r\n");
+            }
+            Request::MetaDelete { key, flags } => {
+                put_meta_key(dst, b"md ", key, flags.base64_key);
+                flags.write(dst);
+                dst.put_slice(b"\r\n");
+            }
+            Request::MetaArithmetic { key, flags } => {
+                put_meta_key(dst, b"ma ", key, flags.base64_key);
+                flags.write(dst);
+                dst.put_slice(b"\r\n");
+            }
+            Request::MetaNoop => dst.put_slice(b"mn\r\n"),
+            Request::MetaDebug { key, base64_key } => {
+                put_meta_key(dst, b"me ", key, base64_key);
+                if base64_key {
+                    dst.put_slice(b" b");
+                }
+                dst.put_slice(b"\r\n");
+            }
+        }
+    }
+}
+
+/// A binary key (any bytes) is sent base64-encoded; the encoded form must
+/// still fit memcached's key limit.
+fn validate_meta_key(key: &[u8], base64_key: bool) -> Result<(), EncodeError> {
+    if !base64_key {
+        return Ok(validate_key(key)?);
+    }
+    if key.is_empty() {
+        return Err(KeyError::Empty.into());
+    }
+    let encoded_len = key.len().div_ceil(3) * 4;
+    if encoded_len > MAX_KEY_LEN {
+        return Err(KeyError::TooLong { len: encoded_len }.into());
+    }
+    Ok(())
+}
+
+fn put_meta_key(dst: &mut BytesMut, command: &[u8], key: &[u8], base64_key: bool) {
+    dst.put_slice(command);
+    if base64_key {
+        let start = dst.len();
+        let encoded_len = key.len().div_ceil(3) * 4;
+        dst.resize(start + encoded_len, 0);
+        // The buffer was sized for exactly the encoded length, so this
+        // cannot fail; fall back to the allocating encoder rather than panic.
+        if base64::engine::general_purpose::STANDARD
+            .encode_slice(key, &mut dst[start..])
+            .is_err()
+        {
+            dst.truncate(start);
+            dst.put_slice(
+                base64::engine::general_purpose::STANDARD
+                    .encode(key)
+                    .as_bytes(),
+            );
+        }
+    } else {
+        dst.put_slice(key);
+    }
+}
+
+fn write_retrieval(dst: &mut BytesMut, command: &[u8], exptime: Option<u32>, keys: &[&[u8]]) {
+    let len: usize = keys.iter().map(|k| k.len() + 1).sum();
+    dst.reserve(command.len() + 12 + len + 2);
+    dst.put_slice(command);
+    if let Some(exptime) = exptime {
+        dst.put_u8(b' ');
+        put_u64(dst, u64::from(exptime));
+    }
+    for key in keys {
+        dst.put_u8(b' ');
+        dst.put_slice(key);
+    }
+    dst.put_slice(b"\r\n");
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_storage(
+    dst: &mut BytesMut,
+    command: &[u8],
+    key: &[u8],
+    flags: u32,
+    exptime: u32,
+    value: &[u8],
+    cas: Option<u64>,
+    noreply: bool,
+) {
+    dst.reserve(command.len() + key.len() + 64 + value.len());
+    dst.put_slice(command);
+    dst.put_u8(b' ');
+    dst.put_slice(key);
+    dst.put_u8(b' ');
+    put_u64(dst, u64::from(flags));
+    dst.put_u8(b' ');
+    put_u64(dst, u64::from(exptime));
+    dst.put_u8(b' ');
+    put_u64(dst, value.len() as u64);
+    if let Some(cas) = cas {
+        dst.put_u8(b' ');
+        put_u64(dst, cas);
+    }
+    end_line(dst, noreply);
+    dst.put_slice(value);
+    dst.put_slice(b"\r\n");
+}
+
+fn write_line(dst: &mut BytesMut, command: &[u8], key: &[u8], numbers: &[u64], noreply: bool) {
+    dst.put_slice(command);
+    dst.put_u8(b' ');
+    dst.put_slice(key);
+    for &n in numbers {
+        dst.put_u8(b' ');
+        put_u64(dst, n);
+    }
+    end_line(dst, noreply);
+}
+
+fn end_line(dst: &mut BytesMut, noreply: bool) {
+    if noreply {
+        dst.put_slice(b" noreply");
+    }
+    dst.put_slice(b"\r\n");
+}
+
+pub(crate) fn put_u64(dst: &mut BytesMut, n: u64) {
+    let mut buf = itoa::Buffer::new();
+    dst.put_slice(buf.format(n).as_bytes());
+}
