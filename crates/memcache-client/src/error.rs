@@ -1,0 +1,127 @@
+//! The client's typed errors.
+//!
+//! Cache misses and "not stored"-style answers are outcomes, not errors (see
+//! [`crate::outcome`]). Messages never contain keys or values: errors end up
+//! in logs and span attributes.
+
+use memcache_codec::{DecodeError, EncodeError, KeyError};
+use thiserror::Error;
+
+/// Everything a client call can fail with.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The socket failed (connect refused, reset, broken pipe, ...).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The server closed the connection before the response was complete.
+    #[error("connection closed by the server")]
+    ConnectionClosed,
+    /// No connection could be made within the connect timeout.
+    #[error("connect timed out")]
+    ConnectTimeout,
+    /// The request/response exchange did not finish within the operation timeout.
+    #[error("operation timed out")]
+    Timeout,
+    /// The response stream could not be parsed; the connection was dropped.
+    #[error("protocol error: {0}")]
+    Protocol(#[from] DecodeError),
+    /// A well-formed response that does not answer the request that was sent.
+    #[error("unexpected response to {command}")]
+    UnexpectedResponse { command: &'static str },
+    /// `SERVER_ERROR <message>`.
+    #[error("server error: {0}")]
+    Server(String),
+    /// `CLIENT_ERROR <message>`: the server refused the request as malformed.
+    #[error("client error reported by server: {0}")]
+    Client(String),
+    /// `ERROR`: the server does not know the command.
+    #[error("server does not support the command")]
+    UnknownCommand,
+    /// The key was refused before anything was sent.
+    #[error("invalid key: {0}")]
+    InvalidKey(#[from] KeyError),
+    /// The value is larger than the configured limit; nothing was sent.
+    #[error("value is {len} bytes; the limit is {limit}")]
+    ValueTooLarge { len: usize, limit: usize },
+    /// A request argument the protocol cannot carry (for example no keys).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+    /// No pooled connection became free within the pool wait timeout.
+    #[error("timed out waiting for a pooled connection")]
+    PoolTimeout,
+    /// The key's server is marked dead and failover is off.
+    #[error("server is marked dead after repeated failures")]
+    ServerMarkedDead,
+    /// Every server is marked dead (or none is configured).
+    #[error("no server available")]
+    NoServerAvailable,
+    /// The client configuration is unusable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+}
+
+impl Error {
+    /// A short, stable name of the variant, used as the span's `error.type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Io(_) => "io",
+            Error::ConnectionClosed => "connection_closed",
+            Error::ConnectTimeout => "connect_timeout",
+            Error::Timeout => "timeout",
+            Error::Protocol(_) => "protocol",
+            Error::UnexpectedResponse { .. } => "unexpected_response",
+            Error::Server(_) => "server_error",
+            Error::Client(_) => "client_error",
+            Error::UnknownCommand => "unknown_command",
+            Error::InvalidKey(_) => "invalid_key",
+            Error::ValueTooLarge { .. } => "value_too_large",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::PoolTimeout => "pool_timeout",
+            Error::ServerMarkedDead => "server_marked_dead",
+            Error::NoServerAvailable => "no_server_available",
+            Error::Config(_) => "config",
+        }
+    }
+
+    /// Whether the failure says something about the server's health (and so
+    /// counts towards marking it dead), as opposed to a refused request.
+    pub(crate) fn is_server_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Io(_) | Error::ConnectionClosed | Error::ConnectTimeout | Error::Timeout
+        )
+    }
+}
+
+impl From<EncodeError> for Error {
+    fn from(e: EncodeError) -> Self {
+        match e {
+            EncodeError::Key(k) => Error::InvalidKey(k),
+            EncodeError::ValueTooLarge { len, limit } => Error::ValueTooLarge { len, limit },
+            EncodeError::NoKeys => Error::InvalidArgument("a retrieval needs at least one key"),
+            EncodeError::InvalidArgument(what) => Error::InvalidArgument(what),
+        }
+    }
+}
+
+/// `Result` with the client's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_stable_and_messages_carry_no_user_data() {
+        let e = Error::from(EncodeError::Key(KeyError::InvalidByte { position: 1 }));
+        assert_eq!(e.kind(), "invalid_key");
+        assert_eq!(
+            e.to_string(),
+            "invalid key: key has a space or control character at byte 1"
+        );
+        assert_eq!(Error::Timeout.kind(), "timeout");
+        assert!(Error::Timeout.is_server_failure());
+        assert!(!Error::Server("out of memory".into()).is_server_failure());
+    }
+}
