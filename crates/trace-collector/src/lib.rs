@@ -1,0 +1,30 @@
+//! A small trace collector that speaks Zipkin's API, with a web viewer.
+//!
+//! It receives spans as Zipkin v2 JSON (`POST /api/v2/spans`, optionally
+//! gzip-compressed) and as OTLP/HTTP (`POST /v1/traces`, protobuf or JSON),
+//! keeps a bounded number of traces in memory (optionally in a JSON-lines
+//! file too), answers Zipkin's query API (`/api/v2/services`, `/api/v2/spans`,
+//! `/api/v2/traces`, `/api/v2/trace/{id}`), and serves a waterfall viewer at
+//! `/`. [`client`] renders a stored trace as a text tree for terminals.
+
+pub mod client;
+pub mod collector;
+pub mod ingest;
+pub mod model;
+pub mod otlp;
+pub mod persist;
+pub mod query;
+pub mod server;
+pub mod store;
+pub mod tree;
+mod web;
+
+pub use client::{
+    fetch_trace, find_latest_trace, render_latest, render_trace, wait_for_trace, ClientError,
+    TraceFilter,
+};
+pub use collector::{Collector, CollectorBuilder, CollectorError, RunningCollector};
+pub use model::{Annotation, Endpoint, Kind, Span};
+pub use query::TraceQuery;
+pub use store::{Store, StoreStats};
+pub use tree::{render_tree, root_span};

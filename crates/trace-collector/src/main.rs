@@ -1,0 +1,207 @@
+//! `trace-collector`: run the collector, or print a stored trace as a tree.
+//!
+//! ```text
+//! trace-collector [--listen ADDR] [--max-traces N] [--max-body-bytes N] [--persist FILE]
+//! trace-collector print <TRACE_ID> [--url URL]
+//! trace-collector latest [--service NAME] [--root NAME] [--url URL]
+//! ```
+
+use std::process::ExitCode;
+
+use trace_collector::{render_latest, render_trace, Collector, TraceFilter};
+
+const USAGE: &str = "\
+usage:
+  trace-collector [--listen ADDR] [--max-traces N] [--max-body-bytes N] [--persist FILE]
+      run the collector (default --listen 127.0.0.1:9411, the Zipkin port)
+  trace-collector print <TRACE_ID> [--url URL]
+      print one trace as an indented tree (default --url http://127.0.0.1:9411)
+  trace-collector latest [--service NAME] [--root SPAN_NAME] [--url URL]
+      print the newest matching trace as an indented tree";
+
+const DEFAULT_URL: &str = "http://127.0.0.1:9411";
+
+/// Parsed command line.
+#[derive(Debug)]
+enum Command {
+    Serve {
+        listen: String,
+        max_traces: Option<usize>,
+        max_body_bytes: Option<usize>,
+        persist: Option<String>,
+    },
+    Print {
+        trace_id: String,
+        url: String,
+    },
+    Latest {
+        filter: TraceFilter,
+        url: String,
+    },
+    Help,
+}
+
+fn parse(args: &[String]) -> Result<Command, String> {
+    let mut rest = args.iter();
+    let mut positional = Vec::new();
+    let mut flags = std::collections::HashMap::new();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            flag if flag.starts_with("--") => {
+                let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?;
+                flags.insert(flag.to_owned(), value.clone());
+            }
+            _ => positional.push(arg.clone()),
+        }
+    }
+    let mut take = |name: &str| flags.remove(name);
+    let number = |name: &str, v: Option<String>| -> Result<Option<usize>, String> {
+        v.map(|v| {
+            v.parse()
+                .map_err(|_| format!("{name} expects a number, got {v:?}"))
+        })
+        .transpose()
+    };
+    let command = match positional.first().map(String::as_str) {
+        None => Command::Serve {
+            listen: take("--listen").unwrap_or_else(|| "127.0.0.1:9411".into()),
+            max_traces: number("--max-traces", take("--max-traces"))?,
+            max_body_bytes: number("--max-body-bytes", take("--max-body-bytes"))?,
+            persist: take("--persist"),
+        },
+        Some("print") => Command::Print {
+            trace_id: positional.get(1).cloned().ok_or("print needs a trace id")?,
+            url: take("--url").unwrap_or_else(|| DEFAULT_URL.into()),
+        },
+        Some("latest") => Command::Latest {
+            filter: TraceFilter {
+                service_name: take("--service"),
+                root_span_name: take("--root"),
+            },
+            url: take("--url").unwrap_or_else(|| DEFAULT_URL.into()),
+        },
+        Some(other) => return Err(format!("unknown command {other:?}")),
+    };
+    match flags.keys().next() {
+        Some(unknown) => Err(format!("unknown or misplaced option {unknown}")),
+        None => Ok(command),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("trace-collector: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        Command::Help => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Command::Print { trace_id, url } => render_trace(&url, &trace_id)
+            .map(|t| print!("{t}"))
+            .map_err(|e| e.to_string()),
+        Command::Latest { filter, url } => render_latest(&url, &filter)
+            .map(|t| print!("{t}"))
+            .map_err(|e| e.to_string()),
+        Command::Serve {
+            listen,
+            max_traces,
+            max_body_bytes,
+            persist,
+        } => serve(listen, max_traces, max_body_bytes, persist),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trace-collector: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(
+    listen: String,
+    max_traces: Option<usize>,
+    max_body_bytes: Option<usize>,
+    persist: Option<String>,
+) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("cannot start runtime: {e}"))?;
+    runtime.block_on(async move {
+        let mut builder = Collector::builder();
+        if let Some(n) = max_traces {
+            builder = builder.max_traces(n);
+        }
+        if let Some(n) = max_body_bytes {
+            builder = builder.max_body_bytes(n);
+        }
+        if let Some(path) = persist {
+            builder = builder.persist_path(path);
+        }
+        let running = builder
+            .bind(listen.as_str())
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "trace collector on {}  (Zipkin: {}, OTLP: {})",
+            running.base_url(),
+            running.zipkin_endpoint(),
+            running.otlp_endpoint()
+        );
+        // Spans are written to the log as they arrive, so SIGTERM loses nothing either.
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+        eprintln!("shutting down");
+        running.shutdown().await.map_err(|e| e.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn parses_serve_flags() {
+        match parse(&args("--listen 0.0.0.0:1 --max-traces 5 --persist /tmp/x")).unwrap() {
+            Command::Serve {
+                listen,
+                max_traces,
+                persist,
+                ..
+            } => {
+                assert_eq!(listen, "0.0.0.0:1");
+                assert_eq!(max_traces, Some(5));
+                assert_eq!(persist.as_deref(), Some("/tmp/x"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_print_and_rejects_junk() {
+        assert!(matches!(
+            parse(&args("print abc --url http://x")).unwrap(),
+            Command::Print { .. }
+        ));
+        assert!(parse(&args("print")).is_err());
+        assert!(parse(&args("--max-traces many")).is_err());
+        assert!(parse(&args("print abc --bogus 1")).is_err());
+    }
+}
