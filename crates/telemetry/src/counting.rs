@@ -1,0 +1,102 @@
+//! Span accounting for a truthful shutdown report: how many sampled spans
+//! finished, and how many the exporter delivered or failed to deliver.
+
+use opentelemetry::Context;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::Resource;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared counters, updated by [`FinishedSpanCounter`] and [`CountingExporter`].
+#[derive(Debug, Default)]
+pub struct SpanCounters {
+    finished: AtomicU64,
+    exported: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// A snapshot of [`SpanCounters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SpanCounts {
+    /// Sampled spans that ended (and so were handed to the exporter pipeline).
+    pub finished: u64,
+    /// Spans the backend accepted.
+    pub exported: u64,
+    /// Spans in export requests that failed.
+    pub failed: u64,
+}
+
+impl SpanCounters {
+    /// Current values.
+    pub fn snapshot(&self) -> SpanCounts {
+        SpanCounts {
+            finished: self.finished.load(Ordering::Acquire),
+            exported: self.exported.load(Ordering::Acquire),
+            failed: self.failed.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// Counts sampled spans as they end; registered before the batch processor.
+#[derive(Debug)]
+pub struct FinishedSpanCounter(pub Arc<SpanCounters>);
+
+impl SpanProcessor for FinishedSpanCounter {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        // The batch processor drops unsampled spans; count what it will export.
+        if span.span_context.is_sampled() {
+            self.0.finished.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// Forwards to the real exporter and counts the outcome of every batch.
+#[derive(Debug)]
+pub struct CountingExporter<E> {
+    inner: E,
+    counters: Arc<SpanCounters>,
+}
+
+impl<E> CountingExporter<E> {
+    /// Counts `inner`'s exports into `counters`.
+    pub fn new(inner: E, counters: Arc<SpanCounters>) -> Self {
+        Self { inner, counters }
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans = batch.len() as u64;
+        let result = self.inner.export(batch).await;
+        let counter = match result {
+            Ok(()) => &self.counters.exported,
+            Err(_) => &self.counters.failed,
+        };
+        counter.fetch_add(spans, Ordering::AcqRel);
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}

@@ -1,0 +1,218 @@
+//! Building the pipeline (exporter → counting → batch processor → provider) and
+//! the guard that owns it and flushes it on shutdown.
+
+use crate::counting::{CountingExporter, FinishedSpanCounter, SpanCounters};
+use crate::http_client::{blocking_client, ZipkinServiceNameClient};
+use crate::{
+    build_resource, otel_layer, ExporterConfig, OtlpProtocol, ShutdownError, ShutdownReport,
+    SpanCounts, TelemetryBuilder, TelemetryConfig, TelemetryError,
+};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::InstrumentationScope;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter, TracerProviderBuilder,
+};
+use std::sync::Arc;
+use tracing::Subscriber;
+use tracing_opentelemetry::OpenTelemetryLayer;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+impl TelemetryBuilder {
+    /// Builds the pipeline without installing anything globally: attach
+    /// [`TelemetryGuard::layer`] to a subscriber of your own.
+    pub fn build(self) -> Result<TelemetryGuard, TelemetryError> {
+        TelemetryGuard::new(self.resolve()?)
+    }
+
+    /// Builds the pipeline and installs it: a global `tracing` subscriber with
+    /// the OpenTelemetry layer (plus log output when configured), the global
+    /// OpenTelemetry tracer provider, and the W3C trace-context propagator.
+    pub fn install(self) -> Result<TelemetryGuard, TelemetryError> {
+        let guard = self.build()?;
+        let log_layer = guard.config.log_filter.as_deref().map(|directives| {
+            // Validated while resolving; an empty filter is the safe fallback.
+            let filter = EnvFilter::try_new(directives).unwrap_or_default();
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+        });
+        tracing_subscriber::registry()
+            .with(guard.layer())
+            .with(log_layer)
+            .try_init()
+            .map_err(|e| TelemetryError::SubscriberAlreadySet(e.to_string()))?;
+        opentelemetry::global::set_tracer_provider(guard.provider.clone());
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        Ok(guard)
+    }
+}
+
+/// Owns the tracer provider. [`TelemetryGuard::shutdown`] flushes every pending
+/// span and reports the outcome; dropping the guard flushes too, silently.
+#[derive(Debug)]
+pub struct TelemetryGuard {
+    config: TelemetryConfig,
+    provider: SdkTracerProvider,
+    tracer: SdkTracer,
+    counters: Arc<SpanCounters>,
+    shut_down: bool,
+}
+
+impl TelemetryGuard {
+    fn new(config: TelemetryConfig) -> Result<Self, TelemetryError> {
+        let counters = Arc::new(SpanCounters::default());
+        let builder = SdkTracerProvider::builder()
+            .with_resource(build_resource(&config))
+            .with_sampler(config.sampler.to_sdk_sampler())
+            .with_span_processor(FinishedSpanCounter(counters.clone()));
+        let provider = match &config.exporter {
+            ExporterConfig::Zipkin { endpoint } => {
+                let client = ZipkinServiceNameClient::new(
+                    blocking_client("zipkin", config.export_timeout)?,
+                    config.service_name.clone(),
+                );
+                with_batch_exporter(builder, zipkin_exporter(client, endpoint)?, &counters)
+            }
+            ExporterConfig::Otlp { endpoint, protocol } => {
+                let protocol = match protocol {
+                    OtlpProtocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
+                    OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
+                };
+                let exporter = opentelemetry_otlp::SpanExporter::builder()
+                    .with_http()
+                    .with_http_client(blocking_client("otlp", config.export_timeout)?)
+                    .with_endpoint(endpoint.clone())
+                    .with_protocol(protocol)
+                    .with_timeout(config.export_timeout)
+                    .build()
+                    .map_err(|e| TelemetryError::Exporter {
+                        exporter: "otlp",
+                        reason: e.to_string(),
+                    })?;
+                with_batch_exporter(builder, exporter, &counters)
+            }
+            ExporterConfig::None => builder,
+        }
+        .build();
+        let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        let tracer = provider.tracer_with_scope(scope);
+        Ok(Self {
+            config,
+            provider,
+            tracer,
+            counters,
+            shut_down: false,
+        })
+    }
+
+    /// A fresh `tracing` layer feeding this pipeline (one per subscriber).
+    pub fn layer<S>(&self) -> OpenTelemetryLayer<S, SdkTracer>
+    where
+        S: Subscriber + for<'span> LookupSpan<'span>,
+    {
+        otel_layer(self.tracer.clone())
+    }
+
+    /// The configuration in force after precedence was applied.
+    pub fn config(&self) -> &TelemetryConfig {
+        &self.config
+    }
+
+    /// The OpenTelemetry tracer provider (e.g. for non-`tracing` instrumentation).
+    pub fn provider(&self) -> &SdkTracerProvider {
+        &self.provider
+    }
+
+    /// Span counts so far (exports lag behind the batch processor's schedule).
+    pub fn counts(&self) -> SpanCounts {
+        self.counters.snapshot()
+    }
+
+    /// Flushes every pending span, stops the exporter, and reports how many
+    /// spans reached the backend. Blocks up to the shutdown timeout; it is safe
+    /// inside a tokio runtime (exports run on the batch processor's own thread),
+    /// though [`Self::shutdown_async`] avoids stalling a runtime worker.
+    pub fn shutdown(mut self) -> Result<ShutdownReport, ShutdownError> {
+        self.shut_down = true;
+        let outcome = self
+            .provider
+            .shutdown_with_timeout(self.config.shutdown_timeout);
+        let report = ShutdownReport {
+            exporter: self.config.exporter.clone(),
+            counts: self.counters.snapshot(),
+            failure: outcome.err().map(|e| e.to_string()),
+        };
+        if report.is_complete() {
+            Ok(report)
+        } else {
+            Err(ShutdownError { report })
+        }
+    }
+
+    /// [`Self::shutdown`] on tokio's blocking thread pool.
+    pub async fn shutdown_async(self) -> Result<ShutdownReport, ShutdownError> {
+        let exporter = self.config.exporter.clone();
+        let counters = self.counters.clone();
+        match tokio::task::spawn_blocking(move || self.shutdown()).await {
+            Ok(result) => result,
+            Err(join_error) => Err(ShutdownError {
+                report: ShutdownReport {
+                    exporter,
+                    counts: counters.snapshot(),
+                    failure: Some(format!("shutdown task failed: {join_error}")),
+                },
+            }),
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if !self.shut_down {
+            // Best effort: a dropped guard has nobody to report to.
+            let _ = self
+                .provider
+                .shutdown_with_timeout(self.config.shutdown_timeout);
+        }
+    }
+}
+
+/// opentelemetry-zipkin 0.33 is deprecated upstream in favour of OTLP (which
+/// Zipkin also accepts), but plain Zipkin JSON is what the demo's collector and
+/// older Zipkin/Jaeger deployments speak, so it stays the default here.
+#[allow(deprecated)]
+fn zipkin_exporter(
+    client: ZipkinServiceNameClient<reqwest::blocking::Client>,
+    endpoint: &str,
+) -> Result<opentelemetry_zipkin::ZipkinExporter, TelemetryError> {
+    opentelemetry_zipkin::ZipkinExporter::builder()
+        .with_http_client(client)
+        .with_collector_endpoint(endpoint)
+        .build()
+        .map_err(|e| TelemetryError::Exporter {
+            exporter: "zipkin",
+            reason: e.to_string(),
+        })
+}
+
+fn with_batch_exporter<E>(
+    builder: TracerProviderBuilder,
+    exporter: E,
+    counters: &Arc<SpanCounters>,
+) -> TracerProviderBuilder
+where
+    E: SpanExporter + 'static,
+{
+    let counting = CountingExporter::new(exporter, counters.clone());
+    // The SDK's default, thread-based batch processor: it does not depend on a
+    // runtime being alive at shutdown, and pairs with the blocking HTTP client.
+    builder.with_span_processor(BatchSpanProcessor::builder(counting).build())
+}

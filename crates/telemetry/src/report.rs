@@ -1,0 +1,60 @@
+//! What shutdown achieved, stated truthfully: the seed demo's "Sending all
+//! pending spans before terminated." becomes a message backed by counts.
+
+use crate::{ExporterConfig, SpanCounts};
+use std::fmt;
+
+/// Outcome of flushing and shutting down the pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Where spans were sent.
+    pub exporter: ExporterConfig,
+    /// Sampled spans that ended, exported spans, spans whose export failed.
+    pub counts: SpanCounts,
+    /// Why the flush or shutdown failed (timeout, collector unreachable, ...).
+    pub failure: Option<String>,
+}
+
+impl ShutdownReport {
+    /// True when nothing went wrong and every finished span reached the
+    /// backend (with exporter `none`, when nothing went wrong).
+    pub fn is_complete(&self) -> bool {
+        self.failure.is_none()
+            && self.counts.failed == 0
+            && (self.exporter == ExporterConfig::None
+                || self.counts.exported == self.counts.finished)
+    }
+
+    /// Finished spans that did not reach the backend.
+    pub fn unexported_spans(&self) -> u64 {
+        self.counts.finished.saturating_sub(self.counts.exported)
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let SpanCounts {
+            finished,
+            exported,
+            failed,
+        } = self.counts;
+        if self.exporter == ExporterConfig::None {
+            write!(
+                f,
+                "Exporter is none: {finished} finished spans were not exported"
+            )?;
+        } else if self.is_complete() {
+            write!(f, "Sent all {exported} finished spans to {}", self.exporter)?;
+        } else {
+            write!(
+                f,
+                "Exported {exported} of {finished} finished spans to {} ({failed} in failed requests)",
+                self.exporter
+            )?;
+        }
+        match &self.failure {
+            Some(reason) => write!(f, "; shutdown failed: {reason}"),
+            None => f.write_str("."),
+        }
+    }
+}

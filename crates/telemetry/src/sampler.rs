@@ -1,0 +1,104 @@
+//! Sampler selection: the `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`
+//! vocabulary of the OpenTelemetry specification, mapped onto SDK samplers.
+
+use crate::{ConfigError, EnvVars};
+use opentelemetry_sdk::trace::Sampler;
+
+/// Environment variable choosing the sampler.
+pub const OTEL_TRACES_SAMPLER: &str = "OTEL_TRACES_SAMPLER";
+/// Environment variable carrying the sampler's ratio argument.
+pub const OTEL_TRACES_SAMPLER_ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+
+const SUPPORTED: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
+                         parentbased_always_off, parentbased_traceidratio";
+
+/// Which traces are recorded and exported.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum SamplerConfig {
+    /// Every trace (the default: a demo wants to see everything).
+    #[default]
+    AlwaysOn,
+    /// No trace.
+    AlwaysOff,
+    /// A fraction (0.0..=1.0) of traces, chosen by trace id, ignoring the parent.
+    TraceIdRatio(f64),
+    /// Follow the parent's decision; sample all root spans.
+    ParentBasedAlwaysOn,
+    /// Follow the parent's decision; sample no root span.
+    ParentBasedAlwaysOff,
+    /// Follow the parent's decision; sample a fraction of root spans.
+    ParentBasedTraceIdRatio(f64),
+}
+
+impl SamplerConfig {
+    /// Reads `OTEL_TRACES_SAMPLER` (and its argument); `None` when unset.
+    pub fn from_env(env: &EnvVars) -> Result<Option<Self>, ConfigError> {
+        let Some(name) = env.get(OTEL_TRACES_SAMPLER) else {
+            return Ok(None);
+        };
+        let ratio = || ratio_arg(env);
+        let sampler = match name.to_ascii_lowercase().as_str() {
+            "always_on" => Self::AlwaysOn,
+            "always_off" => Self::AlwaysOff,
+            "traceidratio" => Self::TraceIdRatio(ratio()?),
+            "parentbased_always_on" => Self::ParentBasedAlwaysOn,
+            "parentbased_always_off" => Self::ParentBasedAlwaysOff,
+            "parentbased_traceidratio" => Self::ParentBasedTraceIdRatio(ratio()?),
+            _ => {
+                return Err(ConfigError::unsupported(
+                    OTEL_TRACES_SAMPLER,
+                    name,
+                    SUPPORTED,
+                ))
+            }
+        };
+        Ok(Some(sampler))
+    }
+
+    /// Checks a ratio given through the builder.
+    pub(crate) fn validate(self) -> Result<Self, ConfigError> {
+        match self {
+            Self::TraceIdRatio(r) | Self::ParentBasedTraceIdRatio(r) => {
+                check_ratio("sampler ratio", &r.to_string(), r).map(|_| self)
+            }
+            _ => Ok(self),
+        }
+    }
+
+    /// The SDK sampler implementing this choice.
+    pub fn to_sdk_sampler(self) -> Sampler {
+        match self {
+            Self::AlwaysOn => Sampler::AlwaysOn,
+            Self::AlwaysOff => Sampler::AlwaysOff,
+            Self::TraceIdRatio(r) => Sampler::TraceIdRatioBased(r),
+            Self::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+            Self::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+            Self::ParentBasedTraceIdRatio(r) => {
+                Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(r)))
+            }
+        }
+    }
+}
+
+/// The ratio argument; the specification's default is 1.0 when it is unset.
+fn ratio_arg(env: &EnvVars) -> Result<f64, ConfigError> {
+    let Some(raw) = env.get(OTEL_TRACES_SAMPLER_ARG) else {
+        return Ok(1.0);
+    };
+    let ratio: f64 = raw
+        .parse()
+        .map_err(|_| ConfigError::invalid(OTEL_TRACES_SAMPLER_ARG, raw, "not a number"))?;
+    check_ratio(OTEL_TRACES_SAMPLER_ARG, raw, ratio)
+}
+
+fn check_ratio(variable: &str, raw: &str, ratio: f64) -> Result<f64, ConfigError> {
+    if (0.0..=1.0).contains(&ratio) {
+        Ok(ratio)
+    } else {
+        Err(ConfigError::invalid(
+            variable,
+            raw,
+            "a ratio must lie between 0.0 and 1.0",
+        ))
+    }
+}
