@@ -192,3 +192,20 @@ fn dropping_the_guard_still_flushes() {
     drop(telemetry);
     assert_demo_spans(&spans_posted(&collector));
 }
+
+#[test]
+fn none_exporter_records_but_sends_nothing() {
+    let telemetry = traced_telemetry::builder("bench")
+        .env(EnvVars::from_pairs([("OTEL_TRACES_EXPORTER", "none")]))
+        .build()
+        .expect("build pipeline");
+    let subscriber = tracing_subscriber::registry().with(telemetry.layer());
+    tracing::subscriber::with_default(subscriber, emit_spans);
+    let report = telemetry.shutdown().expect("nothing to fail");
+    assert_eq!(report.counts.finished, 2);
+    assert_eq!(report.counts.exported, 0);
+    assert_eq!(
+        report.to_string(),
+        "Exporter is none: 2 finished spans were not exported."
+    );
+}
