@@ -37,6 +37,11 @@ const MPFR_HEADERS: Package = Package {
     debian: "libmpfr-dev",
 };
 
+/// Everything `cargo xtask demo` needs.
+pub fn ensure_demo_packages() -> Result<(), String> {
+    ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
+}
+
 /// Everything `cargo xtask test` needs.
 pub fn ensure_test_packages() -> Result<(), String> {
     ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
