@@ -13,20 +13,43 @@ use std::time::Duration;
 /// block) one on a thread that is inside an async runtime, which callers may be.
 pub fn blocking_client(
     exporter: &'static str,
+    endpoint: &str,
     timeout: Duration,
 ) -> Result<reqwest::blocking::Client, TelemetryError> {
     let failed = |reason: String| TelemetryError::Exporter { exporter, reason };
+    // A proxy from HTTP_PROXY & co. cannot reach this host's loopback collector.
+    let bypass_proxy = is_loopback(endpoint);
     std::thread::Builder::new()
         .name("telemetry-http-client-init".to_owned())
         .spawn(move || {
-            reqwest::blocking::Client::builder()
-                .timeout(timeout)
-                .build()
+            let builder = reqwest::blocking::Client::builder().timeout(timeout);
+            let builder = if bypass_proxy {
+                builder.no_proxy()
+            } else {
+                builder
+            };
+            builder.build()
         })
         .map_err(|e| failed(format!("cannot spawn the HTTP client thread: {e}")))?
         .join()
         .map_err(|_| failed("building the HTTP client panicked".to_owned()))?
         .map_err(|e| failed(format!("cannot build the HTTP client: {e}")))
+}
+
+/// Whether `endpoint` names this machine's loopback interface.
+pub fn is_loopback(endpoint: &str) -> bool {
+    let Ok(uri) = endpoint.parse::<http::Uri>() else {
+        return false;
+    };
+    match uri.host() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
 }
 
 /// Wraps the Zipkin exporter's client to fill in `localEndpoint.serviceName`,
@@ -79,5 +102,44 @@ impl<C: HttpClient> HttpClient for ZipkinServiceNameClient<C> {
         self.inner
             .send_bytes(Request::from_parts(parts, body))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_endpoints_are_recognised() {
+        assert!(is_loopback("http://localhost:9411/api/v2/spans"));
+        assert!(is_loopback("http://127.0.0.1:4318/v1/traces"));
+        assert!(is_loopback("http://[::1]:4318/v1/traces"));
+        assert!(!is_loopback("http://collector:9411/api/v2/spans"));
+        assert!(!is_loopback("http://10.0.0.1:9411/"));
+        assert!(!is_loopback("not a url"));
+    }
+
+    #[test]
+    fn service_name_is_filled_in_without_overwriting() {
+        let client = ZipkinServiceNameClient::new((), "sqrt-demo".to_owned());
+        let body = Bytes::from_static(
+            br#"[{"name":"a","localEndpoint":{}},{"name":"b"},{"name":"c","localEndpoint":{"serviceName":"kept"}}]"#,
+        );
+        let rewritten = client.with_service_name(&body).expect("zipkin span list");
+        let spans: Vec<serde_json::Value> = serde_json::from_slice(&rewritten).expect("json");
+        assert_eq!(spans[0]["localEndpoint"]["serviceName"], "sqrt-demo");
+        assert_eq!(spans[1]["localEndpoint"]["serviceName"], "sqrt-demo");
+        assert_eq!(spans[2]["localEndpoint"]["serviceName"], "kept");
+    }
+
+    #[test]
+    fn non_zipkin_bodies_are_left_alone() {
+        let client = ZipkinServiceNameClient::new((), "svc".to_owned());
+        assert!(client
+            .with_service_name(&Bytes::from_static(b"\x00\x01"))
+            .is_none());
+        assert!(client
+            .with_service_name(&Bytes::from_static(b"[1,2]"))
+            .is_none());
     }
 }

@@ -74,7 +74,7 @@ impl TelemetryGuard {
         let provider = match &config.exporter {
             ExporterConfig::Zipkin { endpoint } => {
                 let client = ZipkinServiceNameClient::new(
-                    blocking_client("zipkin", config.export_timeout)?,
+                    blocking_client("zipkin", endpoint, config.export_timeout)?,
                     config.service_name.clone(),
                 );
                 with_batch_exporter(builder, zipkin_exporter(client, endpoint)?, &counters)
@@ -86,7 +86,7 @@ impl TelemetryGuard {
                 };
                 let exporter = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
-                    .with_http_client(blocking_client("otlp", config.export_timeout)?)
+                    .with_http_client(blocking_client("otlp", endpoint, config.export_timeout)?)
                     .with_endpoint(endpoint.clone())
                     .with_protocol(protocol)
                     .with_timeout(config.export_timeout)

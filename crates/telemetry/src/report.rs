@@ -58,3 +58,42 @@ impl fmt::Display for ShutdownReport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(finished: u64, exported: u64, failed: u64, failure: Option<&str>) -> ShutdownReport {
+        ShutdownReport {
+            exporter: ExporterConfig::zipkin_default(),
+            counts: SpanCounts {
+                finished,
+                exported,
+                failed,
+            },
+            failure: failure.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn complete_only_when_every_finished_span_was_exported() {
+        assert!(report(3, 3, 0, None).is_complete());
+        assert!(!report(3, 2, 0, None).is_complete(), "a dropped span");
+        assert!(!report(3, 3, 1, None).is_complete());
+        assert!(!report(3, 3, 0, Some("timeout")).is_complete());
+    }
+
+    #[test]
+    fn messages_claim_only_what_happened() {
+        assert_eq!(
+            report(3, 3, 0, None).to_string(),
+            "Sent all 3 finished spans to zipkin at http://localhost:9411/api/v2/spans."
+        );
+        assert_eq!(
+            report(5, 2, 3, Some("connection refused")).to_string(),
+            "Exported 2 of 5 finished spans to zipkin at http://localhost:9411/api/v2/spans \
+             (3 in failed requests); shutdown failed: connection refused"
+        );
+        assert_eq!(report(5, 2, 3, None).unexported_spans(), 3);
+    }
+}
