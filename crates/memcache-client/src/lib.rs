@@ -1,8 +1,64 @@
-//! memcache-client (work in progress)
-pub mod config;
-pub mod distribution;
-pub mod error;
-pub mod expiry;
-pub use config::{ClientConfig, Distribution, Failover, ServerAddr, ServerConfig};
+//! `memcache-client`: a traced async memcached client on tokio.
+//!
+//! - Every command of the text and meta protocols as a typed async method
+//!   ([`Client::get`], [`Client::set`], [`Client::get_many`], [`Client::cas`],
+//!   [`Client::meta_get`], [`Client::meta_pipeline`], ...). A miss is
+//!   `Ok(None)`; `NOT_STORED`/`EXISTS`/`NOT_FOUND` are outcomes
+//!   ([`StoreOutcome`], [`DeleteOutcome`], [`TouchOutcome`]), not errors.
+//! - Every public call runs in a `tracing` span following OpenTelemetry's
+//!   database client conventions (see [`trace`]), so `tracing-opentelemetry`
+//!   exports it as a client span. Keys are recorded only when
+//!   [`ClientConfig::record_keys`] is on; values never.
+//! - Bounded per-server connection pools over TCP (IPv4/IPv6) or Unix
+//!   sockets, connect and operation timeouts; a connection whose exchange
+//!   timed out, failed or was cancelled is discarded, never reused.
+//! - Several servers with libmemcached-compatible ketama or
+//!   pymemcache-compatible rendezvous hashing, dead-server detection and
+//!   optional failover.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use memcache_client::{Client, Expiry, StoreOptions, StoreOutcome};
+//!
+//! # async fn demo() -> Result<(), memcache_client::Error> {
+//! let client = Client::builder()
+//!     .server("127.0.0.1:11211")
+//!     .operation_timeout(Duration::from_millis(500))
+//!     .build()?;
+//!
+//! let options = StoreOptions::default().expiry(Expiry::After(Duration::from_secs(60)));
+//! assert_eq!(client.set("greeting", "hello", options).await?, StoreOutcome::Stored);
+//! let item = client.get("greeting").await?.expect("just stored");
+//! assert_eq!(&item.value[..], b"hello");
+//! assert!(client.get("absent").await?.is_none());
+//!
+//! let many = client.get_many(&["greeting", "absent"]).await?;
+//! assert_eq!(many.len(), 1);
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod config;
+mod conn;
+mod distribution;
+mod error;
+mod exchange;
+mod expiry;
+mod outcome;
+mod pool;
+mod server;
+pub mod trace;
+
+pub use client::{Client, ClientBuilder, MetaRequest};
+pub use config::{ClientConfig, Distribution, Failover, ServerAddr, ServerConfig, DEFAULT_PORT};
+pub use distribution::{murmur3_32, Ketama, Rendezvous};
 pub use error::{Error, Result};
-pub use expiry::Expiry;
+pub use expiry::{Expiry, MAX_RELATIVE_EXPTIME};
+pub use outcome::{DeleteOutcome, Item, StoreOptions, StoreOutcome, TouchOutcome};
+
+/// The codec types that appear in this crate's API (meta flags and replies,
+/// limits).
+pub use memcache_codec::{
+    ArithmeticMode, KeyError, Limits, MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags,
+    MetaResponse, MetaReturnFlags, MetaSetFlags, MetaSetMode, MetaStatus,
+};

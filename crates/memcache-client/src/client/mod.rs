@@ -1,0 +1,346 @@
+//! The client: routing keys to servers and running exchanges on pooled
+//! connections with timeouts, failure accounting and one safe retry.
+//!
+//! The commands themselves live in the submodules, one family each.
+
+mod admin;
+mod meta;
+mod retrieval;
+mod storage;
+
+pub use meta::MetaRequest;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::Span;
+
+use crate::distribution::Distributor;
+use crate::exchange::Exchange;
+use crate::server::Server;
+use crate::trace;
+use crate::{ClientConfig, Distribution, Error, Failover, Result, ServerAddr, ServerConfig};
+
+/// A traced async memcached client over one or more servers.
+///
+/// Cheap to clone (an `Arc`); clones share the connection pools. Every
+/// public method runs in its own span (see [`crate::trace`] for the
+/// attributes).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    servers: Vec<Server>,
+    distributor: Distributor,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("servers", &self.server_labels())
+            .field("distribution", &self.inner.config.distribution)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client with the given configuration. Connections are opened lazily,
+    /// on first use.
+    pub fn new(config: ClientConfig) -> Result<Client> {
+        config.validate()?;
+        let epoch = Instant::now();
+        let servers = config
+            .servers
+            .iter()
+            .map(|s| Server::new(s.addr.clone(), &config, epoch))
+            .collect();
+        let distributor = Distributor::new(config.distribution, &config.servers);
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config,
+                servers,
+                distributor,
+            }),
+        })
+    }
+
+    /// A single-server client with default settings, from `host:port`,
+    /// `[v6]:port` or a socket path.
+    pub fn connect(addr: &str) -> Result<Client> {
+        Client::builder().server(addr).build()
+    }
+
+    /// Starts a [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The configuration the client was built with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    /// The servers, as `host:port` (or socket path), in configuration order.
+    pub fn server_labels(&self) -> Vec<String> {
+        self.inner.servers.iter().map(|s| s.addr.to_string()).collect()
+    }
+
+    /// The index (into [`Client::server_labels`]) of the server `key` goes
+    /// to now, taking dead servers and the failover setting into account.
+    pub fn server_for_key(&self, key: impl AsRef<[u8]>) -> Result<usize> {
+        self.route(key.as_ref())
+    }
+
+    /// Idle pooled connections per server (diagnostics and tests).
+    pub fn idle_connections(&self) -> Vec<usize> {
+        self.inner.servers.iter().map(|s| s.pool.idle_count()).collect()
+    }
+
+    fn route(&self, key: &[u8]) -> Result<usize> {
+        let inner = &*self.inner;
+        let servers = &inner.servers;
+        match inner.config.failover {
+            Failover::FailFast => {
+                let index = if servers.len() == 1 {
+                    0
+                } else {
+                    inner
+                        .distributor
+                        .pick(key, |_| true)
+                        .ok_or(Error::NoServerAvailable)?
+                };
+                if servers[index].is_live() {
+                    Ok(index)
+                } else {
+                    Err(Error::ServerMarkedDead)
+                }
+            }
+            Failover::NextServer => {
+                if servers.len() == 1 {
+                    return if servers[0].is_live() {
+                        Ok(0)
+                    } else {
+                        Err(Error::NoServerAvailable)
+                    };
+                }
+                inner
+                    .distributor
+                    .pick(key, |i| servers[i].is_live())
+                    .ok_or(Error::NoServerAvailable)
+            }
+        }
+    }
+
+    /// Groups items by the server of their key, keeping each item's position
+    /// in the input. Fails if any key cannot be routed.
+    fn group<T>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        key_of: impl Fn(&T) -> &[u8],
+    ) -> Result<Vec<(usize, Vec<(usize, T)>)>> {
+        let mut groups: Vec<Vec<(usize, T)>> = Vec::new();
+        groups.resize_with(self.inner.servers.len(), Vec::new);
+        for (position, item) in items.into_iter().enumerate() {
+            let server = self.route(key_of(&item))?;
+            groups[server].push((position, item));
+        }
+        Ok(groups
+            .into_iter()
+            .enumerate()
+            .filter(|(_, g)| !g.is_empty())
+            .collect())
+    }
+
+    /// Runs one exchange on server `index`.
+    ///
+    /// A connection taken from the idle list that fails before any response
+    /// byte arrives was closed by the server while idle (a restart): the
+    /// idle list is cleared and the exchange retried once on a new
+    /// connection; nothing had reached the server, so this is safe even for
+    /// non-idempotent commands. Other IO failures and timeouts count towards
+    /// marking the server dead.
+    ///
+    /// `span` is the span to record the server and peer in, `None` when the
+    /// call involves several servers.
+    async fn execute<E: Exchange + ?Sized>(
+        &self,
+        index: usize,
+        exchange: &mut E,
+        span: Option<&Span>,
+    ) -> Result<()> {
+        let server = &self.inner.servers[index];
+        let config = &self.inner.config;
+        let mut retried = false;
+        loop {
+            let mut conn = match server.pool.get().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    if e.is_server_failure() {
+                        server.record_failure();
+                    }
+                    return Err(e);
+                }
+            };
+            if let Some(span) = span {
+                trace::record_server(span, server, &conn.peer);
+            }
+            let result =
+                match tokio::time::timeout(config.operation_timeout, conn.run(exchange, &config.limits))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(Error::Timeout),
+                };
+            let error = match result {
+                Ok(()) => {
+                    drop(conn);
+                    server.record_success();
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            let closed_while_idle = conn.reused
+                && !conn.received_any()
+                && matches!(error, Error::Io(_) | Error::ConnectionClosed);
+            drop(conn);
+            if error.is_server_failure() {
+                server.pool.clear_idle();
+                if closed_while_idle && !retried {
+                    retried = true;
+                    continue;
+                }
+                server.record_failure();
+            }
+            return Err(error);
+        }
+    }
+
+    /// Runs one exchange per server concurrently (or directly when there is
+    /// only one), in server order.
+    async fn on_servers<E: Exchange>(
+        &self,
+        work: Vec<(usize, E)>,
+        span: &Span,
+    ) -> Result<Vec<(usize, E)>> {
+        if work.len() == 1 {
+            let mut work = work;
+            if let Some((index, exchange)) = work.first_mut() {
+                self.execute(*index, exchange, Some(span)).await?;
+            }
+            return Ok(work);
+        }
+        futures_util::future::try_join_all(work.into_iter().map(|(index, mut exchange)| async move {
+            self.execute(index, &mut exchange, None).await?;
+            Ok::<_, Error>((index, exchange))
+        }))
+        .await
+    }
+
+    fn servers(&self) -> &[Server] {
+        &self.inner.servers
+    }
+}
+
+/// Records the call's result on its span and hands it back.
+fn finish<T>(span: &Span, result: Result<T>) -> Result<T> {
+    trace::record_result(span, &result);
+    result
+}
+
+/// Builds a [`Client`] step by step; address parse errors surface at
+/// [`ClientBuilder::build`].
+#[derive(Debug, Default)]
+pub struct ClientBuilder {
+    config: ClientConfig,
+    error: Option<Error>,
+}
+
+impl ClientBuilder {
+    /// Adds a server (`host:port`, `[v6]:port`, `/path/to.sock`) of weight 1.
+    pub fn server(self, addr: &str) -> Self {
+        self.weighted_server(addr, 1)
+    }
+
+    /// Adds a server with a ketama weight.
+    pub fn weighted_server(mut self, addr: &str, weight: u32) -> Self {
+        match addr.parse::<ServerAddr>() {
+            Ok(addr) => self.config.servers.push(ServerConfig { addr, weight }),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// Adds an already-parsed server address.
+    pub fn server_addr(mut self, addr: impl Into<ServerAddr>) -> Self {
+        self.config.servers.push(addr.into().into());
+        self
+    }
+
+    pub fn distribution(mut self, distribution: Distribution) -> Self {
+        self.config.distribution = distribution;
+        self
+    }
+
+    pub fn failover(mut self, failover: Failover) -> Self {
+        self.config.failover = failover;
+        self
+    }
+
+    pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    pub fn operation_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.operation_timeout = timeout;
+        self
+    }
+
+    pub fn max_connections_per_server(mut self, max: usize) -> Self {
+        self.config.max_connections_per_server = max;
+        self
+    }
+
+    pub fn pool_wait_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.pool_wait_timeout = timeout;
+        self
+    }
+
+    pub fn dead_after_failures(mut self, failures: u32) -> Self {
+        self.config.dead_after_failures = failures;
+        self
+    }
+
+    pub fn retry_dead_after(mut self, interval: std::time::Duration) -> Self {
+        self.config.retry_dead_after = interval;
+        self
+    }
+
+    /// Records keys in spans (`memcached.key`); off by default.
+    pub fn record_keys(mut self, on: bool) -> Self {
+        self.config.record_keys = on;
+        self
+    }
+
+    pub fn limits(mut self, limits: memcache_codec::Limits) -> Self {
+        self.config.limits = limits;
+        self
+    }
+
+    /// The configuration so far.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub fn build(self) -> Result<Client> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Client::new(self.config),
+        }
+    }
+}

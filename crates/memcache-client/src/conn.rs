@@ -1,0 +1,158 @@
+//! One buffered connection to a server (TCP or Unix socket).
+//!
+//! A request is encoded into the write buffer and sent with one write; the
+//! response is decoded straight from the read buffer. The connection knows
+//! when it is out of step with the server: `in_flight` is set before the
+//! first byte is written and cleared only once the whole response has been
+//! read, so a connection whose exchange timed out, failed or was cancelled
+//! (its future dropped) still has it set and is never reused.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use memcache_codec::{Decoder, Limits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::exchange::Exchange;
+use crate::{Error, Result, ServerAddr};
+
+/// Initial read buffer size; grows for large values.
+const READ_CHUNK: usize = 16 * 1024;
+
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// The connected peer, for `network.peer.*` span attributes.
+#[derive(Clone, Debug)]
+pub(crate) struct Peer {
+    pub address: String,
+    pub port: Option<u16>,
+}
+
+pub(crate) struct Conn {
+    stream: Stream,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    decoder: Decoder,
+    in_flight: bool,
+    /// Whether any byte arrived during the current exchange: a failure before
+    /// that on a reused connection means the server had closed it (restart),
+    /// and the request can be retried safely on a new connection.
+    received: bool,
+    pub peer: Peer,
+}
+
+impl Conn {
+    /// Connects within `timeout`.
+    pub async fn connect(addr: &ServerAddr, timeout: Duration, limits: Limits) -> Result<Conn> {
+        let connect = async {
+            match addr {
+                ServerAddr::Tcp { host, port } => {
+                    let stream = TcpStream::connect((host.as_str(), *port)).await?;
+                    // Requests are written whole; Nagle would only delay them.
+                    stream.set_nodelay(true)?;
+                    let peer = stream.peer_addr()?;
+                    Ok::<_, Error>((
+                        Stream::Tcp(stream),
+                        Peer {
+                            address: peer.ip().to_string(),
+                            port: Some(peer.port()),
+                        },
+                    ))
+                }
+                ServerAddr::Unix(path) => {
+                    let stream = UnixStream::connect(path).await?;
+                    Ok((
+                        Stream::Unix(stream),
+                        Peer {
+                            address: path.display().to_string(),
+                            port: None,
+                        },
+                    ))
+                }
+            }
+        };
+        let (stream, peer) = tokio::time::timeout(timeout, connect)
+            .await
+            .map_err(|_| Error::ConnectTimeout)??;
+        Ok(Conn {
+            stream,
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            write_buf: BytesMut::with_capacity(1024),
+            decoder: Decoder::new(limits),
+            in_flight: false,
+            received: false,
+            peer,
+        })
+    }
+
+    /// Whether the connection is in step with the server and can be reused.
+    pub fn is_reusable(&self) -> bool {
+        !self.in_flight && self.read_buf.is_empty()
+    }
+
+    /// Whether any response byte arrived during the last exchange.
+    pub fn received_any(&self) -> bool {
+        self.received
+    }
+
+    /// Runs one exchange: encode, one write, read until the exchange says it
+    /// is complete. An encoding error leaves the connection untouched.
+    pub async fn run<E: Exchange + ?Sized>(&mut self, exchange: &mut E, limits: &Limits) -> Result<()> {
+        self.write_buf.clear();
+        exchange.encode(&mut self.write_buf, limits)?;
+        self.in_flight = true;
+        self.received = false;
+        self.write_all().await?;
+        if exchange.expects_reply() {
+            loop {
+                match self.decoder.decode(&mut self.read_buf)? {
+                    Some(item) => {
+                        if exchange.feed(item)? {
+                            break;
+                        }
+                    }
+                    None => self.read_more().await?,
+                }
+            }
+        }
+        self.in_flight = false;
+        Ok(())
+    }
+
+    /// Sends raw, already-encoded bytes without waiting for a reply (`quit`).
+    pub async fn send_only(&mut self, bytes: &[u8]) -> Result<()> {
+        self.in_flight = true;
+        match &mut self.stream {
+            Stream::Tcp(s) => s.write_all(bytes).await?,
+            Stream::Unix(s) => s.write_all(bytes).await?,
+        }
+        Ok(())
+    }
+
+    async fn write_all(&mut self) -> Result<()> {
+        match &mut self.stream {
+            Stream::Tcp(s) => s.write_all(&self.write_buf).await?,
+            Stream::Unix(s) => s.write_all(&self.write_buf).await?,
+        }
+        Ok(())
+    }
+
+    async fn read_more(&mut self) -> Result<()> {
+        if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
+            self.read_buf.reserve(READ_CHUNK);
+        }
+        let n = match &mut self.stream {
+            Stream::Tcp(s) => s.read_buf(&mut self.read_buf).await?,
+            Stream::Unix(s) => s.read_buf(&mut self.read_buf).await?,
+        };
+        if n == 0 {
+            return Err(Error::ConnectionClosed);
+        }
+        self.received = true;
+        Ok(())
+    }
+}

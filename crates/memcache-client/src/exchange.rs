@@ -1,0 +1,228 @@
+//! Exchanges: what to write for a call and how to read its reply.
+//!
+//! Each exchange encodes its request(s) and is fed response items one at a
+//! time until it says it is complete. Server error lines end an exchange
+//! with an error; the connection is then dropped (after `CLIENT_ERROR` or
+//! `ERROR` memcached may read the rest of the request as a new command, so
+//! its stream can no longer be trusted).
+
+use bytes::BytesMut;
+use memcache_codec::{EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, Value};
+
+use crate::{Error, Result};
+
+pub(crate) trait Exchange {
+    /// Appends the request bytes; on error nothing was appended.
+    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError>;
+    /// Whether the server answers at all (false for `noreply`).
+    fn expects_reply(&self) -> bool {
+        true
+    }
+    /// Takes one response item; `Ok(true)` when the reply is complete.
+    fn feed(&mut self, item: Response) -> Result<bool>;
+}
+
+/// Turns the error lines into errors; anything else is returned.
+pub(crate) fn check(item: Response) -> Result<Response> {
+    match item {
+        Response::Error => Err(Error::UnknownCommand),
+        Response::ClientError(msg) => Err(Error::Client(text(&msg))),
+        Response::ServerError(msg) => Err(Error::Server(text(&msg))),
+        other => Ok(other),
+    }
+}
+
+fn text(msg: &[u8]) -> String {
+    String::from_utf8_lossy(msg).into_owned()
+}
+
+/// One request answered by one line (storage, delete, incr, touch,
+/// version, ...).
+pub(crate) struct Single<'a> {
+    pub request: Request<'a>,
+    pub reply: Option<Response>,
+}
+
+impl<'a> Single<'a> {
+    pub fn new(request: Request<'a>) -> Self {
+        Single {
+            request,
+            reply: None,
+        }
+    }
+}
+
+impl Exchange for Single<'_> {
+    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
+        self.request.encode(buf, limits)
+    }
+    fn expects_reply(&self) -> bool {
+        self.request.expects_reply()
+    }
+    fn feed(&mut self, item: Response) -> Result<bool> {
+        self.reply = Some(check(item)?);
+        Ok(true)
+    }
+}
+
+/// Keys per `get` line: memcached accepts long lines, but bounded lines
+/// keep every server version and proxy happy; all lines still go out in
+/// one write (one round trip).
+const KEYS_PER_LINE: usize = 100;
+
+/// The retrieval commands.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Retrieval {
+    Get,
+    Gets,
+    Gat(u32),
+    Gats(u32),
+}
+
+/// `get`/`gets`/`gat`/`gats` for any number of keys: `VALUE`* `END` per line.
+pub(crate) struct Retrieve<'a> {
+    pub kind: Retrieval,
+    pub keys: &'a [&'a [u8]],
+    pub values: Vec<Value>,
+    ends_left: usize,
+}
+
+impl<'a> Retrieve<'a> {
+    pub fn new(kind: Retrieval, keys: &'a [&'a [u8]]) -> Self {
+        Retrieve {
+            kind,
+            keys,
+            values: Vec::new(),
+            ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
+        }
+    }
+}
+
+impl Exchange for Retrieve<'_> {
+    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
+        let start = buf.len();
+        let mut lines = self.keys.chunks(KEYS_PER_LINE);
+        // An empty key list still goes to the encoder, which refuses it.
+        let first = lines.next().unwrap_or(&[]);
+        for keys in std::iter::once(first).chain(lines) {
+            let request = match self.kind {
+                Retrieval::Get => Request::Get { keys },
+                Retrieval::Gets => Request::Gets { keys },
+                Retrieval::Gat(exptime) => Request::Gat { exptime, keys },
+                Retrieval::Gats(exptime) => Request::Gats { exptime, keys },
+            };
+            if let Err(e) = request.encode(buf, limits) {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+    fn feed(&mut self, item: Response) -> Result<bool> {
+        match check(item)? {
+            Response::Value(v) => {
+                self.values.push(v);
+                Ok(false)
+            }
+            Response::End => {
+                self.ends_left -= 1;
+                Ok(self.ends_left == 0)
+            }
+            _ => Err(Error::UnexpectedResponse {
+                command: "retrieval",
+            }),
+        }
+    }
+}
+
+/// `stats [arg]`: `STAT`* `END` (or `RESET` for `stats reset`).
+pub(crate) struct Stats<'a> {
+    pub arg: Option<&'a str>,
+    pub stats: Vec<(String, String)>,
+}
+
+impl Exchange for Stats<'_> {
+    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
+        Request::Stats { arg: self.arg }.encode(buf, limits)
+    }
+    fn feed(&mut self, item: Response) -> Result<bool> {
+        match check(item)? {
+            Response::Stat { name, value } => {
+                self.stats.push((text(&name), text(&value)));
+                Ok(false)
+            }
+            Response::End | Response::Reset => Ok(true),
+            _ => Err(Error::UnexpectedResponse { command: "stats" }),
+        }
+    }
+}
+
+/// Several single-line requests pipelined in one write (`set_many`,
+/// `delete_many`): one reply each, in order, unless sent with `noreply`.
+pub(crate) struct Batch<'a> {
+    pub requests: Vec<Request<'a>>,
+    pub replies: Vec<Response>,
+    expected: usize,
+}
+
+impl<'a> Batch<'a> {
+    pub fn new(requests: Vec<Request<'a>>) -> Self {
+        let expected = requests.iter().filter(|r| r.expects_reply()).count();
+        Batch {
+            replies: Vec::with_capacity(expected),
+            requests,
+            expected,
+        }
+    }
+}
+
+impl Exchange for Batch<'_> {
+    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
+        let start = buf.len();
+        for request in &self.requests {
+            if let Err(e) = request.encode(buf, limits) {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+    fn expects_reply(&self) -> bool {
+        self.expected > 0
+    }
+    fn feed(&mut self, item: Response) -> Result<bool> {
+        self.replies.push(check(item)?);
+        Ok(self.replies.len() >= self.expected)
+    }
+}
+
+/// Meta requests followed by `mn`: replies until `MN`. Quiet requests
+/// answer only on some outcomes, so replies are matched to requests by
+/// their opaque (`O`) token, which the caller sets to the request index.
+pub(crate) struct MetaPipeline<'a> {
+    pub requests: Vec<Request<'a>>,
+    pub replies: Vec<MetaResponse>,
+}
+
+impl Exchange for MetaPipeline<'_> {
+    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
+        let start = buf.len();
+        for request in self.requests.iter().chain(std::iter::once(&Request::MetaNoop)) {
+            if let Err(e) = request.encode(buf, limits) {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+    fn feed(&mut self, item: Response) -> Result<bool> {
+        match check(item)? {
+            Response::Meta(m) if m.status == MetaStatus::Noop => Ok(true),
+            Response::Meta(m) => {
+                self.replies.push(m);
+                Ok(false)
+            }
+            _ => Err(Error::UnexpectedResponse { command: "meta" }),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Typed results of commands whose "failure" answers are normal outcomes:
+//! `NOT_STORED`, `EXISTS` and `NOT_FOUND` are values, not errors.
+
+use bytes::Bytes;
+
+use crate::Expiry;
+
+/// A retrieved item: the value, its 32-bit client flags and, for
+/// `gets`/`gats`, the CAS token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub value: Bytes,
+    pub flags: u32,
+    pub cas: Option<u64>,
+}
+
+/// The answer to a storage command (`set`, `add`, `replace`, `append`,
+/// `prepend`, `cas`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreOutcome {
+    /// `STORED`.
+    Stored,
+    /// `NOT_STORED`: the condition of `add`/`replace`/`append`/`prepend`
+    /// did not hold.
+    NotStored,
+    /// `EXISTS`: the item changed since the CAS token was read.
+    Exists,
+    /// `NOT_FOUND`: `cas` on a missing item.
+    NotFound,
+    /// Sent with `noreply`: the server does not answer.
+    NoReply,
+}
+
+/// The answer to `delete`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteOutcome {
+    Deleted,
+    NotFound,
+}
+
+/// The answer to `touch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TouchOutcome {
+    Touched,
+    NotFound,
+}
+
+impl StoreOutcome {
+    /// The short name recorded in spans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreOutcome::Stored => "stored",
+            StoreOutcome::NotStored => "not_stored",
+            StoreOutcome::Exists => "exists",
+            StoreOutcome::NotFound => "not_found",
+            StoreOutcome::NoReply => "noreply",
+        }
+    }
+}
+
+impl DeleteOutcome {
+    /// The short name recorded in spans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeleteOutcome::Deleted => "deleted",
+            DeleteOutcome::NotFound => "not_found",
+        }
+    }
+}
+
+impl TouchOutcome {
+    /// The short name recorded in spans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TouchOutcome::Touched => "touched",
+            TouchOutcome::NotFound => "not_found",
+        }
+    }
+}
+
+/// Options of a storage command. `Default`: flags 0, never expires, wait
+/// for the reply.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// The 32-bit client flags stored with the value.
+    pub flags: u32,
+    pub expiry: Expiry,
+    /// Send with `noreply`: faster, but the outcome is unknown
+    /// ([`StoreOutcome::NoReply`]).
+    pub noreply: bool,
+}
+
+impl StoreOptions {
+    /// Sets the client flags.
+    pub fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    /// Sets the expiry.
+    pub fn expiry(mut self, expiry: impl Into<Expiry>) -> Self {
+        self.expiry = expiry.into();
+        self
+    }
+
+    /// Sends the command with `noreply`.
+    pub fn noreply(mut self) -> Self {
+        self.noreply = true;
+        self
+    }
+}

@@ -1,0 +1,129 @@
+//! A bounded pool of connections to one server.
+//!
+//! Own design rather than deadpool/bb8, because the two properties that
+//! matter here are simplest to get right by hand: a semaphore bounds the
+//! number of connections (permits are released on drop, so a cancelled
+//! caller never leaks one), and idle connections sit in a `Mutex<Vec<_>>`
+//! held only for a push or a pop. A connection goes back to the idle list
+//! only if it is in step with the server ([`Conn::is_reusable`]); a
+//! timed-out, failed or cancelled one is dropped, which closes it.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use memcache_codec::Limits;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::conn::Conn;
+use crate::{Error, Result, ServerAddr};
+
+pub(crate) struct Pool {
+    addr: ServerAddr,
+    idle: Mutex<Vec<Conn>>,
+    permits: Semaphore,
+    connect_timeout: Duration,
+    wait_timeout: Duration,
+    limits: Limits,
+}
+
+/// A checked-out connection; returns to the pool on drop if reusable.
+pub(crate) struct PooledConn<'a> {
+    conn: Option<Conn>,
+    pool: &'a Pool,
+    _permit: SemaphorePermit<'a>,
+    /// Taken from the idle list (as opposed to freshly connected).
+    pub reused: bool,
+}
+
+impl Pool {
+    pub fn new(
+        addr: ServerAddr,
+        max_size: usize,
+        connect_timeout: Duration,
+        wait_timeout: Duration,
+        limits: Limits,
+    ) -> Pool {
+        Pool {
+            addr,
+            idle: Mutex::new(Vec::with_capacity(max_size)),
+            permits: Semaphore::new(max_size),
+            connect_timeout,
+            wait_timeout,
+            limits,
+        }
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Conn>> {
+        // Nothing panics while the lock is held, but never propagate poison.
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// An idle connection, or a new one; waits at most the pool wait timeout
+    /// for a free slot.
+    pub async fn get(&self) -> Result<PooledConn<'_>> {
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => tokio::time::timeout(self.wait_timeout, self.permits.acquire())
+                .await
+                .map_err(|_| Error::PoolTimeout)?
+                // The semaphore is never closed.
+                .map_err(|_| Error::PoolTimeout)?,
+        };
+        let idle = self.idle().pop();
+        let (conn, reused) = match idle {
+            Some(conn) => (conn, true),
+            None => (
+                Conn::connect(&self.addr, self.connect_timeout, self.limits).await?,
+                false,
+            ),
+        };
+        Ok(PooledConn {
+            conn: Some(conn),
+            pool: self,
+            _permit: permit,
+            reused,
+        })
+    }
+
+    /// Closes every idle connection (after a connection failure they are
+    /// most likely dead too, for example after a server restart).
+    pub fn clear_idle(&self) {
+        let drained = std::mem::take(&mut *self.idle());
+        drop(drained);
+    }
+
+    /// Takes every idle connection out of the pool (for `quit`).
+    pub fn take_idle(&self) -> Vec<Conn> {
+        std::mem::take(&mut *self.idle())
+    }
+
+    /// Number of idle connections (for tests and diagnostics).
+    pub fn idle_count(&self) -> usize {
+        self.idle().len()
+    }
+}
+
+impl Deref for PooledConn<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        // Only `Drop` takes the connection out.
+        self.conn.as_ref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl DerefMut for PooledConn<'_> {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Drop for PooledConn<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if conn.is_reusable() {
+                self.pool.idle().push(conn);
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! One configured server: its address, connection pool and health.
+//!
+//! Health is two atomics, so the hot path reads it without locking: a run
+//! of `dead_after_failures` consecutive failures (IO errors, timeouts)
+//! marks the server dead until `retry_dead_after` has passed; after that
+//! one call is let through, and a single further failure marks it dead
+//! again while a success revives it fully.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use crate::pool::Pool;
+use crate::{ClientConfig, ServerAddr};
+
+pub(crate) struct Server {
+    pub addr: ServerAddr,
+    /// `server.address`: host name or socket path, computed once.
+    pub host: String,
+    pub pool: Pool,
+    health: Health,
+}
+
+struct Health {
+    /// The client's clock origin; times are milliseconds since it, plus one
+    /// so that 0 can mean "alive".
+    epoch: Instant,
+    failures: AtomicU32,
+    dead_until_ms: AtomicU64,
+    threshold: u32,
+    retry_after: Duration,
+}
+
+impl Server {
+    pub fn new(addr: ServerAddr, config: &ClientConfig, epoch: Instant) -> Server {
+        let pool = Pool::new(
+            addr.clone(),
+            config.max_connections_per_server,
+            config.connect_timeout,
+            config.pool_wait_timeout,
+            config.limits,
+        );
+        Server {
+            host: addr.host(),
+            addr,
+            pool,
+            health: Health {
+                epoch,
+                failures: AtomicU32::new(0),
+                dead_until_ms: AtomicU64::new(0),
+                threshold: config.dead_after_failures.max(1),
+                retry_after: config.retry_dead_after,
+            },
+        }
+    }
+
+    /// Whether calls may go to this server now.
+    pub fn is_live(&self) -> bool {
+        let until = self.health.dead_until_ms.load(Relaxed);
+        until == 0 || self.health.now_ms() >= until
+    }
+
+    pub fn record_success(&self) {
+        let h = &self.health;
+        // Loads first: the common case writes nothing (no cache-line traffic).
+        if h.failures.load(Relaxed) != 0 {
+            h.failures.store(0, Relaxed);
+        }
+        if h.dead_until_ms.load(Relaxed) != 0 {
+            h.dead_until_ms.store(0, Relaxed);
+        }
+    }
+
+    pub fn record_failure(&self) {
+        let h = &self.health;
+        let failures = h.failures.fetch_add(1, Relaxed) + 1;
+        if failures >= h.threshold {
+            let retry_ms = u64::try_from(h.retry_after.as_millis()).unwrap_or(u64::MAX);
+            h.dead_until_ms
+                .store(h.now_ms().saturating_add(retry_ms.max(1)), Relaxed);
+            // One more failure after the retry interval re-marks it dead.
+            h.failures.store(h.threshold - 1, Relaxed);
+            tracing::warn!(server.address = %self.host, "memcached server marked dead");
+        }
+    }
+}
+
+impl Health {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1)
+    }
+}

@@ -1,0 +1,107 @@
+//! Span conventions: OpenTelemetry database client semantics.
+//!
+//! Every public call runs in an INFO span named after the operation (`get`,
+//! `set`, `get_many`, ...), which tracing-opentelemetry exports as a client
+//! span. Fields (all declared up front, recorded when known):
+//!
+//! | field | meaning |
+//! | --- | --- |
+//! | `otel.kind` | `"client"` |
+//! | `db.system.name` | `"memcached"` |
+//! | `db.operation.name` | the operation, as the span name |
+//! | `server.address`, `server.port` | configured host (or socket path) and port, when one server is involved |
+//! | `network.peer.address`, `network.peer.port`, `network.transport` | the connected peer (`tcp`/`unix`) |
+//! | `db.operation.batch.size` | number of keys or requests of a multi-key call |
+//! | `memcached.key` | the key(s), only with `record_keys` on; values never |
+//! | `memcached.hit` | single-key retrieval found the key |
+//! | `memcached.hits`, `memcached.misses` | multi-key retrieval counts |
+//! | `memcached.value_size` | bytes of the value stored or retrieved |
+//! | `memcached.outcome` | `stored`, `not_stored`, `exists`, `not_found`, `deleted`, `touched`, `noreply`, meta status |
+//! | `memcached.cas_outcome` | the outcome of `cas` |
+//! | `error.type`, `otel.status_code` | on failure: [`crate::Error::kind`] and `"ERROR"` |
+//!
+//! With no subscriber interested the span is disabled and every helper here
+//! returns before formatting anything.
+
+use tracing::Span;
+
+use crate::conn::Peer;
+use crate::server::Server;
+use crate::Error;
+
+/// An operation span with every field declared (see the module docs).
+macro_rules! op_span {
+    ($name:literal) => {
+        tracing::info_span!(
+            $name,
+            otel.kind = "client",
+            db.system.name = "memcached",
+            db.operation.name = $name,
+            server.address = tracing::field::Empty,
+            server.port = tracing::field::Empty,
+            network.peer.address = tracing::field::Empty,
+            network.peer.port = tracing::field::Empty,
+            network.transport = tracing::field::Empty,
+            db.operation.batch.size = tracing::field::Empty,
+            memcached.key = tracing::field::Empty,
+            memcached.hit = tracing::field::Empty,
+            memcached.hits = tracing::field::Empty,
+            memcached.misses = tracing::field::Empty,
+            memcached.value_size = tracing::field::Empty,
+            memcached.outcome = tracing::field::Empty,
+            memcached.cas_outcome = tracing::field::Empty,
+            error.type = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    };
+}
+pub(crate) use op_span;
+
+/// Records the server and the connected peer.
+pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
+    if span.is_disabled() {
+        return;
+    }
+    span.record("server.address", server.host.as_str());
+    if let Some(port) = server.addr.port() {
+        span.record("server.port", port);
+    }
+    span.record("network.peer.address", peer.address.as_str());
+    match peer.port {
+        Some(port) => {
+            span.record("network.peer.port", port);
+            span.record("network.transport", "tcp");
+        }
+        None => {
+            span.record("network.transport", "unix");
+        }
+    }
+}
+
+/// Records the key when the configuration allows it.
+pub(crate) fn record_key(span: &Span, record_keys: bool, key: &[u8]) {
+    if record_keys && !span.is_disabled() {
+        span.record("memcached.key", String::from_utf8_lossy(key).as_ref());
+    }
+}
+
+/// Records several keys, space-separated, when the configuration allows it.
+pub(crate) fn record_keys<K: AsRef<[u8]>>(span: &Span, record_keys: bool, keys: &[K]) {
+    if record_keys && !span.is_disabled() {
+        let joined: Vec<_> = keys
+            .iter()
+            .map(|k| String::from_utf8_lossy(k.as_ref()))
+            .collect();
+        span.record("memcached.key", joined.join(" ").as_str());
+    }
+}
+
+/// Records a failure as `error.type` and `otel.status_code`.
+pub(crate) fn record_result<T>(span: &Span, result: &Result<T, Error>) {
+    if let Err(e) = result {
+        if !span.is_disabled() {
+            span.record("error.type", e.kind());
+            span.record("otel.status_code", "ERROR");
+        }
+    }
+}
