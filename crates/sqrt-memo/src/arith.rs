@@ -84,7 +84,7 @@ impl ExactSqrt {
 
     /// `floor(sqrt(n))`.
     pub fn integer_part(&self) -> Integer {
-        Integer::from(&self.scaled / Integer::from(10u32).pow(self.digits))
+        &self.scaled / Integer::from(10u32).pow(self.digits)
     }
 
     /// The fractional digits, exactly `digits` of them (zero-padded), truncated.
@@ -196,7 +196,10 @@ mod tests {
         let two = sqrt_decimal(&Integer::from(2), 10).unwrap();
         assert_eq!(two.to_string(), "1.4142135623");
         // sqrt(8) = 2.8284271247...: rounding to 2 digits would give 2.83.
-        assert_eq!(sqrt_decimal(&Integer::from(8), 2).unwrap().to_string(), "2.82");
+        assert_eq!(
+            sqrt_decimal(&Integer::from(8), 2).unwrap().to_string(),
+            "2.82"
+        );
         // sqrt(3) = 1.7320508075688772...: 5 digits rounded is 1.73205, 6 digits 1.732051.
         assert_eq!(
             sqrt_decimal(&Integer::from(3), 6).unwrap().to_string(),
@@ -215,7 +218,10 @@ mod tests {
         let zero = sqrt_decimal(&Integer::new(), 3).unwrap();
         assert_eq!(zero.to_string(), "0.000");
         assert!(zero.is_exact());
-        assert_eq!(sqrt_decimal(&Integer::from(49), 0).unwrap().to_string(), "7");
+        assert_eq!(
+            sqrt_decimal(&Integer::from(49), 0).unwrap().to_string(),
+            "7"
+        );
     }
 
     #[test]

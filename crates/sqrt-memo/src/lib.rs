@@ -1,8 +1,41 @@
-//! x
+//! `sqrt-memo`: exact arbitrary-precision square roots, memoized in memcached.
+//!
+//! The demo application of the workspace (the Rust counterpart of the traced
+//! pymemcache example that cached `math.sqrt` of huge numbers as floats):
+//!
+//! * [`isqrt_rem`] and [`sqrt_decimal`] are pure, exact GMP arithmetic: every
+//!   printed digit is a true digit (the expansion is truncated, not rounded).
+//! * [`SqrtMemo`] memoizes results in memcached through the small
+//!   [`MemoStore`] trait: canonical versioned keys ([`MemoKey`]), a checked
+//!   binary value format ([`value`]), chunking of values above the item size
+//!   limit, and distributed single flight with the meta protocol's vivify /
+//!   win / already-won flags, so one process computes while the others wait.
+//! * Every step is a `tracing` span (`sqrt.lookup`, `sqrt.verify`,
+//!   `sqrt.compute`, `sqrt.store`); a hit links to the span that computed the
+//!   value (feature `otel`).
+
 pub mod arith;
+mod chunk;
+pub mod config;
+mod direct;
+mod engine;
 pub mod error;
 pub mod key;
+mod near_cache;
 pub mod parse;
+mod rejection;
+mod stats;
+pub mod store;
 pub mod trace_context;
 pub mod value;
+
+pub use arith::{isqrt_rem, sqrt_decimal, DecimalRoot, ExactSqrt, IsqrtRem};
+pub use config::{MemoConfig, NearCacheConfig, DEFAULT_MAX_ITEM_SIZE};
+pub use direct::DirectStore;
+pub use engine::{Source, SqrtMemo, SqrtOutcome};
+pub use error::{ArithmeticError, FormatError, MemoError, ParseError, StoreError};
 pub use key::MemoKey;
+pub use parse::{parse_integer, CanonicalDecimal};
+pub use stats::MemoStats;
+pub use store::{MemoStore, MetaItem, SetStatus};
+pub use trace_context::TraceContext;

@@ -112,7 +112,10 @@ mod tests {
         assert_eq!(canon("000").unwrap(), "0");
         assert_eq!(canon("-0").unwrap(), "0");
         assert_eq!(canon("-0_0").unwrap(), "0");
-        assert_eq!(canon("12345678901234567890").unwrap(), "12345678901234567890");
+        assert_eq!(
+            canon("12345678901234567890").unwrap(),
+            "12345678901234567890"
+        );
     }
 
     #[test]
@@ -120,7 +123,10 @@ mod tests {
         assert_eq!(canon(""), Err(ParseError::Empty));
         assert_eq!(canon(" \t "), Err(ParseError::Empty));
         assert_eq!(canon("-5"), Err(ParseError::Negative));
-        assert_eq!(canon("+"), Err(ParseError::Malformed("sign without digits")));
+        assert_eq!(
+            canon("+"),
+            Err(ParseError::Malformed("sign without digits"))
+        );
         assert!(matches!(canon("_1"), Err(ParseError::Malformed(_))));
         assert!(matches!(canon("1__2"), Err(ParseError::Malformed(_))));
         assert!(matches!(canon("12_"), Err(ParseError::Malformed(_))));
@@ -132,8 +138,14 @@ mod tests {
             canon("+1.5"),
             Err(ParseError::InvalidCharacter { position: 2 })
         );
-        assert!(matches!(canon("1e9"), Err(ParseError::InvalidCharacter { .. })));
-        assert!(matches!(canon("١٢"), Err(ParseError::InvalidCharacter { .. })));
+        assert!(matches!(
+            canon("1e9"),
+            Err(ParseError::InvalidCharacter { .. })
+        ));
+        assert!(matches!(
+            canon("١٢"),
+            Err(ParseError::InvalidCharacter { .. })
+        ));
     }
 
     #[test]

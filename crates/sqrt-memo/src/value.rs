@@ -309,7 +309,10 @@ mod tests {
     fn foreign_and_mismatched_values_are_rejected() {
         let (root, trace) = sample();
         assert_eq!(decode(b"1.4142135623", 50), Err(FormatError::BadMagic));
-        assert_eq!(decode(b"", 50), Err(FormatError::Truncated("shorter than the header")));
+        assert_eq!(
+            decode(b"", 50),
+            Err(FormatError::Truncated("shorter than the header"))
+        );
         let mut future = encode_root(&root, &trace);
         future[4] = 2;
         assert_eq!(decode(&future, 50), Err(FormatError::UnsupportedVersion(2)));
