@@ -83,12 +83,10 @@ fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Reads the whole body, refusing more than `limit` bytes (declared or actual).
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Vec<u8>, IngestError> {
-    let declared = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(IngestError::TooLarge { limit });
-    }
+/// Reads the whole body, refusing more than `limit` bytes. The body is read
+/// up to the limit even when `Content-Length` already says it is too big, so
+/// the client has finished sending and can read the 413 instead of a reset.
+async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, IngestError> {
     match axum::body::to_bytes(body, limit).await {
         Ok(bytes) => Ok(bytes.to_vec()),
         Err(e) => {
@@ -109,7 +107,7 @@ async fn ingest(
     body: Body,
     format: Format,
 ) -> Result<usize, ApiError> {
-    let raw = read_body(headers, body, state.max_body_bytes).await?;
+    let raw = read_body(body, state.max_body_bytes).await?;
     let limit = state.max_body_bytes;
     let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
     // Decompression and parsing are CPU work; keep them off the async workers.

@@ -109,16 +109,19 @@ impl Store {
         }
     }
 
-    /// One trace's spans ordered by start time, if held. Accepts a 128-bit id
-    /// whose upper half is zero for a trace stored under its 64-bit id.
+    /// One trace's spans ordered by start time, if held.
     pub fn trace(&self, trace_id: &str) -> Option<Vec<Span>> {
         let id = trace_id.to_ascii_lowercase();
-        let trace = self.traces.get(&id).or_else(|| {
-            let low = id
-                .strip_prefix("0000000000000000")
-                .filter(|l| l.len() == 16)?;
-            self.traces.get(low)
-        })?;
+        // A 64-bit id and the same id zero-padded to 128 bits name one trace.
+        let alternative = match id.len() {
+            16 => Some(format!("0000000000000000{id}")),
+            32 => id.strip_prefix("0000000000000000").map(str::to_owned),
+            _ => None,
+        };
+        let trace = self
+            .traces
+            .get(&id)
+            .or_else(|| self.traces.get(alternative.as_deref()?))?;
         Some(sorted(&trace.spans))
     }
 
