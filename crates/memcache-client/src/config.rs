@@ -159,7 +159,7 @@ pub struct ClientConfig {
     pub operation_timeout: Duration,
     /// Most connections open to one server at once.
     pub max_connections_per_server: usize,
-    /// Longest wait for a free pooled connection.
+    /// Longest wait for a free pooled connection; zero means do not wait.
     pub pool_wait_timeout: Duration,
     /// Consecutive failures (IO errors, timeouts) after which a server is
     /// marked dead.

@@ -64,6 +64,9 @@ impl Pool {
     pub async fn get(&self) -> Result<PooledConn<'_>> {
         let permit = match self.permits.try_acquire() {
             Ok(permit) => permit,
+            // A zero wait means "do not wait" (a zero timer would still
+            // wait for the next timer tick).
+            Err(_) if self.wait_timeout.is_zero() => return Err(Error::PoolTimeout),
             Err(_) => tokio::time::timeout(self.wait_timeout, self.permits.acquire())
                 .await
                 .map_err(|_| Error::PoolTimeout)?
