@@ -91,7 +91,8 @@ pub enum SpanError {
 
 impl Span {
     /// Lowercases ids (and left-pads short ones, as Zipkin does), drops an
-    /// all-zero parent id, and rejects ids that are not hex of the right size.
+    /// all-zero parent id, rejects ids that are not hex of the right size, and
+    /// takes a missing service name from a `service.name` tag.
     pub fn normalize(mut self) -> Result<Span, SpanError> {
         self.trace_id = normalize_hex(&self.trace_id, &[16, 32])
             .ok_or_else(|| SpanError::BadTraceId(self.trace_id.clone()))?;
@@ -105,6 +106,15 @@ impl Span {
                 (hex != "0000000000000000").then_some(hex)
             }
         };
+        // opentelemetry-zipkin 0.33 sends no serviceName at all; a span that
+        // carries `service.name` as a tag still lands under its service.
+        if self.service_name().is_none() {
+            if let Some(service) = self.tags.get("service.name").filter(|s| !s.is_empty()) {
+                self.local_endpoint
+                    .get_or_insert_with(Endpoint::default)
+                    .service_name = Some(service.clone());
+            }
+        }
         Ok(self)
     }
 
@@ -208,6 +218,13 @@ mod tests {
         assert_eq!(span.trace_id, "0000000000000abc");
         assert_eq!(span.id, "0000000000000001");
         assert_eq!(span.parent_id, None);
+    }
+
+    #[test]
+    fn service_name_tag_fills_a_missing_endpoint() {
+        let mut span = test_span();
+        span.tags.insert("service.name".into(), "sqrt-app".into());
+        assert_eq!(span.normalize().unwrap().service_name(), Some("sqrt-app"));
     }
 
     #[test]
