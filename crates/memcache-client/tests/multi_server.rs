@@ -2,8 +2,6 @@
 //! says, multi-key calls span servers, and dead servers are handled as
 //! configured (fail fast or fail over).
 
-mod common;
-
 use std::time::Duration;
 
 use memcache_client::{Client, Distribution, Error, Failover, Ketama, Rendezvous, StoreOptions};
