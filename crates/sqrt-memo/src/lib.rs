@@ -16,6 +16,7 @@
 
 pub mod arith;
 mod chunk;
+pub mod client_store;
 pub mod config;
 mod direct;
 mod engine;

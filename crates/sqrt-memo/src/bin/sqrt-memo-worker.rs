@@ -6,14 +6,17 @@
 //! `computed=<bool> source=<source> root_sha256=<hex> root_prefix=<first digits>`.
 //!
 //! Usage: `sqrt-memo-worker --addr 127.0.0.1:11211 (--number <decimal> |
-//! --number-file <path>) [--digits N] [--start-at-unix-ms T] [--max-wait-ms M]`
+//! --number-file <path>) [--digits N] [--start-at-unix-ms T] [--max-wait-ms M]
+//! [--store client|direct]`; the store is the traced `memcache-client` by
+//! default, or the crate's minimal codec connection.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use memcache_client::Client;
 use sha2::{Digest, Sha256};
-use sqrt_memo::{DirectStore, MemoConfig, SqrtMemo};
+use sqrt_memo::{DirectStore, MemoConfig, MemoStore, SqrtMemo};
 
 struct Args {
     addr: SocketAddr,
@@ -21,6 +24,7 @@ struct Args {
     digits: u32,
     start_at_unix_ms: Option<u64>,
     max_wait: Duration,
+    direct: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -29,6 +33,7 @@ fn parse_args() -> Result<Args, String> {
     let mut digits = 0;
     let mut start_at_unix_ms = None;
     let mut max_wait = MemoConfig::default().max_wait;
+    let mut direct = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -54,6 +59,13 @@ fn parse_args() -> Result<Args, String> {
                         .map_err(|e| format!("--max-wait-ms: {e}"))?,
                 )
             }
+            "--store" => {
+                direct = match value()?.as_str() {
+                    "client" => false,
+                    "direct" => true,
+                    other => return Err(format!("--store: unknown store {other}")),
+                }
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -63,6 +75,7 @@ fn parse_args() -> Result<Args, String> {
         digits,
         start_at_unix_ms,
         max_wait,
+        direct,
     })
 }
 
@@ -91,7 +104,19 @@ async fn main() -> ExitCode {
         verify_hits: true,
         ..MemoConfig::default()
     };
-    let memo = SqrtMemo::new(DirectStore::new(args.addr), config);
+    if args.direct {
+        return run(SqrtMemo::new(DirectStore::new(args.addr), config), &args).await;
+    }
+    match Client::connect(&args.addr.to_string()) {
+        Ok(client) => run(SqrtMemo::new(client, config), &args).await,
+        Err(e) => {
+            eprintln!("sqrt-memo-worker: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run<S: MemoStore>(memo: SqrtMemo<S>, args: &Args) -> ExitCode {
     if let Some(at) = args.start_at_unix_ms {
         wait_for_start(at).await;
     }
