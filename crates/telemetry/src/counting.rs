@@ -6,7 +6,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Shared counters, updated by [`FinishedSpanCounter`] and [`CountingExporter`].
@@ -15,6 +15,7 @@ pub struct SpanCounters {
     finished: AtomicU64,
     exported: AtomicU64,
     failed: AtomicU64,
+    last_error: Mutex<Option<String>>,
 }
 
 /// A snapshot of [`SpanCounters`].
@@ -36,6 +37,23 @@ impl SpanCounters {
             exported: self.exported.load(Ordering::Acquire),
             failed: self.failed.load(Ordering::Acquire),
         }
+    }
+
+    /// The most recent export error, if any export failed.
+    pub fn last_error(&self) -> Option<String> {
+        // A poisoned lock only means a panic elsewhere; the text is still valid.
+        match self.last_error.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn record_error(&self, error: String) {
+        let mut slot = match self.last_error.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some(error);
     }
 }
 
@@ -80,11 +98,15 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;
         let result = self.inner.export(batch).await;
-        let counter = match result {
-            Ok(()) => &self.counters.exported,
-            Err(_) => &self.counters.failed,
+        match &result {
+            Ok(()) => self.counters.exported.fetch_add(spans, Ordering::AcqRel),
+            Err(error) => {
+                // The SDK's batch processor swallows export errors at shutdown;
+                // keep the reason so the shutdown report can state it.
+                self.counters.record_error(error.to_string());
+                self.counters.failed.fetch_add(spans, Ordering::AcqRel)
+            }
         };
-        counter.fetch_add(spans, Ordering::AcqRel);
         result
     }
 

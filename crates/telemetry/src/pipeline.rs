@@ -149,6 +149,7 @@ impl TelemetryGuard {
             exporter: self.config.exporter.clone(),
             counts: self.counters.snapshot(),
             failure: outcome.err().map(|e| e.to_string()),
+            last_export_error: self.counters.last_error(),
         };
         if report.is_complete() {
             Ok(report)
@@ -168,6 +169,7 @@ impl TelemetryGuard {
                     exporter,
                     counts: counters.snapshot(),
                     failure: Some(format!("shutdown task failed: {join_error}")),
+                    last_export_error: counters.last_error(),
                 },
             }),
         }

@@ -11,8 +11,10 @@ pub struct ShutdownReport {
     pub exporter: ExporterConfig,
     /// Sampled spans that ended, exported spans, spans whose export failed.
     pub counts: SpanCounts,
-    /// Why the flush or shutdown failed (timeout, collector unreachable, ...).
+    /// Why the shutdown itself failed (timeout, already shut down, ...).
     pub failure: Option<String>,
+    /// The most recent export error (collector unreachable, HTTP 5xx, ...).
+    pub last_export_error: Option<String>,
 }
 
 impl ShutdownReport {
@@ -52,10 +54,13 @@ impl fmt::Display for ShutdownReport {
                 self.exporter
             )?;
         }
-        match &self.failure {
-            Some(reason) => write!(f, "; shutdown failed: {reason}"),
-            None => f.write_str("."),
+        if let Some(reason) = &self.failure {
+            write!(f, "; shutdown failed: {reason}")?;
         }
+        if let Some(error) = &self.last_export_error {
+            write!(f, "; last export error: {error}")?;
+        }
+        f.write_str(".")
     }
 }
 
@@ -72,6 +77,7 @@ mod tests {
                 failed,
             },
             failure: failure.map(str::to_owned),
+            last_export_error: None,
         }
     }
 
@@ -90,9 +96,16 @@ mod tests {
             "Sent all 3 finished spans to zipkin at http://localhost:9411/api/v2/spans."
         );
         assert_eq!(
-            report(5, 2, 3, Some("connection refused")).to_string(),
+            report(5, 2, 3, Some("timed out")).to_string(),
             "Exported 2 of 5 finished spans to zipkin at http://localhost:9411/api/v2/spans \
-             (3 in failed requests); shutdown failed: connection refused"
+             (3 in failed requests); shutdown failed: timed out."
+        );
+        let mut refused = report(5, 2, 3, None);
+        refused.last_export_error = Some("connection refused".to_owned());
+        assert_eq!(
+            refused.to_string(),
+            "Exported 2 of 5 finished spans to zipkin at http://localhost:9411/api/v2/spans \
+             (3 in failed requests); last export error: connection refused."
         );
         assert_eq!(report(5, 2, 3, None).unexported_spans(), 3);
     }

@@ -161,6 +161,7 @@ fn unreachable_collector_is_reported_not_hidden() {
         "{message}"
     );
     assert!(!message.contains("Sent all"), "{message}");
+    assert!(message.contains("last export error"), "{message}");
 }
 
 #[test]

@@ -111,3 +111,17 @@ pub fn dead_url(path: &str) -> String {
     drop(listener);
     format!("http://{addr}{path}")
 }
+
+/// An http URL on 127.0.0.1 whose server accepts connections and never answers.
+pub fn hanging_url(path: &str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        // Keep accepted connections open (and unanswered) for the process' life.
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("http://{addr}{path}")
+}
