@@ -150,7 +150,11 @@ impl<S: MemoStore> SqrtMemo<S> {
     pub async fn forget(&self, n: &Integer, digits: u32) -> Result<bool, MemoError> {
         let canonical = CanonicalDecimal::from_integer(n).ok_or(ArithmeticError::Negative)?;
         let key = MemoKey::new(&canonical, digits);
-        let span = info_span!("sqrt.forget", "sqrt.digits" = digits, "sqrt.chunks" = Empty);
+        let span = info_span!(
+            "sqrt.forget",
+            "sqrt.digits" = i64::from(digits),
+            "sqrt.chunks" = Empty
+        );
         async {
             if let Some(near) = &self.near {
                 near.remove(&key);
@@ -158,7 +162,7 @@ impl<S: MemoStore> SqrtMemo<S> {
             let item = self.store.meta_get(key.as_str(), None).await?;
             if let Some(bytes) = item.value {
                 if let Ok(StoredValue::Manifest(manifest)) = value::decode(&bytes, digits) {
-                    Span::current().record("sqrt.chunks", manifest.chunk_count);
+                    Span::current().record("sqrt.chunks", i64::from(manifest.chunk_count));
                     delete_chunks(&self.store, &key, &manifest).await?;
                 }
             }
@@ -177,9 +181,9 @@ impl<S: MemoStore> SqrtMemo<S> {
         let key = MemoKey::new(canonical, digits);
         let span = info_span!(
             "sqrt.memo",
-            "sqrt.number.bits" = n.significant_bits(),
-            "sqrt.number.decimal_digits" = canonical.digit_count(),
-            "sqrt.digits" = digits,
+            "sqrt.number.bits" = i64::from(n.significant_bits()),
+            "sqrt.number.decimal_digits" = attr(canonical.digit_count()),
+            "sqrt.digits" = i64::from(digits),
             "sqrt.key.hashed" = key.is_hashed(),
             "sqrt.hit" = Empty,
             "sqrt.source" = Empty,
@@ -401,7 +405,7 @@ impl<S: MemoStore> SqrtMemo<S> {
         let stored = match value::decode(&bytes, digits) {
             Ok(StoredValue::Root(stored)) => stored,
             Ok(StoredValue::Manifest(manifest)) => {
-                Span::current().record("sqrt.chunks", manifest.chunk_count);
+                Span::current().record("sqrt.chunks", i64::from(manifest.chunk_count));
                 let assembled = match read_chunks(&self.store, key, &manifest).await? {
                     Ok(assembled) => assembled,
                     Err(reason) => return Ok(reject(reason)),
@@ -445,9 +449,9 @@ impl<S: MemoStore> SqrtMemo<S> {
     ) -> Result<(ExactSqrt, TraceContext), MemoError> {
         let span = info_span!(
             "sqrt.compute",
-            "sqrt.number.bits" = n.significant_bits(),
-            "sqrt.number.decimal_digits" = canonical.digit_count(),
-            "sqrt.digits" = digits,
+            "sqrt.number.bits" = i64::from(n.significant_bits()),
+            "sqrt.number.decimal_digits" = attr(canonical.digit_count()),
+            "sqrt.digits" = i64::from(digits),
             "sqrt.exact" = Empty,
         );
         let context = TraceContext::of_span(&span);
@@ -514,7 +518,7 @@ impl<S: MemoStore> SqrtMemo<S> {
         async {
             let encoded = value::encode_root(root, &computed_by);
             let span = Span::current();
-            span.record("sqrt.store.bytes", encoded.len());
+            span.record("sqrt.store.bytes", attr(encoded.len()));
             let mut written = write_value(
                 &self.store,
                 key,
@@ -539,7 +543,7 @@ impl<S: MemoStore> SqrtMemo<S> {
                 )
                 .await?;
             }
-            span.record("sqrt.store.chunks", written.chunks);
+            span.record("sqrt.store.chunks", i64::from(written.chunks));
             span.record(
                 "sqrt.store.status",
                 format!("{:?}", written.status).as_str(),
@@ -569,6 +573,12 @@ impl<S: MemoStore> SqrtMemo<S> {
             computed_by,
         })
     }
+}
+
+/// A count as a span attribute: `tracing-opentelemetry` exports `i64`
+/// fields as integers but unsigned ones as strings.
+fn attr(count: usize) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }
 
 /// Records where a hit's value was computed, for backends without links.
