@@ -101,7 +101,11 @@ impl Conn {
 
     /// Runs one exchange: encode, one write, read until the exchange says it
     /// is complete. An encoding error leaves the connection untouched.
-    pub async fn run<E: Exchange + ?Sized>(&mut self, exchange: &mut E, limits: &Limits) -> Result<()> {
+    pub async fn run<E: Exchange + ?Sized>(
+        &mut self,
+        exchange: &mut E,
+        limits: &Limits,
+    ) -> Result<()> {
         self.write_buf.clear();
         exchange.encode(&mut self.write_buf, limits)?;
         self.in_flight = true;

@@ -207,7 +207,11 @@ pub(crate) struct MetaPipeline<'a> {
 impl Exchange for MetaPipeline<'_> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
         let start = buf.len();
-        for request in self.requests.iter().chain(std::iter::once(&Request::MetaNoop)) {
+        for request in self
+            .requests
+            .iter()
+            .chain(std::iter::once(&Request::MetaNoop))
+        {
             if let Err(e) = request.encode(buf, limits) {
                 buf.truncate(start);
                 return Err(e);

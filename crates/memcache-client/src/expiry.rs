@@ -93,7 +93,10 @@ mod tests {
     fn short_durations_are_relative_and_rounded_up() {
         let now = at(1_700_000_000);
         assert_eq!(Expiry::After(Duration::from_secs(60)).to_exptime(now), 60);
-        assert_eq!(Expiry::After(Duration::from_millis(1500)).to_exptime(now), 2);
+        assert_eq!(
+            Expiry::After(Duration::from_millis(1500)).to_exptime(now),
+            2
+        );
         assert_eq!(Expiry::After(Duration::ZERO).to_exptime(now), 1);
         let thirty_days = Duration::from_secs(u64::from(MAX_RELATIVE_EXPTIME));
         assert_eq!(
@@ -116,10 +119,7 @@ mod tests {
     fn absolute_times_are_unix_seconds_and_never_misread_as_relative() {
         let now = at(1_700_000_000);
         assert_eq!(Expiry::At(at(1_800_000_000)).to_exptime(now), 1_800_000_000);
-        assert_eq!(
-            Expiry::At(at(5)).to_exptime(now),
-            MAX_RELATIVE_EXPTIME + 1
-        );
+        assert_eq!(Expiry::At(at(5)).to_exptime(now), MAX_RELATIVE_EXPTIME + 1);
         assert_eq!(Expiry::At(at(1 << 40)).to_exptime(now), u32::MAX);
     }
 }

@@ -56,7 +56,9 @@ impl Pool {
 
     fn idle(&self) -> MutexGuard<'_, Vec<Conn>> {
         // Nothing panics while the lock is held, but never propagate poison.
-        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// An idle connection, or a new one; waits at most the pool wait timeout

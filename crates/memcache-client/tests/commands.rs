@@ -17,7 +17,10 @@ async fn set_get_roundtrip_with_flags() {
     let c = shared_client();
     let k = format!("{}k", prefix("roundtrip"));
     let opts = StoreOptions::default().flags(0xdead_beef);
-    assert_eq!(c.set(&k, b"value", opts).await.unwrap(), StoreOutcome::Stored);
+    assert_eq!(
+        c.set(&k, b"value", opts).await.unwrap(),
+        StoreOutcome::Stored
+    );
     let item = c.get(&k).await.unwrap().unwrap();
     assert_eq!(item.value, Bytes::from_static(b"value"));
     assert_eq!(item.flags, 0xdead_beef);
@@ -37,9 +40,16 @@ async fn empty_and_binary_values() {
     let c = shared_client();
     let p = prefix("binary");
     let binary: Vec<u8> = (0..=255u8).chain(*b"\r\nEND\r\n").collect();
-    c.set(format!("{p}e"), b"", StoreOptions::default()).await.unwrap();
-    c.set(format!("{p}b"), &binary, StoreOptions::default()).await.unwrap();
-    assert_eq!(c.get(format!("{p}e")).await.unwrap().unwrap().value.len(), 0);
+    c.set(format!("{p}e"), b"", StoreOptions::default())
+        .await
+        .unwrap();
+    c.set(format!("{p}b"), &binary, StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get(format!("{p}e")).await.unwrap().unwrap().value.len(),
+        0
+    );
     assert_eq!(c.get(format!("{p}b")).await.unwrap().unwrap().value, binary);
 }
 
@@ -48,7 +58,10 @@ async fn add_and_replace_conditions() {
     let c = shared_client();
     let k = format!("{}k", prefix("addreplace"));
     let o = StoreOptions::default();
-    assert_eq!(c.replace(&k, "x", o).await.unwrap(), StoreOutcome::NotStored);
+    assert_eq!(
+        c.replace(&k, "x", o).await.unwrap(),
+        StoreOutcome::NotStored
+    );
     assert_eq!(c.add(&k, "1", o).await.unwrap(), StoreOutcome::Stored);
     assert_eq!(c.add(&k, "2", o).await.unwrap(), StoreOutcome::NotStored);
     assert_eq!(c.replace(&k, "3", o).await.unwrap(), StoreOutcome::Stored);
@@ -61,7 +74,10 @@ async fn append_and_prepend() {
     let k = format!("{}k", prefix("appendprepend"));
     let o = StoreOptions::default();
     assert_eq!(c.append(&k, "x", o).await.unwrap(), StoreOutcome::NotStored);
-    assert_eq!(c.prepend(&k, "x", o).await.unwrap(), StoreOutcome::NotStored);
+    assert_eq!(
+        c.prepend(&k, "x", o).await.unwrap(),
+        StoreOutcome::NotStored
+    );
     c.set(&k, "mid", o).await.unwrap();
     assert_eq!(c.append(&k, ">", o).await.unwrap(), StoreOutcome::Stored);
     assert_eq!(c.prepend(&k, "<", o).await.unwrap(), StoreOutcome::Stored);
@@ -76,9 +92,15 @@ async fn gets_and_cas_outcomes() {
     assert_eq!(c.cas(&k, "v", 1, o).await.unwrap(), StoreOutcome::NotFound);
     c.set(&k, "v1", o).await.unwrap();
     let token = c.gets(&k).await.unwrap().unwrap().cas.unwrap();
-    assert_eq!(c.cas(&k, "v2", token, o).await.unwrap(), StoreOutcome::Stored);
+    assert_eq!(
+        c.cas(&k, "v2", token, o).await.unwrap(),
+        StoreOutcome::Stored
+    );
     // The token is stale now.
-    assert_eq!(c.cas(&k, "v3", token, o).await.unwrap(), StoreOutcome::Exists);
+    assert_eq!(
+        c.cas(&k, "v3", token, o).await.unwrap(),
+        StoreOutcome::Exists
+    );
     assert_eq!(&c.get(&k).await.unwrap().unwrap().value[..], b"v2");
 }
 
@@ -129,11 +151,16 @@ async fn incr_decr() {
 async fn incr_on_non_number_is_a_client_error() {
     let c = shared_client();
     let k = format!("{}k", prefix("incrnan"));
-    c.set(&k, "not a number", StoreOptions::default()).await.unwrap();
+    c.set(&k, "not a number", StoreOptions::default())
+        .await
+        .unwrap();
     let err = c.incr(&k, 1).await.unwrap_err();
     assert_eq!(err.kind(), "client_error", "{err}");
     // The client still works afterwards.
-    assert_eq!(&c.get(&k).await.unwrap().unwrap().value[..], b"not a number");
+    assert_eq!(
+        &c.get(&k).await.unwrap().unwrap().value[..],
+        b"not a number"
+    );
 }
 
 #[tokio::test]
@@ -156,7 +183,9 @@ async fn expiry_in_the_past_expires_at_once() {
     assert_eq!(c.get(&k).await.unwrap(), None);
     // A far-future absolute expiry keeps the item.
     let future = Expiry::After(Duration::from_secs(60 * 60 * 24 * 365));
-    c.set(&k, "v", StoreOptions::default().expiry(future)).await.unwrap();
+    c.set(&k, "v", StoreOptions::default().expiry(future))
+        .await
+        .unwrap();
     assert!(c.get(&k).await.unwrap().is_some());
 }
 
@@ -170,7 +199,9 @@ async fn noreply_variants_take_effect() {
     c.set(&b, "x", o).await.unwrap();
     c.incr_noreply(&a, 3).await.unwrap();
     c.decr_noreply(&a, 1).await.unwrap();
-    c.touch_noreply(&a, Expiry::After(Duration::from_secs(60))).await.unwrap();
+    c.touch_noreply(&a, Expiry::After(Duration::from_secs(60)))
+        .await
+        .unwrap();
     c.delete_noreply(&b).await.unwrap();
     // A normal request on the same connection sees all of them applied.
     assert_eq!(&c.get(&a).await.unwrap().unwrap().value[..], b"7");
@@ -183,7 +214,9 @@ async fn get_many_one_round_trip() {
     let p = prefix("getmany");
     let keys: Vec<String> = (0..250).map(|i| format!("{p}{i}")).collect();
     for (i, k) in keys.iter().enumerate().filter(|(i, _)| i % 3 != 0) {
-        c.set(k, format!("v{i}"), StoreOptions::default()).await.unwrap();
+        c.set(k, format!("v{i}"), StoreOptions::default())
+            .await
+            .unwrap();
     }
     let found = c.get_many(&keys).await.unwrap();
     assert_eq!(found.len(), keys.len() - keys.len().div_ceil(3));
@@ -205,7 +238,9 @@ async fn get_many_one_round_trip() {
 async fn set_many_and_delete_many_keep_input_order() {
     let c = shared_client();
     let p = prefix("setmany");
-    let items: Vec<(String, String)> = (0..50).map(|i| (format!("{p}{i}"), format!("v{i}"))).collect();
+    let items: Vec<(String, String)> = (0..50)
+        .map(|i| (format!("{p}{i}"), format!("v{i}")))
+        .collect();
     let outcomes = c.set_many(&items, StoreOptions::default()).await.unwrap();
     assert_eq!(outcomes, vec![StoreOutcome::Stored; 50]);
     let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
@@ -272,15 +307,24 @@ async fn meta_set_get_delete_arithmetic() {
         mode: Some(MetaSetMode::Add),
         ..Default::default()
     };
-    assert_eq!(c.meta_set(&k, b"x", add).await.unwrap().status, MetaStatus::NotStored);
+    assert_eq!(
+        c.meta_set(&k, b"x", add).await.unwrap().status,
+        MetaStatus::NotStored
+    );
     // Compare-and-swap with a stale token: EX.
     let stale = MetaDeleteFlags {
         compare_cas: Some(cas + 1000),
         ..Default::default()
     };
-    assert_eq!(c.meta_delete(&k, stale).await.unwrap().status, MetaStatus::Exists);
     assert_eq!(
-        c.meta_delete(&k, MetaDeleteFlags::default()).await.unwrap().status,
+        c.meta_delete(&k, stale).await.unwrap().status,
+        MetaStatus::Exists
+    );
+    assert_eq!(
+        c.meta_delete(&k, MetaDeleteFlags::default())
+            .await
+            .unwrap()
+            .status,
         MetaStatus::Header
     );
     assert_eq!(c.meta_get(&k, get).await.unwrap().status, MetaStatus::Miss);
@@ -295,7 +339,13 @@ async fn meta_set_get_delete_arithmetic() {
     let r = c.meta_arithmetic(&counter, ma).await.unwrap();
     assert_eq!(r.value.as_deref(), Some(&b"10"[..]));
     let r = c
-        .meta_arithmetic(&counter, MetaArithmeticFlags { delta: Some(5), ..ma })
+        .meta_arithmetic(
+            &counter,
+            MetaArithmeticFlags {
+                delta: Some(5),
+                ..ma
+            },
+        )
         .await
         .unwrap();
     assert_eq!(r.value.as_deref(), Some(&b"15"[..]));
@@ -310,13 +360,19 @@ async fn meta_binary_keys_via_base64() {
         base64_key: true,
         ..Default::default()
     };
-    assert_eq!(c.meta_set(&key, b"bin", set).await.unwrap().status, MetaStatus::Header);
+    assert_eq!(
+        c.meta_set(&key, b"bin", set).await.unwrap().status,
+        MetaStatus::Header
+    );
     let get = MetaGetFlags {
         base64_key: true,
         return_value: true,
         ..Default::default()
     };
-    assert_eq!(c.meta_get(&key, get).await.unwrap().value.as_deref(), Some(&b"bin"[..]));
+    assert_eq!(
+        c.meta_get(&key, get).await.unwrap().value.as_deref(),
+        Some(&b"bin"[..])
+    );
 }
 
 #[tokio::test]
@@ -344,19 +400,42 @@ async fn meta_pipeline_matches_replies_to_requests() {
     };
     let quiet_get = MetaGetFlags { quiet: true, ..get };
     let requests = [
-        MetaRequest::Set { key: a.as_bytes(), value: b"1", flags: quiet_set },
-        MetaRequest::Set { key: b.as_bytes(), value: b"2", flags: MetaSetFlags::default() },
-        MetaRequest::Get { key: missing.as_bytes(), flags: quiet_get },
-        MetaRequest::Get { key: a.as_bytes(), flags: quiet_get },
-        MetaRequest::Get { key: missing.as_bytes(), flags: get },
-        MetaRequest::Delete { key: b.as_bytes(), flags: MetaDeleteFlags::default() },
+        MetaRequest::Set {
+            key: a.as_bytes(),
+            value: b"1",
+            flags: quiet_set,
+        },
+        MetaRequest::Set {
+            key: b.as_bytes(),
+            value: b"2",
+            flags: MetaSetFlags::default(),
+        },
+        MetaRequest::Get {
+            key: missing.as_bytes(),
+            flags: quiet_get,
+        },
+        MetaRequest::Get {
+            key: a.as_bytes(),
+            flags: quiet_get,
+        },
+        MetaRequest::Get {
+            key: missing.as_bytes(),
+            flags: get,
+        },
+        MetaRequest::Delete {
+            key: b.as_bytes(),
+            flags: MetaDeleteFlags::default(),
+        },
     ];
     let replies = c.meta_pipeline(&requests).await.unwrap();
     assert_eq!(replies.len(), 6);
     assert!(replies[0].is_none(), "quiet set success is silent");
     assert_eq!(replies[1].as_ref().unwrap().status, MetaStatus::Header);
     assert!(replies[2].is_none(), "quiet miss is silent");
-    assert_eq!(replies[3].as_ref().unwrap().value.as_deref(), Some(&b"1"[..]));
+    assert_eq!(
+        replies[3].as_ref().unwrap().value.as_deref(),
+        Some(&b"1"[..])
+    );
     assert_eq!(replies[4].as_ref().unwrap().status, MetaStatus::Miss);
     assert_eq!(replies[5].as_ref().unwrap().status, MetaStatus::Header);
 }

@@ -16,24 +16,42 @@ const INJECTION: &[u8] = b"a\r\nflush_all";
 async fn invalid_keys_never_reach_the_server() {
     // An own server: a flush would be visible and must not disturb others.
     let server = Memcached::start().unwrap();
-    let c = Client::builder().server_addr(server.addr()).build().unwrap();
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap();
     let o = StoreOptions::default();
     c.set("canary", "alive", o).await.unwrap();
 
     let too_long = vec![b'k'; 251];
     for key in [INJECTION, b"", &too_long[..], b"with space", b"nul\0"] {
         assert!(matches!(c.get(key).await, Err(Error::InvalidKey(_))));
-        assert!(matches!(c.set(key, "v", o).await, Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            c.set(key, "v", o).await,
+            Err(Error::InvalidKey(_))
+        ));
         assert!(matches!(c.delete(key).await, Err(Error::InvalidKey(_))));
         assert!(matches!(c.incr(key, 1).await, Err(Error::InvalidKey(_))));
-        assert!(matches!(c.touch(key, Default::default()).await, Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            c.touch(key, Default::default()).await,
+            Err(Error::InvalidKey(_))
+        ));
         let keys = [&b"fine"[..], key];
         assert!(matches!(c.get_many(&keys).await, Err(Error::InvalidKey(_))));
-        assert!(matches!(c.delete_many(&keys).await, Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            c.delete_many(&keys).await,
+            Err(Error::InvalidKey(_))
+        ));
         let items = [(&b"fine"[..], &b"v"[..]), (key, &b"v"[..])];
-        assert!(matches!(c.set_many(&items, o).await, Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            c.set_many(&items, o).await,
+            Err(Error::InvalidKey(_))
+        ));
         let flags = memcache_client::MetaGetFlags::default();
-        assert!(matches!(c.meta_get(key, flags).await, Err(Error::InvalidKey(_))));
+        assert!(matches!(
+            c.meta_get(key, flags).await,
+            Err(Error::InvalidKey(_))
+        ));
     }
     // The canary survived, and the server saw no flush and none of the
     // refused stores.
@@ -114,9 +132,13 @@ async fn pool_exhaustion_times_out_with_a_typed_error() {
         .build()
         .unwrap();
     let p = prefix("pool");
-    c.set(format!("{p}k"), vec![7u8; 512 * 1024], StoreOptions::default())
-        .await
-        .unwrap();
+    c.set(
+        format!("{p}k"),
+        vec![7u8; 512 * 1024],
+        StoreOptions::default(),
+    )
+    .await
+    .unwrap();
     // On this single-threaded runtime the first get holds the only
     // connection while it waits for the server; the second finds none free.
     let k = format!("{p}k");

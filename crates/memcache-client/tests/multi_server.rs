@@ -25,7 +25,10 @@ fn client(servers: &[Memcached], distribution: Distribution, failover: Failover)
 }
 
 fn single(server: &Memcached) -> Client {
-    Client::builder().server_addr(server.addr()).build().unwrap()
+    Client::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap()
 }
 
 /// Keys are stored on the server the distribution names, which is also the
@@ -57,10 +60,17 @@ async fn check_placement(distribution: Distribution) {
         assert_eq!(Some(owner), expected);
         per_server[owner] += 1;
         for (i, d) in direct.iter().enumerate() {
-            assert_eq!(d.get(k).await.unwrap().is_some(), i == owner, "{k} on server {i}");
+            assert_eq!(
+                d.get(k).await.unwrap().is_some(),
+                i == owner,
+                "{k} on server {i}"
+            );
         }
     }
-    assert!(per_server.iter().all(|&n| n > 30), "uneven spread {per_server:?}");
+    assert!(
+        per_server.iter().all(|&n| n > 30),
+        "uneven spread {per_server:?}"
+    );
     // A multi-get across all servers sees everything.
     let found = c.get_many(&keys).await.unwrap();
     assert_eq!(found.len(), keys.len());
@@ -68,7 +78,9 @@ async fn check_placement(distribution: Distribution) {
         assert_eq!(found[k.as_bytes()].value, format!("v-{k}").into_bytes());
     }
     let deleted = c.delete_many(&keys[..100]).await.unwrap();
-    assert!(deleted.iter().all(|d| *d == memcache_client::DeleteOutcome::Deleted));
+    assert!(deleted
+        .iter()
+        .all(|d| *d == memcache_client::DeleteOutcome::Deleted));
     assert_eq!(c.get_many(&keys).await.unwrap().len(), 200);
     // Server-wide commands answer per server.
     assert_eq!(c.version().await.unwrap().len(), 3);
@@ -104,7 +116,10 @@ async fn dead_server_fails_fast_then_comes_back() {
     // The first failure marks it dead (dead_after_failures = 1) ...
     assert!(c.get(&on_dead).await.unwrap_err().kind() != "server_marked_dead");
     // ... then its keys fail fast, while the other server's keys work.
-    assert!(matches!(c.get(&on_dead).await, Err(Error::ServerMarkedDead)));
+    assert!(matches!(
+        c.get(&on_dead).await,
+        Err(Error::ServerMarkedDead)
+    ));
     c.set(&on_live, "v", StoreOptions::default()).await.unwrap();
     servers[1].restart().unwrap();
     // After the retry interval the server is tried again and revives.
@@ -131,9 +146,15 @@ async fn dead_server_keys_fail_over_to_the_next_server() {
     // Now marked dead: the key moves to a live server and works there.
     let moved_to = c.server_for_key(&on_dead).unwrap();
     assert_ne!(moved_to, 2);
-    c.set(&on_dead, "moved", StoreOptions::default()).await.unwrap();
+    c.set(&on_dead, "moved", StoreOptions::default())
+        .await
+        .unwrap();
     assert_eq!(&c.get(&on_dead).await.unwrap().unwrap().value[..], b"moved");
-    assert!(single(&servers[moved_to]).get(&on_dead).await.unwrap().is_some());
+    assert!(single(&servers[moved_to])
+        .get(&on_dead)
+        .await
+        .unwrap()
+        .is_some());
     // Multi-key calls route around it too.
     let keys: Vec<String> = (0..50).map(|i| format!("fo-{i}")).collect();
     let items: Vec<(String, &str)> = keys.iter().map(|k| (k.clone(), "x")).collect();

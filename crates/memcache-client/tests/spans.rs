@@ -36,7 +36,8 @@ struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
 impl Visit for Fields<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.0.insert(field.name().to_string(), format!("{value:?}"));
+        self.0
+            .insert(field.name().to_string(), format!("{value:?}"));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         self.0.insert(field.name().to_string(), value.to_string());
@@ -58,7 +59,10 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
         attrs.record(&mut Fields(&mut captured.fields));
         let mut spans = self.spans.lock().unwrap();
         spans.push(captured);
-        self.open.lock().unwrap().insert(id.into_u64(), spans.len() - 1);
+        self.open
+            .lock()
+            .unwrap()
+            .insert(id.into_u64(), spans.len() - 1);
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, _ctx: Context<'_, S>) {
@@ -101,7 +105,11 @@ fn assert_client_span(span: &Captured, port: u16, with_server: bool) {
     let get = |k: &str| f.get(k).map(String::as_str);
     assert_eq!(get("otel.kind"), Some("client"), "{span:?}");
     assert_eq!(get("db.system.name"), Some("memcached"), "{span:?}");
-    assert_eq!(get("db.operation.name"), Some(span.name.as_str()), "{span:?}");
+    assert_eq!(
+        get("db.operation.name"),
+        Some(span.name.as_str()),
+        "{span:?}"
+    );
     assert!(get("error.type").is_none(), "{span:?}");
     assert!(get("otel.status_code").is_none(), "{span:?}");
     if with_server {
@@ -124,7 +132,10 @@ const SECRET_VALUE: &str = "secret-value-never-in-spans";
 async fn every_public_method_emits_its_span() {
     let server = Memcached::start().unwrap();
     let port = server.addr().port();
-    let c = Client::builder().server_addr(server.addr()).build().unwrap();
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap();
     let capture = Capture::default();
     let _guard = capture.install();
     let o = StoreOptions::default();
@@ -152,11 +163,20 @@ async fn every_public_method_emits_its_span() {
     c.gat("k", ttl).await.unwrap();
     c.gats("k", ttl).await.unwrap();
     c.cas("k", "v2", cas, o).await.unwrap();
-    assert_eq!(field(&capture.last("cas"), "memcached.cas_outcome"), Some("stored"));
+    assert_eq!(
+        field(&capture.last("cas"), "memcached.cas_outcome"),
+        Some("stored")
+    );
     c.cas("k", "v3", cas, o).await.unwrap();
-    assert_eq!(field(&capture.last("cas"), "memcached.cas_outcome"), Some("exists"));
+    assert_eq!(
+        field(&capture.last("cas"), "memcached.cas_outcome"),
+        Some("exists")
+    );
     c.add("k", "x", o).await.unwrap();
-    assert_eq!(field(&capture.last("add"), "memcached.outcome"), Some("not_stored"));
+    assert_eq!(
+        field(&capture.last("add"), "memcached.outcome"),
+        Some("not_stored")
+    );
     c.replace("k", "x", o).await.unwrap();
     c.append("k", "y", o).await.unwrap();
     c.prepend("k", "w", o).await.unwrap();
@@ -170,45 +190,67 @@ async fn every_public_method_emits_its_span() {
     c.gets_many(&["k"]).await.unwrap();
 
     c.set_many(&[("n", "1"), ("m", "2")], o).await.unwrap();
-    assert_eq!(field(&capture.last("set_many"), "db.operation.batch.size"), Some("2"));
+    assert_eq!(
+        field(&capture.last("set_many"), "db.operation.batch.size"),
+        Some("2")
+    );
     c.incr("n", 1).await.unwrap();
     assert_eq!(field(&capture.last("incr"), "memcached.hit"), Some("true"));
     c.decr("n", 1).await.unwrap();
     c.incr_noreply("n", 1).await.unwrap();
     c.decr_noreply("n", 1).await.unwrap();
     c.touch("n", ttl).await.unwrap();
-    assert_eq!(field(&capture.last("touch"), "memcached.outcome"), Some("touched"));
+    assert_eq!(
+        field(&capture.last("touch"), "memcached.outcome"),
+        Some("touched")
+    );
     c.touch_noreply("n", ttl).await.unwrap();
     c.delete("m").await.unwrap();
-    assert_eq!(field(&capture.last("delete"), "memcached.outcome"), Some("deleted"));
+    assert_eq!(
+        field(&capture.last("delete"), "memcached.outcome"),
+        Some("deleted")
+    );
     c.delete_noreply("m").await.unwrap();
     c.delete_many(&["n", "m"]).await.unwrap();
-    assert_eq!(field(&capture.last("delete_many"), "db.operation.batch.size"), Some("2"));
+    assert_eq!(
+        field(&capture.last("delete_many"), "db.operation.batch.size"),
+        Some("2")
+    );
 
     let get_flags = MetaGetFlags {
         return_value: true,
         ..Default::default()
     };
-    c.meta_set("mk", "mv", MetaSetFlags::default()).await.unwrap();
+    c.meta_set("mk", "mv", MetaSetFlags::default())
+        .await
+        .unwrap();
     c.meta_get("mk", get_flags).await.unwrap();
     let s = capture.last("meta_get");
     assert_eq!(field(&s, "memcached.outcome"), Some("VA"));
     assert_eq!(field(&s, "memcached.hit"), Some("true"));
-    c.meta_arithmetic("mc", MetaArithmeticFlags {
-        vivify: Some(60),
-        ..Default::default()
-    })
+    c.meta_arithmetic(
+        "mc",
+        MetaArithmeticFlags {
+            vivify: Some(60),
+            ..Default::default()
+        },
+    )
     .await
     .unwrap();
     c.meta_debug("mk").await.unwrap();
-    c.meta_delete("mk", MetaDeleteFlags::default()).await.unwrap();
+    c.meta_delete("mk", MetaDeleteFlags::default())
+        .await
+        .unwrap();
     c.meta_pipeline(&[MetaRequest::Get {
         key: b"mk",
         flags: get_flags,
     }])
     .await
     .unwrap();
-    assert_eq!(field(&capture.last("meta_pipeline"), "db.operation.batch.size"), Some("1"));
+    assert_eq!(
+        field(&capture.last("meta_pipeline"), "db.operation.batch.size"),
+        Some("1")
+    );
 
     c.version().await.unwrap();
     c.stats(None).await.unwrap();
@@ -217,10 +259,34 @@ async fn every_public_method_emits_its_span() {
     c.quit().await.unwrap();
 
     let with_server = [
-        "set", "get", "gets", "gat", "gats", "cas", "add", "replace", "append", "prepend",
-        "get_many", "gets_many", "set_many", "incr", "decr", "touch", "delete", "delete_many",
-        "meta_set", "meta_get", "meta_arithmetic", "meta_debug", "meta_delete", "meta_pipeline",
-        "version", "stats", "verbosity", "flush_all",
+        "set",
+        "get",
+        "gets",
+        "gat",
+        "gats",
+        "cas",
+        "add",
+        "replace",
+        "append",
+        "prepend",
+        "get_many",
+        "gets_many",
+        "set_many",
+        "incr",
+        "decr",
+        "touch",
+        "delete",
+        "delete_many",
+        "meta_set",
+        "meta_get",
+        "meta_arithmetic",
+        "meta_debug",
+        "meta_delete",
+        "meta_pipeline",
+        "version",
+        "stats",
+        "verbosity",
+        "flush_all",
     ];
     for name in with_server {
         assert_client_span(&capture.last(name), port, true);
@@ -238,7 +304,10 @@ async fn every_public_method_emits_its_span() {
 #[tokio::test]
 async fn failures_set_error_type_and_status() {
     let server = Memcached::start().unwrap();
-    let c = Client::builder().server_addr(server.addr()).build().unwrap();
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap();
     let capture = Capture::default();
     let _guard = capture.install();
     assert!(c.get("bad key").await.is_err());
@@ -264,10 +333,18 @@ async fn keys_are_recorded_only_when_enabled() {
         .unwrap();
     let capture = Capture::default();
     let _guard = capture.install();
-    c.set("visible-key", SECRET_VALUE, StoreOptions::default()).await.unwrap();
-    assert_eq!(field(&capture.last("set"), "memcached.key"), Some("visible-key"));
+    c.set("visible-key", SECRET_VALUE, StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        field(&capture.last("set"), "memcached.key"),
+        Some("visible-key")
+    );
     c.get_many(&["a", "b"]).await.unwrap();
-    assert_eq!(field(&capture.last("get_many"), "memcached.key"), Some("a b"));
+    assert_eq!(
+        field(&capture.last("get_many"), "memcached.key"),
+        Some("a b")
+    );
     for span in capture.all() {
         assert!(span.fields.values().all(|v| !v.contains(SECRET_VALUE)));
     }
@@ -276,7 +353,10 @@ async fn keys_are_recorded_only_when_enabled() {
 #[tokio::test]
 async fn works_without_any_subscriber() {
     let server = Memcached::start().unwrap();
-    let c = Client::builder().server_addr(server.addr()).build().unwrap();
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap();
     c.set("k", "v", StoreOptions::default()).await.unwrap();
     assert!(c.get("k").await.unwrap().is_some());
 }

@@ -18,11 +18,15 @@ impl Client {
     pub async fn version(&self) -> Result<Vec<(String, String)>> {
         let span = op_span!("version");
         let r = async {
-            let replies = self.broadcast(|| Single::new(Request::Version), &span).await?;
+            let replies = self
+                .broadcast(|| Single::new(Request::Version), &span)
+                .await?;
             replies
                 .into_iter()
                 .map(|(label, ex)| match ex.reply {
-                    Some(Response::Version(v)) => Ok((label, String::from_utf8_lossy(&v).into_owned())),
+                    Some(Response::Version(v)) => {
+                        Ok((label, String::from_utf8_lossy(&v).into_owned()))
+                    }
                     _ => Err(Error::UnexpectedResponse { command: "version" }),
                 })
                 .collect()
@@ -38,7 +42,13 @@ impl Client {
         let span = op_span!("stats");
         let r = async {
             let replies = self
-                .broadcast(|| Stats { arg, stats: Vec::new() }, &span)
+                .broadcast(
+                    || Stats {
+                        arg,
+                        stats: Vec::new(),
+                    },
+                    &span,
+                )
                 .await?;
             Ok(replies
                 .into_iter()
@@ -56,7 +66,15 @@ impl Client {
         let delay = delay.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
         let r = async {
             let replies = self
-                .broadcast(|| Single::new(Request::FlushAll { delay, noreply: false }), &span)
+                .broadcast(
+                    || {
+                        Single::new(Request::FlushAll {
+                            delay,
+                            noreply: false,
+                        })
+                    },
+                    &span,
+                )
                 .await?;
             expect_ok(replies, "flush_all")
         }
@@ -70,7 +88,15 @@ impl Client {
         let span = op_span!("verbosity");
         let r = async {
             let replies = self
-                .broadcast(|| Single::new(Request::Verbosity { level, noreply: false }), &span)
+                .broadcast(
+                    || {
+                        Single::new(Request::Verbosity {
+                            level,
+                            noreply: false,
+                        })
+                    },
+                    &span,
+                )
                 .await?;
             expect_ok(replies, "verbosity")
         }

@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 use memcache_codec::{
-    validate_key,     MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaResponse, MetaSetFlags, MetaStatus,
-    Request, Response,
+    validate_key, MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaResponse, MetaSetFlags,
+    MetaStatus, Request, Response,
 };
 use tracing::{Instrument, Span};
 
@@ -58,7 +58,11 @@ impl<'a> MetaRequest<'a> {
                 flags.opaque = Some(opaque);
                 Request::MetaGet { key, flags }
             }
-            MetaRequest::Set { key, value, mut flags } => {
+            MetaRequest::Set {
+                key,
+                value,
+                mut flags,
+            } => {
                 flags.opaque = Some(opaque);
                 Request::MetaSet { key, value, flags }
             }
@@ -99,7 +103,11 @@ fn status_name(status: MetaStatus) -> &'static str {
 
 impl Client {
     /// `mg`: reads an item's value and/or metadata, as the flags ask.
-    pub async fn meta_get(&self, key: impl AsRef<[u8]>, mut flags: MetaGetFlags) -> Result<MetaResponse> {
+    pub async fn meta_get(
+        &self,
+        key: impl AsRef<[u8]>,
+        mut flags: MetaGetFlags,
+    ) -> Result<MetaResponse> {
         let span = op_span!("meta_get");
         flags.quiet = false;
         let key = key.as_ref();
@@ -129,7 +137,11 @@ impl Client {
     }
 
     /// `md`: deletes (or invalidates) an item.
-    pub async fn meta_delete(&self, key: impl AsRef<[u8]>, mut flags: MetaDeleteFlags) -> Result<MetaResponse> {
+    pub async fn meta_delete(
+        &self,
+        key: impl AsRef<[u8]>,
+        mut flags: MetaDeleteFlags,
+    ) -> Result<MetaResponse> {
         let span = op_span!("meta_delete");
         flags.quiet = false;
         let key = key.as_ref();
@@ -163,7 +175,14 @@ impl Client {
         let key = key.as_ref();
         let r = async {
             let reply = self
-                .meta_exchange(key, Request::MetaDebug { key, base64_key: false }, &span)
+                .meta_exchange(
+                    key,
+                    Request::MetaDebug {
+                        key,
+                        base64_key: false,
+                    },
+                    &span,
+                )
                 .await?;
             match reply {
                 Some(Response::MetaDebug(pairs)) => {
@@ -187,7 +206,10 @@ impl Client {
     /// has one entry per request, in input order: `None` where a quiet
     /// request stayed silent (a quiet `mg` miss, a quiet `ms`/`md` success).
     /// The requests' opaque tokens are replaced by their positions.
-    pub async fn meta_pipeline(&self, requests: &[MetaRequest<'_>]) -> Result<Vec<Option<MetaResponse>>> {
+    pub async fn meta_pipeline(
+        &self,
+        requests: &[MetaRequest<'_>],
+    ) -> Result<Vec<Option<MetaResponse>>> {
         let span = op_span!("meta_pipeline");
         let r = self
             .meta_pipeline_in(requests, &span)
@@ -214,7 +236,13 @@ impl Client {
                     .into_iter()
                     .map(|(pos, r)| r.with_opaque(pos as u32))
                     .collect();
-                (server, MetaPipeline { requests, replies: Vec::new() })
+                (
+                    server,
+                    MetaPipeline {
+                        requests,
+                        replies: Vec::new(),
+                    },
+                )
             })
             .collect();
         let done = self.on_servers(work, span).await?;
@@ -225,21 +253,32 @@ impl Client {
                     .flags
                     .opaque
                     .and_then(|o| results.get_mut(o as usize))
-                    .ok_or(Error::UnexpectedResponse { command: "meta pipeline" })?;
+                    .ok_or(Error::UnexpectedResponse {
+                        command: "meta pipeline",
+                    })?;
                 *slot = Some(reply);
             }
         }
         Ok(results)
     }
 
-    async fn meta_single(&self, key: &[u8], request: Request<'_>, span: &Span) -> Result<MetaResponse> {
+    async fn meta_single(
+        &self,
+        key: &[u8],
+        request: Request<'_>,
+        span: &Span,
+    ) -> Result<MetaResponse> {
         match self.meta_exchange(key, request, span).await? {
             Some(Response::Meta(m)) => {
                 if !span.is_disabled() {
                     span.record("memcached.outcome", status_name(m.status));
                     match m.status {
-                        MetaStatus::Value | MetaStatus::Header => span.record("memcached.hit", true),
-                        MetaStatus::Miss | MetaStatus::NotFound => span.record("memcached.hit", false),
+                        MetaStatus::Value | MetaStatus::Header => {
+                            span.record("memcached.hit", true)
+                        }
+                        MetaStatus::Miss | MetaStatus::NotFound => {
+                            span.record("memcached.hit", false)
+                        }
                         _ => span,
                     };
                     if let Some(value) = &m.value {
@@ -252,7 +291,12 @@ impl Client {
         }
     }
 
-    async fn meta_exchange(&self, key: &[u8], request: Request<'_>, span: &Span) -> Result<Option<Response>> {
+    async fn meta_exchange(
+        &self,
+        key: &[u8],
+        request: Request<'_>,
+        span: &Span,
+    ) -> Result<Option<Response>> {
         trace::record_key(span, self.config().record_keys, key);
         // Refuse a bad key before taking a connection; base64 keys may be
         // any bytes (the encoder encodes them). Routing uses the raw key.

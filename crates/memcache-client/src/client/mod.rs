@@ -85,7 +85,11 @@ impl Client {
 
     /// The servers, as `host:port` (or socket path), in configuration order.
     pub fn server_labels(&self) -> Vec<String> {
-        self.inner.servers.iter().map(|s| s.addr.to_string()).collect()
+        self.inner
+            .servers
+            .iter()
+            .map(|s| s.addr.to_string())
+            .collect()
     }
 
     /// The index (into [`Client::server_labels`]) of the server `key` goes
@@ -96,7 +100,11 @@ impl Client {
 
     /// Idle pooled connections per server (diagnostics and tests).
     pub fn idle_connections(&self) -> Vec<usize> {
-        self.inner.servers.iter().map(|s| s.pool.idle_count()).collect()
+        self.inner
+            .servers
+            .iter()
+            .map(|s| s.pool.idle_count())
+            .collect()
     }
 
     fn route(&self, key: &[u8]) -> Result<usize> {
@@ -140,7 +148,7 @@ impl Client {
         &self,
         items: impl IntoIterator<Item = T>,
         key_of: impl Fn(&T) -> &[u8],
-    ) -> Result<Vec<(usize, Vec<(usize, T)>)>> {
+    ) -> Result<Vec<ServerGroup<T>>> {
         let mut groups: Vec<Vec<(usize, T)>> = Vec::new();
         groups.resize_with(self.inner.servers.len(), Vec::new);
         for (position, item) in items.into_iter().enumerate() {
@@ -187,13 +195,15 @@ impl Client {
             if let Some(span) = span {
                 trace::record_server(span, server, &conn.peer);
             }
-            let result =
-                match tokio::time::timeout(config.operation_timeout, conn.run(exchange, &config.limits))
-                    .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(Error::Timeout),
-                };
+            let result = match tokio::time::timeout(
+                config.operation_timeout,
+                conn.run(exchange, &config.limits),
+            )
+            .await
+            {
+                Ok(result) => result,
+                Err(_) => Err(Error::Timeout),
+            };
             let error = match result {
                 Ok(()) => {
                     drop(conn);
@@ -232,10 +242,12 @@ impl Client {
             }
             return Ok(work);
         }
-        futures_util::future::try_join_all(work.into_iter().map(|(index, mut exchange)| async move {
-            self.execute(index, &mut exchange, None).await?;
-            Ok::<_, Error>((index, exchange))
-        }))
+        futures_util::future::try_join_all(work.into_iter().map(
+            |(index, mut exchange)| async move {
+                self.execute(index, &mut exchange, None).await?;
+                Ok::<_, Error>((index, exchange))
+            },
+        ))
         .await
     }
 
@@ -243,6 +255,9 @@ impl Client {
         &self.inner.servers
     }
 }
+
+/// A server index and the items routed to it, each with its input position.
+type ServerGroup<T> = (usize, Vec<(usize, T)>);
 
 /// Records the call's result on its span and hands it back.
 fn finish<T>(span: &Span, result: Result<T>) -> Result<T> {

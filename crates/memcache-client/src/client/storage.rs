@@ -151,7 +151,12 @@ impl Client {
     pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<DeleteOutcome> {
         let span = op_span!("delete");
         let r = async {
-            let reply = self.single_key(key.as_ref(), &span, |key| Request::Delete { key, noreply: false }).await?;
+            let reply = self
+                .single_key(key.as_ref(), &span, |key| Request::Delete {
+                    key,
+                    noreply: false,
+                })
+                .await?;
             let outcome = delete_outcome(reply)?;
             span.record("memcached.outcome", outcome.as_str());
             Ok(outcome)
@@ -165,7 +170,10 @@ impl Client {
     pub async fn delete_noreply(&self, key: impl AsRef<[u8]>) -> Result<()> {
         let span = op_span!("delete");
         let r = self
-            .single_key(key.as_ref(), &span, |key| Request::Delete { key, noreply: true })
+            .single_key(key.as_ref(), &span, |key| Request::Delete {
+                key,
+                noreply: true,
+            })
             .instrument(span.clone())
             .await
             .map(drop);
@@ -198,7 +206,11 @@ impl Client {
     pub async fn incr_noreply(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<()> {
         let span = op_span!("incr");
         let r = self
-            .single_key(key.as_ref(), &span, |key| Request::Incr { key, delta, noreply: true })
+            .single_key(key.as_ref(), &span, |key| Request::Incr {
+                key,
+                delta,
+                noreply: true,
+            })
             .instrument(span.clone())
             .await
             .map(drop);
@@ -209,18 +221,36 @@ impl Client {
     pub async fn decr_noreply(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<()> {
         let span = op_span!("decr");
         let r = self
-            .single_key(key.as_ref(), &span, |key| Request::Decr { key, delta, noreply: true })
+            .single_key(key.as_ref(), &span, |key| Request::Decr {
+                key,
+                delta,
+                noreply: true,
+            })
             .instrument(span.clone())
             .await
             .map(drop);
         finish(&span, r)
     }
 
-    async fn arithmetic(&self, key: &[u8], delta: u64, incr: bool, span: &Span) -> Result<Option<u64>> {
+    async fn arithmetic(
+        &self,
+        key: &[u8],
+        delta: u64,
+        incr: bool,
+        span: &Span,
+    ) -> Result<Option<u64>> {
         let reply = self
             .single_key(key, span, |key| match incr {
-                true => Request::Incr { key, delta, noreply: false },
-                false => Request::Decr { key, delta, noreply: false },
+                true => Request::Incr {
+                    key,
+                    delta,
+                    noreply: false,
+                },
+                false => Request::Decr {
+                    key,
+                    delta,
+                    noreply: false,
+                },
             })
             .await?;
         match reply {
@@ -232,7 +262,9 @@ impl Client {
                 span.record("memcached.hit", false);
                 Ok(None)
             }
-            _ => Err(Error::UnexpectedResponse { command: "incr/decr" }),
+            _ => Err(Error::UnexpectedResponse {
+                command: "incr/decr",
+            }),
         }
     }
 
@@ -242,7 +274,11 @@ impl Client {
         let exptime = expiry.to_exptime_now();
         let r = async {
             let reply = self
-                .single_key(key.as_ref(), &span, |key| Request::Touch { key, exptime, noreply: false })
+                .single_key(key.as_ref(), &span, |key| Request::Touch {
+                    key,
+                    exptime,
+                    noreply: false,
+                })
                 .await?;
             let outcome = match reply {
                 Some(Response::Touched) => TouchOutcome::Touched,
@@ -262,7 +298,11 @@ impl Client {
         let span = op_span!("touch");
         let exptime = expiry.to_exptime_now();
         let r = self
-            .single_key(key.as_ref(), &span, |key| Request::Touch { key, exptime, noreply: true })
+            .single_key(key.as_ref(), &span, |key| Request::Touch {
+                key,
+                exptime,
+                noreply: true,
+            })
             .instrument(span.clone())
             .await
             .map(drop);

@@ -32,8 +32,8 @@ impl Ketama {
         let mut points = Vec::with_capacity(servers.len() * POINTS_PER_SERVER as usize);
         for (index, (host, port, weight)) in servers.iter().enumerate() {
             let pct = *weight as f32 / total as f32;
-            let digests = (pct * POINTS_PER_SERVER as f32 / 4.0 * live + 0.000_000_000_1_f32)
-                .floor() as u32;
+            let digests =
+                (pct * POINTS_PER_SERVER as f32 / 4.0 * live + 0.000_000_000_1_f32).floor() as u32;
             for n in 0..digests {
                 let name = if *port == DEFAULT_PORT {
                     format!("{host}-{n}")
@@ -129,7 +129,11 @@ mod tests {
         for line in data.lines().filter(|l| !l.starts_with('#')) {
             let f: Vec<&str> = line.split('\t').collect();
             let (key, hash, point, host) = (f[0], f[1], f[2], f[3]);
-            assert_eq!(Ketama::hash(key.as_bytes()).to_string(), hash, "hash of {key}");
+            assert_eq!(
+                Ketama::hash(key.as_bytes()).to_string(),
+                hash,
+                "hash of {key}"
+            );
             assert_eq!(
                 ring.point_for_hash(Ketama::hash(key.as_bytes()))
                     .map(|p| p.to_string())
@@ -150,10 +154,7 @@ mod tests {
     fn wraps_past_the_last_point() {
         let ring = libmemcached_list();
         assert_eq!(Ketama::hash(b"VDEAAAAA"), 0xfffc_d1b5);
-        assert_eq!(
-            ring.point_for_hash(0xfffc_d1b5),
-            Some(ring.points[0].0)
-        );
+        assert_eq!(ring.point_for_hash(0xfffc_d1b5), Some(ring.points[0].0));
     }
 
     #[test]

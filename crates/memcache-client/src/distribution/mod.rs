@@ -22,7 +22,9 @@ impl Distributor {
     pub fn new(kind: Distribution, servers: &[ServerConfig]) -> Self {
         match kind {
             Distribution::Ketama => Distributor::Ketama(Ketama::new(
-                servers.iter().map(|s| (ketama_host(&s.addr), s.addr.port().unwrap_or(0), s.weight)),
+                servers
+                    .iter()
+                    .map(|s| (ketama_host(&s.addr), s.addr.port().unwrap_or(0), s.weight)),
             )),
             Distribution::Rendezvous => {
                 Distributor::Rendezvous(Rendezvous::new(servers.iter().map(|s| node_name(&s.addr))))

@@ -69,7 +69,13 @@ mod tests {
     #[test]
     fn parts_hash_like_their_concatenation() {
         let whole = murmur3_32(&[b"127.0.0.1:11211-user:42"], 0);
-        assert_eq!(murmur3_32(&[b"127.0.0.1:11211", b"-", b"user:42"], 0), whole);
-        assert_eq!(murmur3_32(&[b"1", b"27.0.0.1:11211-u", b"ser:42"], 0), whole);
+        assert_eq!(
+            murmur3_32(&[b"127.0.0.1:11211", b"-", b"user:42"], 0),
+            whole
+        );
+        assert_eq!(
+            murmur3_32(&[b"1", b"27.0.0.1:11211-u", b"ser:42"], 0),
+            whole
+        );
     }
 }
