@@ -163,7 +163,7 @@ impl Store {
             .filter(|t| query.matches(&t.spans))
             .map(|t| (trace_start(&t.spans).unwrap_or(0), t))
             .collect();
-        hits.sort_by(|a, b| b.0.cmp(&a.0));
+        hits.sort_by_key(|&(start, _)| std::cmp::Reverse(start));
         hits.into_iter()
             .take(query.limit)
             .map(|(_, t)| sorted(&t.spans))
