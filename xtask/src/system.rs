@@ -37,6 +37,13 @@ const MPFR_HEADERS: Package = Package {
     debian: "libmpfr-dev",
 };
 
+/// Headless browser for the trace viewer's end-to-end tests.
+const CHROMIUM: Package = Package {
+    probe: "/usr/bin/chromium",
+    command: None,
+    debian: "chromium",
+};
+
 /// Everything `cargo xtask demo` needs.
 pub fn ensure_demo_packages() -> Result<(), String> {
     ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
@@ -44,7 +51,7 @@ pub fn ensure_demo_packages() -> Result<(), String> {
 
 /// Everything `cargo xtask test` needs.
 pub fn ensure_test_packages() -> Result<(), String> {
-    ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
+    ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS, CHROMIUM])
 }
 
 fn ensure(packages: &[Package]) -> Result<(), String> {
