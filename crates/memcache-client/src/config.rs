@@ -184,7 +184,7 @@ impl Default for ClientConfig {
             max_connections_per_server: 16,
             pool_wait_timeout: Duration::from_secs(1),
             dead_after_failures: 3,
-            retry_dead_after: Duration::from_secs(10),
+            retry_dead_after: Duration::from_secs(2),
             record_keys: false,
             limits: Limits::default(),
         }

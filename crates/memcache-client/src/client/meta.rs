@@ -268,19 +268,26 @@ impl Client {
         request: Request<'_>,
         span: &Span,
     ) -> Result<MetaResponse> {
+        // Hit or miss only means something for reads.
+        let is_read = matches!(
+            request,
+            Request::MetaGet { .. } | Request::MetaArithmetic { .. }
+        );
         match self.meta_exchange(key, request, span).await? {
             Some(Response::Meta(m)) => {
                 if !span.is_disabled() {
                     span.record("memcached.outcome", status_name(m.status));
-                    match m.status {
-                        MetaStatus::Value | MetaStatus::Header => {
-                            span.record("memcached.hit", true)
+                    if is_read {
+                        match m.status {
+                            MetaStatus::Value | MetaStatus::Header => {
+                                span.record("memcached.hit", true);
+                            }
+                            MetaStatus::Miss | MetaStatus::NotFound => {
+                                span.record("memcached.hit", false);
+                            }
+                            _ => {}
                         }
-                        MetaStatus::Miss | MetaStatus::NotFound => {
-                            span.record("memcached.hit", false)
-                        }
-                        _ => span,
-                    };
+                    }
                     if let Some(value) = &m.value {
                         span.record("memcached.value_size", value.len() as u64);
                     }

@@ -217,7 +217,11 @@ impl Client {
                 && matches!(error, Error::Io(_) | Error::ConnectionClosed);
             drop(conn);
             if error.is_server_failure() {
-                server.pool.clear_idle();
+                // A broken socket suggests the server went away, taking the
+                // other idle connections with it; a timeout does not.
+                if matches!(error, Error::Io(_) | Error::ConnectionClosed) {
+                    server.pool.clear_idle();
+                }
                 if closed_while_idle && !retried {
                     retried = true;
                     continue;
