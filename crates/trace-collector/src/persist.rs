@@ -1,18 +1,24 @@
 //! Optional span log: received spans appended to a JSON-lines file and
 //! replayed into the store at start, so a restart keeps what was collected.
 //!
-//! At start the file is also compacted to the spans the store still holds
-//! after eviction, so the file does not grow across restarts without bound.
+//! The file stays bounded like the store: at start, and whenever it has grown
+//! to more than twice the spans the store holds (at least
+//! [`MIN_LINES_BEFORE_COMPACTION`]), it is rewritten to just the retained spans.
+//! Appending and storing a batch happen under the log's lock, and compaction
+//! takes that lock too, so a compacted file never misses a stored span.
 //! A line that does not parse (say, half-written when the process died) is
 //! skipped and counted rather than failing the start.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::model::Span;
 use crate::store::Store;
+
+/// The log is never compacted while it has fewer lines than this.
+pub const MIN_LINES_BEFORE_COMPACTION: usize = 10_000;
 
 /// A span log could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -36,11 +42,18 @@ pub struct LoadReport {
     pub lines_skipped: usize,
 }
 
+#[derive(Debug)]
+struct OpenLog {
+    file: File,
+    /// Lines in the file, to decide when to compact.
+    lines: usize,
+}
+
 /// An open span log that received spans are appended to.
 #[derive(Debug)]
 pub struct SpanLog {
     path: PathBuf,
-    file: Mutex<File>,
+    open: Mutex<OpenLog>,
 }
 
 impl SpanLog {
@@ -48,42 +61,94 @@ impl SpanLog {
     /// the retained spans, and opens it for appending.
     pub fn open(path: &Path, store: &mut Store) -> Result<(SpanLog, LoadReport), PersistError> {
         let report = replay(path, store)?;
-        compact(path, store)?;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|source| io_error(path, source))?;
+        let spans: Vec<&Span> = store.spans().collect();
+        rewrite(path, &spans)?;
         let log = SpanLog {
             path: path.to_owned(),
-            file: Mutex::new(file),
+            open: Mutex::new(OpenLog {
+                file: open_append(path)?,
+                lines: spans.len(),
+            }),
         };
         Ok((log, report))
     }
 
-    /// Appends spans, one JSON object per line, in a single write.
-    pub fn append(&self, spans: &[Span]) -> Result<(), PersistError> {
-        let mut buf = Vec::new();
-        for span in spans {
-            serde_json::to_writer(&mut buf, span).map_err(|source| PersistError::Encode {
-                path: self.path.clone(),
-                source,
-            })?;
-            buf.push(b'\n');
-        }
+    fn lock(&self) -> MutexGuard<'_, OpenLog> {
         // A panic elsewhere while holding the lock leaves the file usable.
-        let mut file = self
-            .file
+        self.open
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        file.write_all(&buf)
-            .map_err(|source| io_error(&self.path, source))
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Appends spans, one JSON object per line, in a single write, then runs
+    /// `store` (which puts them in memory) before releasing the log.
+    pub fn append_then<T>(
+        &self,
+        spans: &[Span],
+        store: impl FnOnce() -> T,
+    ) -> (Result<(), PersistError>, T) {
+        let mut open = self.lock();
+        let written = encode(&self.path, spans.iter()).and_then(|buf| {
+            open.file
+                .write_all(&buf)
+                .map_err(|source| io_error(&self.path, source))
+        });
+        if written.is_ok() {
+            open.lines += spans.len();
+        }
+        (written, store())
+    }
+
+    /// Appends spans (the store is not involved; see [`SpanLog::append_then`]).
+    pub fn append(&self, spans: &[Span]) -> Result<(), PersistError> {
+        self.append_then(spans, || ()).0
+    }
+
+    /// Rewrites the log to the store's spans if it has grown to more than
+    /// twice their number. Returns whether it compacted.
+    pub fn compact_if_grown(&self, store: &std::sync::RwLock<Store>) -> Result<bool, PersistError> {
+        let mut open = self.lock();
+        let store = store.read().unwrap_or_else(|p| p.into_inner());
+        let held = store.stats().spans;
+        if open.lines <= MIN_LINES_BEFORE_COMPACTION.max(held.saturating_mul(2)) {
+            return Ok(false);
+        }
+        let spans: Vec<&Span> = store.spans().collect();
+        rewrite(&self.path, &spans)?;
+        open.file = open_append(&self.path)?;
+        open.lines = spans.len();
+        Ok(true)
+    }
+
+    /// Lines currently in the file.
+    pub fn lines(&self) -> usize {
+        self.lock().lines
     }
 
     /// Where the log lives.
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+fn encode<'a>(path: &Path, spans: impl Iterator<Item = &'a Span>) -> Result<Vec<u8>, PersistError> {
+    let mut buf = Vec::new();
+    for span in spans {
+        serde_json::to_writer(&mut buf, span).map_err(|source| PersistError::Encode {
+            path: path.to_owned(),
+            source,
+        })?;
+        buf.push(b'\n');
+    }
+    Ok(buf)
+}
+
+fn open_append(path: &Path) -> Result<File, PersistError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| io_error(path, source))
 }
 
 fn replay(path: &Path, store: &mut Store) -> Result<LoadReport, PersistError> {
@@ -109,20 +174,13 @@ fn replay(path: &Path, store: &mut Store) -> Result<LoadReport, PersistError> {
     Ok(report)
 }
 
-/// Rewrites the log with the store's spans via a temporary file and rename,
-/// so a crash mid-way leaves the old log intact.
-fn compact(path: &Path, store: &Store) -> Result<(), PersistError> {
+/// Replaces the log's contents via a temporary file and rename, so a crash
+/// mid-way leaves the old log intact.
+fn rewrite(path: &Path, spans: &[&Span]) -> Result<(), PersistError> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".compact");
     let tmp = PathBuf::from(tmp_name);
-    let mut buf = Vec::new();
-    for span in store.spans() {
-        serde_json::to_writer(&mut buf, span).map_err(|source| PersistError::Encode {
-            path: path.to_owned(),
-            source,
-        })?;
-        buf.push(b'\n');
-    }
+    let buf = encode(path, spans.iter().copied())?;
     fs::write(&tmp, &buf).map_err(|source| io_error(&tmp, source))?;
     fs::rename(&tmp, path).map_err(|source| io_error(path, source))
 }
@@ -209,5 +267,32 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 5);
         assert!(store.trace(&format!("{:016x}", 50)).is_some());
         assert!(store.trace(&format!("{:016x}", 45)).is_none());
+    }
+
+    #[test]
+    fn a_long_run_compacts_the_log_to_the_store() {
+        let path = temp_path("running");
+        let _ = fs::remove_file(&path);
+        let store = std::sync::RwLock::new(Store::new(3, 10));
+        let log = {
+            let mut guard = store.write().unwrap();
+            SpanLog::open(&path, &mut guard).unwrap().0
+        };
+        let total = MIN_LINES_BEFORE_COMPACTION as u64 + 7;
+        for trace in 1..=total {
+            let (written, ()) = log.append_then(&[span(trace)], || {
+                store.write().unwrap().insert(span(trace));
+            });
+            written.unwrap();
+            let compacted = log.compact_if_grown(&store).unwrap();
+            assert_eq!(compacted, trace == MIN_LINES_BEFORE_COMPACTION as u64 + 1);
+        }
+        assert_eq!(log.lines(), 3 + 6);
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 9);
+        // Reloading the compacted file gives the same three newest traces.
+        let mut reloaded = Store::new(3, 10);
+        SpanLog::open(&path, &mut reloaded).unwrap();
+        assert!(reloaded.trace(&format!("{total:016x}")).is_some());
+        assert_eq!(reloaded.stats().traces, 3);
     }
 }

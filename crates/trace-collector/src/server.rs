@@ -127,19 +127,30 @@ async fn ingest(
 
 async fn store_spans(state: &AppState, spans: Vec<Span>) -> Result<usize, ApiError> {
     let count = spans.len();
-    if let Some(log) = state.log.clone() {
-        let to_log = spans.clone();
-        let logged = tokio::task::spawn_blocking(move || log.append(&to_log)).await;
-        match logged {
-            Ok(Ok(())) => {}
-            // The spans are still served from memory; the log just misses them.
-            Ok(Err(e)) => tracing::warn!(error = %e, "could not append spans to the span log"),
-            Err(e) => tracing::warn!(error = %e, "span log writer failed"),
+    let Some(log) = state.log.clone() else {
+        let mut store = state.write();
+        for span in spans {
+            store.insert(span);
         }
-    }
-    let mut store = state.write();
-    for span in spans {
-        store.insert(span);
+        return Ok(count);
+    };
+    let state = state.clone();
+    // File writes block; they and the matching store update run off the async workers.
+    let outcome = tokio::task::spawn_blocking(move || {
+        let (logged, ()) = log.append_then(&spans, || {
+            let mut store = state.write();
+            for span in spans.iter().cloned() {
+                store.insert(span);
+            }
+        });
+        logged.and_then(|()| log.compact_if_grown(&state.store).map(|_| ()))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(())) => {}
+        // The spans are served from memory regardless; only the file missed them.
+        Ok(Err(e)) => tracing::warn!(error = %e, "span log write failed"),
+        Err(e) => tracing::warn!(error = %e, "span log writer task failed"),
     }
     Ok(count)
 }
