@@ -11,37 +11,13 @@ mod common;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use bytes::Bytes;
 use opentelemetry::trace::{
     Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
 };
 use opentelemetry::KeyValue;
-use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use trace_collector::{wait_for_trace, Collector, TraceFilter};
-
-/// The exporter's transport, done with ureq so the test needs no reqwest stack.
-#[derive(Debug)]
-struct UreqClient(ureq::Agent);
-
-#[async_trait]
-impl HttpClient for UreqClient {
-    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let (parts, body) = request.into_parts();
-        let mut builder = self.0.post(parts.uri.to_string());
-        for (name, value) in &parts.headers {
-            builder = builder.header(name.as_str(), value.to_str()?);
-        }
-        let mut reply = builder.send(&body[..])?;
-        let status = reply.status();
-        let bytes = reply.body_mut().read_to_vec()?;
-        Ok(Response::builder()
-            .status(status.as_u16())
-            .body(Bytes::from(bytes))?)
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_from_opentelemetry_zipkin_round_trip() {
@@ -51,14 +27,9 @@ async fn spans_from_opentelemetry_zipkin_round_trip() {
 
     // The SDK exports on span end from this (non-runtime) thread.
     let trace_id = tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
         let exporter = opentelemetry_zipkin::ZipkinExporter::builder()
             .with_collector_endpoint(endpoint)
-            .with_http_client(UreqClient(agent))
+            .with_http_client(common::otel_http::UreqClient::new())
             .build()
             .expect("exporter");
         let provider = SdkTracerProvider::builder()

@@ -2,6 +2,8 @@
 //! reports 4xx/5xx as data, sample Zipkin spans, and scratch directories.
 #![allow(dead_code)]
 
+pub mod otel_http;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
