@@ -136,6 +136,27 @@ impl TelemetryGuard {
         self.counters.snapshot()
     }
 
+    /// Exports every span finished so far without shutting down (e.g. before a
+    /// test queries the collector); same report as [`Self::shutdown`].
+    pub fn flush(&self) -> Result<ShutdownReport, ShutdownError> {
+        let outcome = self.provider.force_flush();
+        self.report(outcome.err().map(|e| e.to_string()))
+    }
+
+    fn report(&self, failure: Option<String>) -> Result<ShutdownReport, ShutdownError> {
+        let report = ShutdownReport {
+            exporter: self.config.exporter.clone(),
+            counts: self.counters.snapshot(),
+            failure,
+            last_export_error: self.counters.last_error(),
+        };
+        if report.is_complete() {
+            Ok(report)
+        } else {
+            Err(ShutdownError { report })
+        }
+    }
+
     /// Flushes every pending span, stops the exporter, and reports how many
     /// spans reached the backend. Blocks up to the shutdown timeout; it is safe
     /// inside a tokio runtime (exports run on the batch processor's own thread),
@@ -145,17 +166,7 @@ impl TelemetryGuard {
         let outcome = self
             .provider
             .shutdown_with_timeout(self.config.shutdown_timeout);
-        let report = ShutdownReport {
-            exporter: self.config.exporter.clone(),
-            counts: self.counters.snapshot(),
-            failure: outcome.err().map(|e| e.to_string()),
-            last_export_error: self.counters.last_error(),
-        };
-        if report.is_complete() {
-            Ok(report)
-        } else {
-            Err(ShutdownError { report })
-        }
+        self.report(outcome.err().map(|e| e.to_string()))
     }
 
     /// [`Self::shutdown`] on tokio's blocking thread pool.

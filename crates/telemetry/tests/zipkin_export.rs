@@ -210,3 +210,20 @@ fn none_exporter_records_but_sends_nothing() {
         "Exporter is none: 2 finished spans were not exported."
     );
 }
+
+#[test]
+fn flush_delivers_without_shutting_down() {
+    let collector = FakeCollector::start();
+    let telemetry = zipkin_pipeline(collector.url("/api/v2/spans"));
+    let subscriber = tracing::Dispatch::new(tracing_subscriber::registry().with(telemetry.layer()));
+    tracing::dispatcher::with_default(&subscriber, emit_spans);
+    let report = telemetry.flush().expect("flushed");
+    assert_eq!(report.counts.exported, 2);
+    assert_demo_spans(&spans_posted(&collector));
+
+    // Still running: later spans go out at shutdown.
+    tracing::dispatcher::with_default(&subscriber, emit_spans);
+    let report = telemetry.shutdown().expect("complete shutdown");
+    assert_eq!(report.counts.exported, 4);
+    assert_demo_spans(&spans_posted(&collector));
+}
