@@ -1,1 +1,114 @@
-fn main() {}
+//! Hit versus miss across number sizes: is memcached worth asking?
+//!
+//! For numbers of 10^2 .. 10^6 decimal digits (root to 10 fractional digits):
+//! `compute` is the plain exact computation with no cache, `miss` the
+//! engine's full miss path (lookup + compute + store, the entry forgotten
+//! before each timed call), `hit` the hit path with verification on
+//! (lookup + checksum + `r^2 <= n*10^2d < (r+1)^2`) and `hit_unverified`
+//! with the checksum only. Uses the memcached at MEMCACHED_ADDR, else starts
+//! one (`-m 1024`). Keep runs short:
+//! `cargo bench -p sqrt-memo --bench hit_vs_miss -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use memcached_harness::Memcached;
+use rug::Integer;
+use sqrt_memo::{sqrt_decimal, DirectStore, MemoConfig, SqrtMemo};
+
+const SIZES: [usize; 5] = [100, 1_000, 10_000, 100_000, 1_000_000];
+const ROOT_DIGITS: u32 = 10;
+
+/// A deterministic pseudo-random number of exactly `digits` decimal digits.
+fn number(digits: usize) -> Integer {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ digits as u64;
+    let mut text = String::with_capacity(digits);
+    while text.len() < digits {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let digit = (state % 10) as u8;
+        text.push(char::from(if text.is_empty() {
+            b'1' + digit % 9
+        } else {
+            b'0' + digit
+        }));
+    }
+    Integer::from_str_radix(&text, 10).unwrap_or_default()
+}
+
+fn server() -> (Option<Memcached>, SocketAddr) {
+    if let Ok(addr) = std::env::var("MEMCACHED_ADDR") {
+        if let Ok(addr) = addr.parse() {
+            return (None, addr);
+        }
+    }
+    let server = Memcached::start_with_args(&["-m", "1024"]).expect("start memcached");
+    let addr = server.addr();
+    (Some(server), addr)
+}
+
+fn engine(addr: SocketAddr, verify_hits: bool) -> SqrtMemo<DirectStore> {
+    SqrtMemo::new(
+        DirectStore::new(addr),
+        MemoConfig {
+            verify_hits,
+            ..MemoConfig::default()
+        },
+    )
+}
+
+fn hit_versus_miss(c: &mut Criterion) {
+    let (_server, addr) = server();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let verified = engine(addr, true);
+    let unverified = engine(addr, false);
+    let mut group = c.benchmark_group("sqrt");
+    for size in SIZES {
+        let n = number(size);
+        if size >= 100_000 {
+            group.sample_size(10);
+        }
+        group.bench_with_input(BenchmarkId::new("compute", size), &n, |b, n| {
+            b.iter(|| sqrt_decimal(black_box(n), ROOT_DIGITS))
+        });
+        group.bench_with_input(BenchmarkId::new("miss", size), &n, |b, n| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    runtime
+                        .block_on(verified.forget(n, ROOT_DIGITS))
+                        .expect("forget");
+                    let start = Instant::now();
+                    let outcome = runtime
+                        .block_on(verified.sqrt(n, ROOT_DIGITS))
+                        .expect("sqrt");
+                    total += start.elapsed();
+                    assert!(outcome.source.computed());
+                }
+                total
+            })
+        });
+        runtime
+            .block_on(verified.sqrt(&n, ROOT_DIGITS))
+            .expect("warm");
+        for (name, memo) in [("hit", &verified), ("hit_unverified", &unverified)] {
+            group.bench_with_input(BenchmarkId::new(name, size), &n, |b, n| {
+                b.iter(|| {
+                    let outcome = runtime.block_on(memo.sqrt(n, ROOT_DIGITS)).expect("sqrt");
+                    assert!(outcome.source.is_hit());
+                    outcome
+                })
+            });
+        }
+        runtime
+            .block_on(verified.forget(&n, ROOT_DIGITS))
+            .expect("forget");
+    }
+    group.finish();
+}
+
+criterion_group!(benches, hit_versus_miss);
+criterion_main!(benches);

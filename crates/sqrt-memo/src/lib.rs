@@ -13,6 +13,31 @@
 //! * Every step is a `tracing` span (`sqrt.lookup`, `sqrt.verify`,
 //!   `sqrt.compute`, `sqrt.store`); a hit links to the span that computed the
 //!   value (feature `otel`).
+//!
+//! ```
+//! use sqrt_memo::{isqrt_rem, parse_integer, sqrt_decimal};
+//!
+//! let n = parse_integer(" +2 ").unwrap();
+//! // Truncated, not rounded: sqrt(2) = 1.41421356237...
+//! assert_eq!(sqrt_decimal(&n, 10).unwrap().to_string(), "1.4142135623");
+//! let r = isqrt_rem(&parse_integer("1_000_001").unwrap()).unwrap();
+//! assert_eq!(r.root, 1000);
+//! assert_eq!(r.remainder, 1);
+//! ```
+//!
+//! With memcached (any [`MemoStore`]: `memcache_client::Client` or
+//! [`DirectStore`]):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use sqrt_memo::{MemoConfig, SqrtMemo};
+//!
+//! let client = memcache_client::Client::connect("127.0.0.1:11211")?;
+//! let memo = SqrtMemo::new(client, MemoConfig::default());
+//! let outcome = memo.sqrt_text("9082782799999992727727272727", 10).await?;
+//! println!("{} ({})", outcome.root, outcome.source.as_str());
+//! # Ok(()) }
+//! ```
 
 pub mod arith;
 mod chunk;
