@@ -1,6 +1,10 @@
 //! A request that times out or whose future is dropped mid-flight leaves
-//! its connection out of step with the server; that connection must be
-//! discarded, never reused.
+//! its connection out of step with the server (the reply is still coming);
+//! that connection must be discarded, never reused.
+//!
+//! To make "mid-flight" certain rather than a race, the server process is
+//! paused (SIGSTOP) while the request is sent and resumed (SIGCONT) after
+//! the caller gave up, so the late reply really arrives.
 
 mod common;
 
@@ -10,10 +14,71 @@ use common::prefix;
 use memcache_client::{Client, Error, StoreOptions};
 
 const SMALL_KEYS: usize = 100;
+const BIG_LEN: usize = 900 * 1024;
+
+/// The pid of the harness's memcached listening on `port` (found through
+/// /proc: the harness does not expose it).
+fn memcached_pid(port: u16) -> u32 {
+    let port = port.to_string();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let is_memcached = args.first().is_some_and(|a| a.ends_with(b"memcached"));
+        let on_port = args
+            .windows(2)
+            .any(|w| w[0] == b"-p" && w[1] == port.as_bytes());
+        if is_memcached && on_port {
+            return pid;
+        }
+    }
+    panic!("no memcached process on port {port}");
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Whether every thread of the process is stopped (state `T`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the parenthesised command name.
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+    })
+}
+
+/// Stops the server and waits until it really is stopped: SIGSTOP reaches
+/// each thread asynchronously.
+fn pause(pid: u32) {
+    signal(pid, "-STOP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !all_threads_stopped(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "memcached did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn resume(pid: u32) {
+    signal(pid, "-CONT");
+}
 
 async fn setup(c: &Client, p: &str) -> String {
     let big = format!("{p}big");
-    c.set(&big, vec![b'B'; 900 * 1024], StoreOptions::default())
+    c.set(&big, vec![b'B'; BIG_LEN], StoreOptions::default())
         .await
         .unwrap();
     let items: Vec<(String, String)> = (0..SMALL_KEYS)
@@ -33,80 +98,76 @@ async fn check_ops(c: &Client, p: &str, count: usize) {
 }
 
 #[tokio::test]
-async fn cancelled_get_does_not_poison_later_operations() {
+async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
+    let server = common::start_server(&[]);
+    let pid = memcached_pid(server.addr().port());
     let c = Client::builder()
-        .server_addr(memcached_harness::shared_addr())
-        .operation_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap();
-    let p = prefix("cancel");
-    let big = setup(&c, &p).await;
-    let mut cancelled = 0;
-    for round in 0..50 {
-        // Make sure an idle connection exists, so the first poll writes the
-        // request and then waits for the reply.
-        check_ops(&c, &p, 1).await;
-        let idle_before = c.idle_connections()[0];
-        match tokio::time::timeout(Duration::from_nanos(1), c.get(&big)).await {
-            Err(_elapsed) => {
-                cancelled += 1;
-                // The in-flight connection was dropped, not returned.
-                assert_eq!(c.idle_connections()[0], idle_before - 1, "round {round}");
-            }
-            Ok(r) => assert_eq!(r.unwrap().unwrap().value.len(), 900 * 1024),
-        }
-        check_ops(&c, &p, 20).await;
-    }
-    assert!(cancelled > 0, "no get was cancelled mid-flight");
-    // The big value still reads back whole, then 1000 more operations.
-    assert_eq!(c.get(&big).await.unwrap().unwrap().value.len(), 900 * 1024);
-    check_ops(&c, &p, 1000).await;
-}
-
-#[tokio::test]
-async fn select_dropping_a_get_does_not_poison_the_pool() {
-    let c = Client::builder()
-        .server_addr(memcached_harness::shared_addr())
-        .build()
-        .unwrap();
-    let p = prefix("select");
-    let big = setup(&c, &p).await;
-    for _ in 0..20 {
-        tokio::select! {
-            biased;
-            _ = c.get(&big) => {}
-            _ = tokio::task::yield_now() => {}
-        }
-    }
-    check_ops(&c, &p, 1000).await;
-}
-
-#[tokio::test]
-async fn operation_timeout_discards_the_connection() {
-    let p = prefix("optimeout");
-    let setup_client = Client::builder()
-        .server_addr(memcached_harness::shared_addr())
-        .build()
-        .unwrap();
-    let big = setup(&setup_client, &p).await;
-    let c = Client::builder()
-        .server_addr(memcached_harness::shared_addr())
-        .operation_timeout(Duration::from_nanos(1))
+        .server_addr(server.addr())
+        .operation_timeout(Duration::from_millis(200))
         // Timeouts must not mark the only server dead in this test.
         .dead_after_failures(u32::MAX)
         .build()
         .unwrap();
-    let mut timed_out = 0;
-    for _ in 0..50 {
-        match c.get(&big).await {
-            Err(Error::Timeout) => {
-                timed_out += 1;
-                assert_eq!(c.idle_connections(), vec![0]);
-            }
-            Ok(item) => assert_eq!(item.unwrap().value.len(), 900 * 1024),
-            Err(e) => panic!("unexpected error {e}"),
+    let p = prefix("cancel");
+    let big = setup(&c, &p).await;
+
+    for round in 0..5 {
+        // 1. The caller drops the future (a timeout around the call).
+        check_ops(&c, &p, 1).await;
+        assert_eq!(c.idle_connections(), vec![1]);
+        pause(pid);
+        let cancelled = tokio::time::timeout(Duration::from_millis(20), c.get(&big)).await;
+        assert!(
+            cancelled.is_err(),
+            "round {round}: get finished on a paused server"
+        );
+        // The in-flight connection was dropped, not returned to the pool.
+        assert_eq!(c.idle_connections(), vec![0], "round {round}");
+        resume(pid);
+        check_ops(&c, &p, 20).await;
+
+        // 2. The same with select! dropping the losing branch.
+        pause(pid);
+        tokio::select! {
+            r = c.get(&big) => panic!(
+                "round {round}: get finished on a paused server: {:?}",
+                r.map(|item| item.map(|i| i.value.len()))
+            ),
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
         }
+        resume(pid);
+        check_ops(&c, &p, 20).await;
+
+        // 3. The client's own operation timeout.
+        pause(pid);
+        let timed_out = c.get(&big).await;
+        assert!(matches!(timed_out, Err(Error::Timeout)), "round {round}");
+        resume(pid);
+        check_ops(&c, &p, 20).await;
     }
-    assert!(timed_out > 0);
-    check_ops(&setup_client, &p, 100).await;
+    // The big value still reads back whole, then 1000 more operations.
+    assert_eq!(c.get(&big).await.unwrap().unwrap().value.len(), BIG_LEN);
+    check_ops(&c, &p, 1000).await;
+}
+
+/// Stress variant without pausing: a ~zero timeout around gets of a large
+/// value cancels some of them at arbitrary points (before the write, while
+/// reading); whatever happened, later operations see their own values.
+#[tokio::test]
+async fn racing_zero_timeouts_never_poison_later_operations() {
+    let c = Client::builder()
+        .server_addr(common::shared_addr())
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let p = prefix("racing");
+    let big = setup(&c, &p).await;
+    for _ in 0..50 {
+        match tokio::time::timeout(Duration::from_nanos(1), c.get(&big)).await {
+            Err(_elapsed) => {}
+            Ok(r) => assert_eq!(r.unwrap().unwrap().value.len(), BIG_LEN),
+        }
+        check_ops(&c, &p, 20).await;
+    }
+    check_ops(&c, &p, 1000).await;
 }

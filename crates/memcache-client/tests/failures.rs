@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use common::{prefix, shared_client};
 use memcache_client::{Client, Error, Limits, StoreOptions};
-use memcached_harness::Memcached;
 
 const INJECTION: &[u8] = b"a\r\nflush_all";
 
 #[tokio::test]
 async fn invalid_keys_never_reach_the_server() {
     // An own server: a flush would be visible and must not disturb others.
-    let server = Memcached::start().unwrap();
+    let server = common::start_server(&[]);
     let c = Client::builder()
         .server_addr(server.addr())
         .build()
@@ -84,7 +83,7 @@ async fn value_over_the_client_limit_is_refused_before_the_wire() {
 async fn server_error_is_surfaced_and_client_recovers() {
     // The server takes items up to 1 MiB, the client allows 4 MiB: the
     // server answers SERVER_ERROR object too large.
-    let server = Memcached::start_with_args(&["-I", "1m"]).unwrap();
+    let server = common::start_server(&["-I", "1m"]);
     let limits = Limits {
         max_value_len: 4 << 20,
         ..Limits::default()
@@ -126,7 +125,7 @@ async fn unreachable_server_is_an_io_error() {
 #[tokio::test]
 async fn pool_exhaustion_times_out_with_a_typed_error() {
     let c = Client::builder()
-        .server_addr(memcached_harness::shared_addr())
+        .server_addr(common::shared_addr())
         .max_connections_per_server(1)
         .pool_wait_timeout(Duration::ZERO)
         .build()

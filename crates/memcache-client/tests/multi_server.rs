@@ -2,13 +2,15 @@
 //! says, multi-key calls span servers, and dead servers are handled as
 //! configured (fail fast or fail over).
 
+mod common;
+
 use std::time::Duration;
 
 use memcache_client::{Client, Distribution, Error, Failover, Ketama, Rendezvous, StoreOptions};
 use memcached_harness::Memcached;
 
 fn start(n: usize) -> Vec<Memcached> {
-    (0..n).map(|_| Memcached::start().unwrap()).collect()
+    (0..n).map(|_| common::start_server(&[])).collect()
 }
 
 fn client(servers: &[Memcached], distribution: Distribution, failover: Failover) -> Client {
@@ -121,7 +123,7 @@ async fn dead_server_fails_fast_then_comes_back() {
         Err(Error::ServerMarkedDead)
     ));
     c.set(&on_live, "v", StoreOptions::default()).await.unwrap();
-    servers[1].restart().unwrap();
+    common::restart_server(&mut servers[1]);
     // After the retry interval the server is tried again and revives.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let mut back = false;

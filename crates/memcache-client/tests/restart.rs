@@ -3,6 +3,8 @@
 //! retried on a fresh connection, and calls fail cleanly while the server
 //! is down.
 
+mod common;
+
 use std::time::Duration;
 
 use memcache_client::{Client, StoreOptions};
@@ -19,7 +21,7 @@ fn client_for(server: &Memcached) -> Client {
 
 #[tokio::test]
 async fn restart_between_calls_is_invisible() {
-    let mut server = Memcached::start().unwrap();
+    let mut server = common::start_server(&[]);
     let c = client_for(&server);
     // Several idle connections, all of which the restart will break.
     let (a, b, d) = tokio::join!(
@@ -31,7 +33,7 @@ async fn restart_between_calls_is_invisible() {
     b.unwrap();
     d.unwrap();
     assert!(c.idle_connections()[0] >= 1);
-    server.restart().unwrap();
+    common::restart_server(&mut server);
     // The server lost its data, but the very next call works.
     assert_eq!(c.get("a").await.unwrap(), None);
     c.set("a", "again", StoreOptions::default()).await.unwrap();
@@ -40,7 +42,7 @@ async fn restart_between_calls_is_invisible() {
 
 #[tokio::test]
 async fn calls_fail_while_down_and_recover_after_restart() {
-    let mut server = Memcached::start().unwrap();
+    let mut server = common::start_server(&[]);
     let c = client_for(&server);
     c.set("k", "v", StoreOptions::default()).await.unwrap();
     server.kill();
@@ -51,7 +53,7 @@ async fn calls_fail_while_down_and_recover_after_restart() {
             "{err}"
         );
     }
-    server.restart().unwrap();
+    common::restart_server(&mut server);
     // Bounded: the first call after the restart is expected to work, allow a
     // few in case the listener is not accepting yet.
     let mut recovered = false;

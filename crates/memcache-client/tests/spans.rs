@@ -2,6 +2,8 @@
 //! OpenTelemetry database-client attributes; checked with a capturing
 //! `tracing_subscriber` layer written here (no OpenTelemetry dependency).
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
@@ -11,7 +13,6 @@ use memcache_client::{
     Client, Expiry, MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaRequest, MetaSetFlags,
     StoreOptions,
 };
-use memcached_harness::Memcached;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::Subscriber;
@@ -130,7 +131,7 @@ const SECRET_VALUE: &str = "secret-value-never-in-spans";
 
 #[tokio::test]
 async fn every_public_method_emits_its_span() {
-    let server = Memcached::start().unwrap();
+    let server = common::start_server(&[]);
     let port = server.addr().port();
     let c = Client::builder()
         .server_addr(server.addr())
@@ -303,7 +304,7 @@ async fn every_public_method_emits_its_span() {
 
 #[tokio::test]
 async fn failures_set_error_type_and_status() {
-    let server = Memcached::start().unwrap();
+    let server = common::start_server(&[]);
     let c = Client::builder()
         .server_addr(server.addr())
         .build()
@@ -325,7 +326,7 @@ async fn failures_set_error_type_and_status() {
 
 #[tokio::test]
 async fn keys_are_recorded_only_when_enabled() {
-    let server = Memcached::start().unwrap();
+    let server = common::start_server(&[]);
     let c = Client::builder()
         .server_addr(server.addr())
         .record_keys(true)
@@ -352,7 +353,7 @@ async fn keys_are_recorded_only_when_enabled() {
 
 #[tokio::test]
 async fn works_without_any_subscriber() {
-    let server = Memcached::start().unwrap();
+    let server = common::start_server(&[]);
     let c = Client::builder()
         .server_addr(server.addr())
         .build()

@@ -1,13 +1,14 @@
 //! Transports other than IPv4 TCP: IPv6 literals and Unix domain sockets,
 //! each against a real memcached.
 
+mod common;
+
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use memcache_client::{Client, ServerAddr, StoreOptions};
-use memcached_harness::Memcached;
 
 #[tokio::test]
 async fn ipv6_literal_address() {
@@ -16,7 +17,7 @@ async fn ipv6_literal_address() {
         return;
     }
     // memcached joins repeated -l options: it listens on 127.0.0.1 and ::1.
-    let server = Memcached::start_with_args(&["-l", "::1"]).unwrap();
+    let server = common::start_server(&["-l", "::1"]);
     let addr = format!("[::1]:{}", server.addr().port());
     let c = Client::connect(&addr).unwrap();
     assert_eq!(c.server_labels(), vec![addr.clone()]);
