@@ -472,6 +472,24 @@
     else showList();
   }
 
+  // Auto-refresh re-runs the current search quietly; off unless chosen.
+  let liveTimer = null;
+  function setLive(on) {
+    $("live").checked = on;
+    try { localStorage.setItem("trace-collector.live", on ? "1" : "0"); } catch (_) { /* private mode */ }
+    clearInterval(liveTimer);
+    liveTimer = on ? setInterval(() => {
+      if (!$("list-view").hidden && !document.hidden) {
+        const params = listParams();
+        search(params.get("service") || "", params.get("span") || "", params).then(loadStats);
+      }
+    }, 5000) : null;
+  }
+  let liveStored = null;
+  try { liveStored = localStorage.getItem("trace-collector.live"); } catch (_) { /* private mode */ }
+  setLive(liveStored === "1");
+  $("live").addEventListener("change", () => setLive($("live").checked));
+
   $("filters").addEventListener("submit", submitFilters);
   $("f-service").addEventListener("change", () => loadSpanNames($("f-service").value, ""));
   $("f-reset").addEventListener("click", () => { location.hash = "#/"; });
