@@ -18,7 +18,7 @@ pub struct SpanCounters {
     last_error: Mutex<Option<String>>,
 }
 
-/// A snapshot of [`SpanCounters`].
+/// Span counts at one moment: what finished, what was delivered, what failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SpanCounts {
     /// Sampled spans that ended (and so were handed to the exporter pipeline).
