@@ -16,66 +16,6 @@ use memcache_client::{Client, Error, StoreOptions};
 const SMALL_KEYS: usize = 100;
 const BIG_LEN: usize = 900 * 1024;
 
-/// The pid of the harness's memcached listening on `port` (found through
-/// /proc: the harness does not expose it).
-fn memcached_pid(port: u16) -> u32 {
-    let port = port.to_string();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        let is_memcached = args.first().is_some_and(|a| a.ends_with(b"memcached"));
-        let on_port = args
-            .windows(2)
-            .any(|w| w[0] == b"-p" && w[1] == port.as_bytes());
-        if is_memcached && on_port {
-            return pid;
-        }
-    }
-    panic!("no memcached process on port {port}");
-}
-
-fn signal(pid: u32, sig: &str) {
-    let status = std::process::Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-/// Whether every thread of the process is stopped (state `T`).
-fn all_threads_stopped(pid: u32) -> bool {
-    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
-    tasks.flatten().all(|task| {
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        // The state follows the parenthesised command name.
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, rest)| rest.starts_with('T'))
-    })
-}
-
-/// Stops the server and waits until it really is stopped: SIGSTOP reaches
-/// each thread asynchronously.
-fn pause(pid: u32) {
-    signal(pid, "-STOP");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while !all_threads_stopped(pid) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "memcached did not stop"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn resume(pid: u32) {
-    signal(pid, "-CONT");
-}
-
 async fn setup(c: &Client, p: &str) -> String {
     let big = format!("{p}big");
     c.set(&big, vec![b'B'; BIG_LEN], StoreOptions::default())
@@ -100,7 +40,7 @@ async fn check_ops(c: &Client, p: &str, count: usize) {
 #[tokio::test]
 async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
     let server = common::start_server(&[]);
-    let pid = memcached_pid(server.addr().port());
+    let pid = common::memcached_pid(server.addr().port());
     let c = Client::builder()
         .server_addr(server.addr())
         .operation_timeout(Duration::from_millis(200))
@@ -115,7 +55,7 @@ async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
         // 1. The caller drops the future (a timeout around the call).
         check_ops(&c, &p, 1).await;
         assert_eq!(c.idle_connections(), vec![1]);
-        pause(pid);
+        common::pause(pid);
         let cancelled = tokio::time::timeout(Duration::from_millis(20), c.get(&big)).await;
         assert!(
             cancelled.is_err(),
@@ -123,11 +63,11 @@ async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
         );
         // The in-flight connection was dropped, not returned to the pool.
         assert_eq!(c.idle_connections(), vec![0], "round {round}");
-        resume(pid);
+        common::resume(pid);
         check_ops(&c, &p, 20).await;
 
         // 2. The same with select! dropping the losing branch.
-        pause(pid);
+        common::pause(pid);
         tokio::select! {
             r = c.get(&big) => panic!(
                 "round {round}: get finished on a paused server: {:?}",
@@ -135,14 +75,14 @@ async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
             ),
             _ = tokio::time::sleep(Duration::from_millis(20)) => {}
         }
-        resume(pid);
+        common::resume(pid);
         check_ops(&c, &p, 20).await;
 
         // 3. The client's own operation timeout.
-        pause(pid);
+        common::pause(pid);
         let timed_out = c.get(&big).await;
         assert!(matches!(timed_out, Err(Error::Timeout)), "round {round}");
-        resume(pid);
+        common::resume(pid);
         check_ops(&c, &p, 20).await;
     }
     // The big value still reads back whole, then 1000 more operations.

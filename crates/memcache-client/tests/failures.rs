@@ -166,3 +166,37 @@ async fn config_errors_are_typed() {
         Err(Error::Config(_))
     ));
 }
+
+#[tokio::test]
+async fn connect_timeout_is_typed_and_the_server_is_marked_dead() {
+    // A paused memcached with a listen backlog of one: once its accept
+    // queue is full, further connection attempts get no answer at all.
+    let server = common::start_server(&["-b", "1"]);
+    let pid = common::memcached_pid(server.addr().port());
+    common::pause(pid);
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        if let Ok(Ok(s)) = tokio::time::timeout(
+            Duration::from_millis(100),
+            tokio::net::TcpStream::connect(server.addr()),
+        )
+        .await
+        {
+            fillers.push(s);
+        }
+    }
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .connect_timeout(Duration::from_millis(100))
+        .dead_after_failures(2)
+        .build()
+        .unwrap();
+    let first = c.get("k").await.unwrap_err();
+    assert!(matches!(first, Error::ConnectTimeout), "{first}");
+    assert_eq!(first.kind(), "connect_timeout");
+    let _ = c.get("k").await;
+    // Two failures: marked dead, fails fast now.
+    assert!(matches!(c.get("k").await, Err(Error::ServerMarkedDead)));
+    common::resume(pid);
+    drop(fillers);
+}

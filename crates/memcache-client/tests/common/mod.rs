@@ -59,3 +59,63 @@ pub fn shared_client() -> Client {
         .build()
         .unwrap()
 }
+
+/// The pid of the harness's memcached listening on `port` (found through
+/// /proc: the harness does not expose it).
+pub fn memcached_pid(port: u16) -> u32 {
+    let port = port.to_string();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let is_memcached = args.first().is_some_and(|a| a.ends_with(b"memcached"));
+        let on_port = args
+            .windows(2)
+            .any(|w| w[0] == b"-p" && w[1] == port.as_bytes());
+        if is_memcached && on_port {
+            return pid;
+        }
+    }
+    panic!("no memcached process on port {port}");
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Whether every thread of the process is stopped (state `T`).
+fn all_threads_stopped(pid: u32) -> bool {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the parenthesised command name.
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('T'))
+    })
+}
+
+/// Stops the server and waits until it really is stopped: SIGSTOP reaches
+/// each thread asynchronously.
+pub fn pause(pid: u32) {
+    signal(pid, "-STOP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !all_threads_stopped(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "memcached did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+pub fn resume(pid: u32) {
+    signal(pid, "-CONT");
+}
