@@ -8,8 +8,9 @@ use std::process::Command;
 
 /// A system dependency: how to tell it is present, and its Debian package.
 struct Package {
-    /// A file whose presence shows the package is installed.
-    probe: &'static str,
+    /// Files any one of which shows the package is installed (headers
+    /// live under a multiarch directory on Debian).
+    probes: &'static [&'static str],
     /// A command that, found on `PATH`, also shows it (a non-Debian install).
     command: Option<&'static str>,
     debian: &'static str,
@@ -17,29 +18,33 @@ struct Package {
 
 impl Package {
     fn installed(&self) -> bool {
-        Path::new(self.probe).exists() || self.command.is_some_and(on_path)
+        self.probes.iter().any(|p| Path::new(p).exists()) || self.command.is_some_and(on_path)
     }
 }
 
 const MEMCACHED: Package = Package {
-    probe: "/usr/bin/memcached",
+    probes: &["/usr/bin/memcached"],
     command: Some("memcached"),
     debian: "memcached",
 };
 const GMP_HEADERS: Package = Package {
-    probe: "/usr/include/gmp.h",
+    probes: &[
+        "/usr/include/gmp.h",
+        "/usr/include/x86_64-linux-gnu/gmp.h",
+        "/usr/include/aarch64-linux-gnu/gmp.h",
+    ],
     command: None,
     debian: "libgmp-dev",
 };
 const MPFR_HEADERS: Package = Package {
-    probe: "/usr/include/mpfr.h",
+    probes: &["/usr/include/mpfr.h"],
     command: None,
     debian: "libmpfr-dev",
 };
 
 /// Headless browser for the trace viewer's end-to-end tests.
 const CHROMIUM: Package = Package {
-    probe: "/usr/bin/chromium",
+    probes: &["/usr/bin/chromium"],
     command: None,
     debian: "chromium",
 };

@@ -1,0 +1,155 @@
+//! `sqrt-demo`: square roots of huge numbers, memoized in memcached, traced.
+//!
+//! ```text
+//! sqrt-demo [--memcached HOST:PORT]... [--digits N] [--numbers-file FILE]
+//!           [--exporter zipkin|otlp|none] [--no-cleanup] [NUMBER]...
+//! ```
+//! The exporter's endpoint comes from the standard variables
+//! (`OTEL_EXPORTER_ZIPKIN_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT`).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use memcache_client::Client;
+use sqrt_demo::numbers::{lines_of, parse_all, SEED_NUMBERS};
+use sqrt_demo::{run, RunConfig, ROOT_SPAN};
+use sqrt_memo::{MemoConfig, SqrtMemo};
+use traced_telemetry::opentelemetry::trace::TraceContextExt;
+use traced_telemetry::{EnvVars, ExporterConfig, OpenTelemetrySpanExt};
+use tracing::Instrument;
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "Exact square roots of huge numbers, memoized in memcached, traced"
+)]
+struct Args {
+    /// memcached server(s), host:port; repeat for several.
+    #[arg(long = "memcached", default_value = "127.0.0.1:11211")]
+    servers: Vec<String>,
+    /// Fractional digits of each root (exact, truncated).
+    #[arg(long, default_value_t = 10)]
+    digits: u32,
+    /// Read the numbers from a file (one per line, `#` comments).
+    #[arg(long)]
+    numbers_file: Option<std::path::PathBuf>,
+    /// Trace exporter; defaults to OTEL_TRACES_EXPORTER, else zipkin.
+    #[arg(long, value_parser = ["zipkin", "otlp", "none"])]
+    exporter: Option<String>,
+    /// Leave the entries cached at the end.
+    #[arg(long)]
+    no_cleanup: bool,
+    /// Numbers to take the roots of (default: the seed's five).
+    numbers: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sqrt-demo: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async_main(args))
+}
+
+async fn async_main(args: Args) -> ExitCode {
+    let config = match run_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("sqrt-demo: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let telemetry = match telemetry(&args) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("sqrt-demo: telemetry setup failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let root = tracing::info_span!("MemcacheRustUsage", otel.name = ROOT_SPAN);
+    let trace_id = root.context().span().span_context().trace_id();
+    let outcome = work(&args, &config).instrument(root).await;
+
+    println!("Sending all pending spans before terminating.");
+    let flushed = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    let mut code = ExitCode::SUCCESS;
+    match flushed {
+        Ok(Ok(report)) => println!("{report}"),
+        Ok(Err(e)) => {
+            eprintln!("sqrt-demo: flushing spans failed: {e}");
+            code = ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("sqrt-demo: flushing spans failed: {e}");
+            code = ExitCode::FAILURE;
+        }
+    }
+    println!("trace id: {trace_id}");
+    if let Err(e) = outcome {
+        eprintln!("sqrt-demo: {e}");
+        code = ExitCode::FAILURE;
+    }
+    code
+}
+
+async fn work(args: &Args, config: &RunConfig) -> Result<(), String> {
+    let mut builder = Client::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(10));
+    for server in &args.servers {
+        builder = builder.server(server);
+    }
+    let client = builder
+        .build()
+        .map_err(|e| format!("memcached client: {e}"))?;
+    let memo = SqrtMemo::new(client, MemoConfig::default());
+    run(&memo, config, |line| println!("{line}"))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn run_config(args: &Args) -> Result<RunConfig, String> {
+    let file_text = match &args.numbers_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut texts: Vec<&str> = args.numbers.iter().map(String::as_str).collect();
+    if let Some(text) = &file_text {
+        texts.extend(lines_of(text));
+    }
+    if texts.is_empty() {
+        texts.extend(SEED_NUMBERS);
+    }
+    Ok(RunConfig {
+        numbers: parse_all(texts)?,
+        digits: args.digits,
+        no_cleanup: args.no_cleanup,
+    })
+}
+
+fn telemetry(args: &Args) -> Result<traced_telemetry::TelemetryGuard, String> {
+    let env = EnvVars::from_process();
+    let mut builder = traced_telemetry::builder("sqrt-demo")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .env(env.clone());
+    if let Some(kind) = &args.exporter {
+        let exporter = match kind.as_str() {
+            "otlp" => ExporterConfig::otlp_from_env(&env),
+            "none" => Ok(ExporterConfig::None),
+            _ => ExporterConfig::zipkin_from_env(&env),
+        }
+        .map_err(|e| e.to_string())?;
+        builder = builder.exporter(exporter);
+    }
+    builder.install().map_err(|e| e.to_string())
+}
