@@ -1,0 +1,153 @@
+//! Our client (`memcache-client`) as a benchmarked system, in one of the
+//! three tracing modes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use memcache_client::{Client, StoreOptions, StoreOutcome};
+use tokio::runtime::Runtime;
+
+use crate::system::{expect_hit, BenchError, System};
+use crate::tracing_modes::{Tracing, TracingMode};
+use crate::workload::{concurrent_is_set, concurrent_key, Data, Workload, CONCURRENCY, POOL_SIZE};
+
+pub struct Ours {
+    mode: TracingMode,
+    client: Client,
+    data: Arc<Data>,
+    // Field order: the runtime (and its threads' dispatcher guards) goes
+    // before the tracer provider is shut down.
+    runtime: Runtime,
+    _tracing: Tracing,
+}
+
+impl Ours {
+    pub fn new(
+        addr: std::net::SocketAddr,
+        mode: TracingMode,
+        data: Arc<Data>,
+    ) -> Result<Ours, BenchError> {
+        let tracing = Tracing::new(mode);
+        let runtime = tracing.runtime()?;
+        let client = Client::builder()
+            .server_addr(addr)
+            .max_connections_per_server(POOL_SIZE)
+            .operation_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| BenchError::system(mode.label(), e))?;
+        Ok(Ours {
+            mode,
+            client,
+            data,
+            runtime,
+            _tracing: tracing,
+        })
+    }
+}
+
+impl System for Ours {
+    fn name(&self) -> &str {
+        self.mode.label()
+    }
+
+    fn run(&mut self, workload: Workload, ops: usize) -> Result<Option<Duration>, BenchError> {
+        let client = self.client.clone();
+        let data = self.data.clone();
+        let name = self.mode.label();
+        // Spawned, not run inside block_on: the work then runs on a worker
+        // thread, which has this mode's dispatcher.
+        let task = self.runtime.spawn(run(client, data, workload, ops));
+        let elapsed = self
+            .runtime
+            .block_on(task)
+            .map_err(|e| BenchError::system(name, e))??;
+        Ok(Some(elapsed))
+    }
+}
+
+async fn run(
+    client: Client,
+    data: Arc<Data>,
+    workload: Workload,
+    ops: usize,
+) -> Result<Duration, BenchError> {
+    let start = Instant::now();
+    match workload {
+        Workload::SeqGet => {
+            for _ in 0..ops {
+                hit(client.get(&data.get_key).await?.is_some())?;
+            }
+        }
+        Workload::SeqSet => {
+            for i in 0..ops {
+                let key = &data.set_keys[i % data.set_keys.len()];
+                stored(
+                    client
+                        .set(key, &data.small_value, StoreOptions::default())
+                        .await?,
+                )?;
+            }
+        }
+        Workload::GetMany => {
+            for _ in 0..ops {
+                let found = client.get_many(&data.many_keys).await?;
+                hit(found.len() == data.many_keys.len())?;
+            }
+        }
+        Workload::Concurrent => {
+            let tasks: Vec<_> = (0..CONCURRENCY)
+                .map(|t| {
+                    let client = client.clone();
+                    let data = data.clone();
+                    tokio::spawn(async move {
+                        for i in (t..ops).step_by(CONCURRENCY) {
+                            let key = concurrent_key(&data, i);
+                            if concurrent_is_set(i) {
+                                stored(
+                                    client
+                                        .set(key, &data.small_value, StoreOptions::default())
+                                        .await?,
+                                )?;
+                            } else {
+                                hit(client.get(key).await?.is_some())?;
+                            }
+                        }
+                        Ok::<(), BenchError>(())
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.map_err(|e| BenchError::system(NAME, e))??;
+            }
+        }
+        Workload::LargeGet => {
+            for _ in 0..ops {
+                hit(client.get(&data.large_key).await?.is_some())?;
+            }
+        }
+        Workload::LargeSet => {
+            for _ in 0..ops {
+                stored(
+                    client
+                        .set(&data.large_key, &data.large_value, StoreOptions::default())
+                        .await?,
+                )?;
+            }
+        }
+    }
+    Ok(start.elapsed())
+}
+
+/// Names errors of the workload itself (any mode).
+const NAME: &str = "ours";
+
+fn hit(found: bool) -> Result<(), BenchError> {
+    expect_hit(NAME, found)
+}
+
+fn stored(outcome: StoreOutcome) -> Result<(), BenchError> {
+    match outcome {
+        StoreOutcome::Stored => Ok(()),
+        other => Err(BenchError::system(NAME, format!("set answered {other:?}"))),
+    }
+}

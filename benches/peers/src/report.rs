@@ -1,0 +1,230 @@
+//! Turning measured rounds into the table: medians, ratios to the floor,
+//! and the key ratios with their targets (PASS/MISS).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::floor::Floor;
+use crate::tracing_modes::TracingMode;
+use crate::workload::Workload;
+
+/// Ops/s of every round, per system and workload.
+#[derive(Default)]
+pub struct Results {
+    /// Systems in table order.
+    pub systems: Vec<String>,
+    rounds: BTreeMap<(usize, usize), Vec<f64>>,
+}
+
+/// Throughputs measured elsewhere (the Python script): system -> workload
+/// id -> median ops/s.
+pub type External = BTreeMap<String, BTreeMap<String, f64>>;
+
+pub const PYMEMCACHE_OTEL: &str = "pymemcache + OTel always-on";
+
+impl Results {
+    pub fn add_system(&mut self, name: &str) -> usize {
+        self.systems.push(name.to_string());
+        self.systems.len() - 1
+    }
+
+    pub fn record(&mut self, system: usize, workload: Workload, ops_per_sec: f64) {
+        self.rounds
+            .entry((system, workload_index(workload)))
+            .or_default()
+            .push(ops_per_sec);
+    }
+
+    fn rounds(&self, system: &str, workload: Workload) -> Option<&[f64]> {
+        let index = self.systems.iter().position(|s| s == system)?;
+        self.rounds
+            .get(&(index, workload_index(workload)))
+            .map(Vec::as_slice)
+    }
+
+    fn median(&self, system: &str, workload: Workload) -> Option<f64> {
+        self.rounds(system, workload).map(median)
+    }
+}
+
+fn workload_index(workload: Workload) -> usize {
+    Workload::ALL
+        .iter()
+        .position(|w| *w == workload)
+        .unwrap_or(usize::MAX)
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// The full report: per-workload table, then the key ratios.
+pub fn render(results: &Results, external: &External, notes: &[String]) -> String {
+    let mut out = String::new();
+    let line = "-".repeat(96);
+    let _ = writeln!(
+        out,
+        "{:<30} {:<38} {:>12} {:>9} {:>8}",
+        "workload", "system", "ops/s", "x floor", "spread"
+    );
+    let _ = writeln!(out, "{line}");
+    for workload in Workload::ALL {
+        let floor = results.median(Floor::NAME, workload);
+        let mut first = true;
+        let mut row = |system: &str, ops: f64, spread: Option<f64>| {
+            let label = if first {
+                workload.to_string()
+            } else {
+                String::new()
+            };
+            first = false;
+            let ratio = floor.map_or("-".to_string(), |f| format!("{:.3}", ops / f));
+            let spread = spread.map_or("-".to_string(), |s| format!("{:.1}%", s * 100.0));
+            let _ = writeln!(
+                out,
+                "{label:<30} {system:<38} {:>12} {ratio:>9} {spread:>8}",
+                thousands(ops)
+            );
+        };
+        for system in &results.systems {
+            if let Some(rounds) = results.rounds(system, workload) {
+                let m = median(rounds);
+                let lo = rounds.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = rounds.iter().copied().fold(0.0, f64::max);
+                row(system, m, Some((hi - lo) / m));
+            }
+        }
+        for (system, by_workload) in external {
+            if let Some(&ops) = by_workload.get(workload.id()) {
+                row(system, ops, None);
+            }
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "ops/s: median of the rounds (a get_many call is one op); x floor: ratio to the\n\
+         blocking floor's median; spread: (max - min) / median over the rounds."
+    );
+    for note in notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    let _ = writeln!(out, "\nkey ratios");
+    for check in key_ratios(results, external) {
+        let _ = writeln!(out, "{check}");
+    }
+    out
+}
+
+/// One target: `value` must be at least `target`.
+struct Check {
+    name: String,
+    value: Option<f64>,
+    target: f64,
+}
+
+impl std::fmt::Display for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.value {
+            Some(v) => {
+                let verdict = if v >= self.target { "PASS" } else { "MISS" };
+                write!(
+                    f,
+                    "  {verdict}  {:<64} {v:>8.3}  (target >= {})",
+                    self.name, self.target
+                )
+            }
+            None => write!(
+                f,
+                "  n/a   {:<64} {:>8}  (target >= {})",
+                self.name, "-", self.target
+            ),
+        }
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? / b?)
+}
+
+fn key_ratios(results: &Results, external: &External) -> Vec<Check> {
+    let ours = TracingMode::Off.label();
+    let traced = TracingMode::AlwaysOn.label();
+    let disabled = TracingMode::DisabledByLevel.label();
+    let m = |system: &str, w: Workload| results.median(system, w);
+    let mut checks = vec![
+        Check {
+            name: "seq get: ours untraced / blocking floor".into(),
+            value: ratio(m(ours, Workload::SeqGet), m(Floor::NAME, Workload::SeqGet)),
+            target: 0.90,
+        },
+        Check {
+            name: "seq get: ours OTel always-on / ours untraced".into(),
+            value: ratio(m(traced, Workload::SeqGet), m(ours, Workload::SeqGet)),
+            target: 0.75,
+        },
+        Check {
+            name: "seq get: ours disabled by level / ours untraced".into(),
+            value: ratio(m(disabled, Workload::SeqGet), m(ours, Workload::SeqGet)),
+            target: 0.97,
+        },
+        Check {
+            name: "get_many 100: ours untraced / floor (one multi-key write)".into(),
+            value: ratio(
+                m(ours, Workload::GetMany),
+                m(Floor::NAME, Workload::GetMany),
+            ),
+            target: 0.80,
+        },
+    ];
+    let best_peer = results
+        .systems
+        .iter()
+        .filter(|s| s.starts_with("peer:"))
+        .filter_map(|s| m(s, Workload::Concurrent).map(|v| (s, v)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let peer_name = best_peer.map_or("best Rust peer".to_string(), |(s, _)| {
+        s.trim_start_matches("peer: ").to_string()
+    });
+    for (system, label) in [(ours, "untraced"), (traced, "OTel always-on")] {
+        checks.push(Check {
+            name: format!("concurrent: ours {label} / {peer_name}"),
+            value: ratio(m(system, Workload::Concurrent), best_peer.map(|(_, v)| v)),
+            target: 1.0,
+        });
+    }
+    let python = external.get(PYMEMCACHE_OTEL);
+    for workload in Workload::ALL {
+        checks.push(Check {
+            name: format!("{workload}: ours OTel always-on / {PYMEMCACHE_OTEL}"),
+            value: ratio(
+                m(traced, workload),
+                python.and_then(|p| p.get(workload.id()).copied()),
+            ),
+            target: 5.0,
+        });
+    }
+    checks
+}
+
+/// `1234567.8` as `1,234,568`.
+fn thousands(value: f64) -> String {
+    if !value.is_finite() {
+        return "-".to_string();
+    }
+    let digits = format!("{:.0}", value);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,130 @@
+//! The three ways our client runs: without a subscriber, with a subscriber
+//! that filters the client's INFO spans out by level, and with
+//! tracing-opentelemetry sampling every span (always-on) into a batch span
+//! processor whose exporter drops the spans.
+//!
+//! Subscribers are process-global by default, but the systems alternate in
+//! one process, so none is installed globally. Each system instead gets its
+//! own tokio runtime whose threads (workers and blocking pool) install the
+//! system's dispatcher as their thread-local default in `on_thread_start`
+//! and remove it in `on_thread_stop`; the benchmark futures are spawned on
+//! that runtime, so every span the client creates, on whatever worker a
+//! task runs, goes to that system's dispatcher and nobody else's. The
+//! untraced system's threads install nothing and see no subscriber.
+//!
+//! (While any scoped dispatcher exists, tracing consults the thread-local
+//! default on every span instead of a cached global one; that costs all
+//! three modes alike, a few nanoseconds per span.)
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
+};
+use tokio::runtime::Runtime;
+use traced_telemetry::{opentelemetry, opentelemetry_sdk, otel_layer};
+use tracing::dispatcher::DefaultGuard;
+use tracing::Dispatch;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::EnvFilter;
+
+/// How our client is traced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TracingMode {
+    /// No subscriber at all.
+    Off,
+    /// An OpenTelemetry subscriber whose filter (`warn`) excludes the
+    /// client's INFO spans.
+    DisabledByLevel,
+    /// Every span sampled and handed to the batch processor.
+    AlwaysOn,
+}
+
+impl TracingMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            TracingMode::Off => "ours: no subscriber",
+            TracingMode::DisabledByLevel => "ours: spans disabled by level",
+            TracingMode::AlwaysOn => "ours: OTel always-on, drop exporter",
+        }
+    }
+}
+
+/// An exporter that accepts every batch and keeps nothing: the whole
+/// pipeline runs (sampling, span building, batching on the processor's
+/// thread), only the network send is left out.
+#[derive(Debug)]
+struct DropExporter;
+
+impl SpanExporter for DropExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
+/// The subscriber of one mode; shuts its tracer provider down on drop.
+pub struct Tracing {
+    pub dispatch: Option<Dispatch>,
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Tracing {
+    pub fn new(mode: TracingMode) -> Tracing {
+        if mode == TracingMode::Off {
+            return Tracing {
+                dispatch: None,
+                provider: None,
+            };
+        }
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(Sampler::AlwaysOn)
+            .with_span_processor(BatchSpanProcessor::builder(DropExporter).build())
+            .build();
+        let tracer = provider.tracer("peers-bench");
+        let dispatch = match mode {
+            TracingMode::DisabledByLevel => Dispatch::new(
+                tracing_subscriber::registry()
+                    .with(EnvFilter::new("warn"))
+                    .with(otel_layer(tracer)),
+            ),
+            _ => Dispatch::new(tracing_subscriber::registry().with(otel_layer(tracer))),
+        };
+        Tracing {
+            dispatch: Some(dispatch),
+            provider: Some(provider),
+        }
+    }
+
+    /// A two-worker runtime whose threads all use this mode's dispatcher.
+    pub fn runtime(&self) -> std::io::Result<Runtime> {
+        thread_local! {
+            static GUARD: RefCell<Option<DefaultGuard>> = const { RefCell::new(None) };
+        }
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(2).enable_all();
+        if let Some(dispatch) = self.dispatch.clone() {
+            builder
+                .on_thread_start(move || {
+                    let guard = tracing::dispatcher::set_default(&dispatch);
+                    GUARD.with(|g| *g.borrow_mut() = Some(guard));
+                })
+                .on_thread_stop(|| {
+                    GUARD.with(|g| drop(g.borrow_mut().take()));
+                });
+        }
+        builder.build()
+    }
+}
+
+impl Drop for Tracing {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take() {
+            // Nothing is exported, so this only stops the processor thread.
+            let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+        }
+    }
+}
