@@ -122,7 +122,7 @@ pub fn render_tree(spans: &[Span]) -> String {
         first.span.trace_id,
         spans.len(),
         services.len(),
-        format_duration(end - start)
+        format_duration(end.saturating_sub(start))
     );
     let labels: Vec<String> = rows
         .iter()

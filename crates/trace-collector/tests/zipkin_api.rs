@@ -19,7 +19,7 @@ async fn posted_spans_are_served_by_the_query_api() {
 
     let posted = post_zipkin(
         &base,
-        &sample_trace(TRACE_A, "sqrt-app", "compute", micros_ago(30)),
+        &sample_trace(TRACE_A, "sqrt-app", "compute", micros_ago(300)),
     );
     assert_eq!(posted.status, 202, "{}", posted.text());
     let posted = post_zipkin(
@@ -91,8 +91,8 @@ async fn posted_spans_are_served_by_the_query_api() {
     assert_eq!(slow.as_array().unwrap().len(), 1);
     let too_slow = get(&base, "/api/v2/traces?minDuration=5001").json();
     assert_eq!(too_slow, json!([]));
-    // A 20 s window ending now holds only the trace that started 10 s ago.
-    let recent = get(&base, "/api/v2/traces?lookback=20000").json();
+    // A 2 min window ending now holds only the trace that started 10 s ago.
+    let recent = get(&base, "/api/v2/traces?lookback=120000").json();
     assert_eq!(recent.as_array().unwrap().len(), 1);
     let errors = get(
         &base,
