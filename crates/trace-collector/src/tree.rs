@@ -19,7 +19,13 @@ pub struct TreeRow<'a> {
 
 /// The spans in depth-first order (children by start time), with depths.
 pub fn tree_rows(spans: &[Span]) -> Vec<TreeRow<'_>> {
-    let parents: Vec<Option<usize>> = (0..spans.len()).map(|i| parent_of(spans, i)).collect();
+    let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, span) in spans.iter().enumerate() {
+        by_id.entry(span.id.as_str()).or_default().push(i);
+    }
+    let parents: Vec<Option<usize>> = (0..spans.len())
+        .map(|i| parent_of(spans, &by_id, i))
+        .collect();
     let mut children: HashMap<Option<usize>, Vec<usize>> = HashMap::new();
     for (i, parent) in parents.iter().enumerate() {
         children.entry(*parent).or_default().push(i);
@@ -66,24 +72,22 @@ fn visit<'a>(
     }
 }
 
-fn parent_of(spans: &[Span], i: usize) -> Option<usize> {
+fn parent_of(spans: &[Span], by_id: &HashMap<&str, Vec<usize>>, i: usize) -> Option<usize> {
     let span = &spans[i];
+    let same_id = |id: &str| by_id.get(id).map(Vec::as_slice).unwrap_or_default();
     if span.shared {
-        if let Some(client) = spans.iter().position(|s| s.id == span.id && !s.shared) {
+        if let Some(&client) = same_id(&span.id).iter().find(|&&j| !spans[j].shared) {
             return Some(client);
         }
     }
-    let parent_id = span.parent_id.as_deref()?;
-    let mut candidates = spans
+    let candidates: Vec<usize> = same_id(span.parent_id.as_deref()?)
         .iter()
-        .enumerate()
-        .filter(|(j, s)| *j != i && s.id == parent_id);
-    let first = candidates.next()?;
+        .copied()
+        .filter(|&j| j != i)
+        .collect();
     // Children of an RPC belong under its server half when both are present.
-    let server_half = std::iter::once(first)
-        .chain(candidates)
-        .find(|(_, s)| s.shared);
-    Some(server_half.unwrap_or(first).0)
+    let server_half = candidates.iter().copied().find(|&j| spans[j].shared);
+    server_half.or_else(|| candidates.first().copied())
 }
 
 /// The trace's root: the earliest span with no parent in the trace.

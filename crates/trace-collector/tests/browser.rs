@@ -178,3 +178,40 @@ async fn waterfall_shows_nested_spans_and_selected_span_tags() {
     );
     collector.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waterfall_nests_rpc_halves_like_zipkin() {
+    let collector = Collector::builder().bind("127.0.0.1:0").await.unwrap();
+    let base = collector.base_url();
+    let start = micros_ago(2);
+    let trace = "0000000000000000000000000000c0de";
+    // The server half shares the client's span id; work done by the server
+    // points at that id and must sit under the server half.
+    let spans = serde_json::json!([
+        {"traceId": trace, "id": "00000000000000a1", "name": "page", "timestamp": start, "duration": 900,
+         "localEndpoint": {"serviceName": "web"}},
+        {"traceId": trace, "parentId": "00000000000000a1", "id": "00000000000000b2", "kind": "CLIENT",
+         "name": "call sqrt", "timestamp": start + 100, "duration": 700, "localEndpoint": {"serviceName": "web"}},
+        {"traceId": trace, "parentId": "00000000000000a1", "id": "00000000000000b2", "kind": "SERVER", "shared": true,
+         "name": "serve sqrt", "timestamp": start + 150, "duration": 600, "localEndpoint": {"serviceName": "sqrt"}},
+        {"traceId": trace, "parentId": "00000000000000b2", "id": "00000000000000c3", "kind": "CLIENT",
+         "name": "memcache.get", "timestamp": start + 200, "duration": 100, "localEndpoint": {"serviceName": "sqrt"}}
+    ]);
+    assert_eq!(post_zipkin(&base, &spans).status, 202);
+    let dom = dom_of(format!("{base}/#/trace/{trace}")).await;
+    let order: Vec<(usize, &str)> = ["page", "call sqrt", "serve sqrt", "memcache.get"]
+        .iter()
+        .map(|name| (dom.find(&format!(">{name}</span>")).expect(name), *name))
+        .collect();
+    assert!(
+        order.windows(2).all(|w| w[0].0 < w[1].0),
+        "rows out of order: {order:?}"
+    );
+    for width in [10, 28, 46, 64] {
+        assert!(
+            dom.contains(&format!(r#"class="indent" style="width: {width}px;""#)),
+            "no row indented {width}px:\n{dom}"
+        );
+    }
+    collector.shutdown().await.unwrap();
+}

@@ -88,16 +88,21 @@
   // Depth-first rows with Zipkin's parent rules (shared server half under its
   // client half; children of an RPC under the server half). Cycles cannot loop.
   function buildRows(spans) {
+    const byId = new Map();
+    spans.forEach((s, j) => {
+      if (!byId.has(s.id)) byId.set(s.id, []);
+      byId.get(s.id).push(j);
+    });
     const parentOf = spans.map((span, i) => {
       if (span.shared) {
-        const client = spans.findIndex((s) => s.id === span.id && !s.shared);
-        if (client >= 0) return client;
+        const client = (byId.get(span.id) || []).find((j) => !spans[j].shared);
+        if (client !== undefined) return client;
       }
       if (!span.parentId) return -1;
-      const candidates = spans.map((s, j) => [s, j]).filter(([s, j]) => j !== i && s.id === span.parentId);
+      const candidates = (byId.get(span.parentId) || []).filter((j) => j !== i);
       if (!candidates.length) return -1;
-      const server = candidates.find(([s]) => s.shared);
-      return (server || candidates[0])[1];
+      const server = candidates.find((j) => spans[j].shared);
+      return server !== undefined ? server : candidates[0];
     });
     const children = new Map();
     parentOf.forEach((p, i) => {
