@@ -6,6 +6,21 @@
 //! file too), answers Zipkin's query API (`/api/v2/services`, `/api/v2/spans`,
 //! `/api/v2/traces`, `/api/v2/trace/{id}`), and serves a waterfall viewer at
 //! `/`. [`client`] renders a stored trace as a text tree for terminals.
+//!
+//! From synchronous code, such as a demo task:
+//!
+//! ```no_run
+//! use trace_collector::{render_latest, Collector, TraceFilter};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = tokio::runtime::Runtime::new()?;
+//! let collector = runtime.block_on(Collector::builder().max_traces(200).bind("127.0.0.1:9411"))?;
+//! // ... run the instrumented program, exporting to collector.zipkin_endpoint()
+//! // or collector.otlp_endpoint(), and flush its tracer provider ...
+//! println!("{}", render_latest(&collector.base_url(), &TraceFilter::root("sqrt.batch"))?);
+//! runtime.block_on(collector.shutdown())?;
+//! # Ok(()) }
+//! ```
 
 pub mod client;
 pub mod collector;
