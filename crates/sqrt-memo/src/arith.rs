@@ -138,6 +138,34 @@ pub fn sqrt_decimal(n: &Integer, digits: u32) -> Result<DecimalRoot, ArithmeticE
     })
 }
 
+/// The number of decimal digits of `n` (1 for zero; the sign is not
+/// counted), without converting a large `n` to decimal: base conversion of a
+/// million-digit number costs several times its square root, a power of ten
+/// and a comparison do not.
+pub fn decimal_digit_count(n: &Integer) -> u64 {
+    let magnitude = Integer::from(n.abs_ref());
+    if magnitude.significant_bits() <= 4096 {
+        return magnitude.to_string().len() as u64;
+    }
+    // 10^k <= n < 10^(k+1) gives k+1 digits; start from the estimate
+    // k ~ bits * log10(2) and correct it exactly.
+    let estimate = (f64::from(magnitude.significant_bits() - 1) * std::f64::consts::LOG10_2) as u32;
+    let mut k = estimate;
+    let mut power = Integer::from(10u32).pow(k);
+    while magnitude < power {
+        k -= 1;
+        power /= 10u32;
+    }
+    loop {
+        let next = Integer::from(&power * 10u32);
+        if magnitude < next {
+            return u64::from(k) + 1;
+        }
+        power = next;
+        k += 1;
+    }
+}
+
 /// `n * 10^(2*digits)`, built as `n * (10^digits)^2` so the exponent never
 /// overflows `u32`.
 fn scale(n: &Integer, digits: u32) -> Integer {
@@ -231,6 +259,22 @@ mod tests {
         let one = sqrt_decimal(&Integer::from(1), 3).unwrap();
         assert_eq!(one.to_string(), "1.000");
         assert_eq!(split_decimal("5", 3), ("0".to_owned(), "005".to_owned()));
+    }
+
+    #[test]
+    fn decimal_digit_count_is_exact_around_powers_of_ten() {
+        assert_eq!(decimal_digit_count(&Integer::new()), 1);
+        assert_eq!(decimal_digit_count(&Integer::from(9)), 1);
+        assert_eq!(decimal_digit_count(&Integer::from(-10)), 2);
+        for k in [1000u32, 1233, 1234, 5000, 20_000] {
+            let power = Integer::from(10u32).pow(k);
+            let below = Integer::from(&power - 1u32);
+            let above = Integer::from(&power + 1u32);
+            assert_eq!(decimal_digit_count(&below), u64::from(k), "10^{k} - 1");
+            assert_eq!(decimal_digit_count(&power), u64::from(k) + 1, "10^{k}");
+            assert_eq!(decimal_digit_count(&above), u64::from(k) + 1, "10^{k} + 1");
+            assert_eq!(decimal_digit_count(&below), below.to_string().len() as u64);
+        }
     }
 
     #[test]

@@ -2,15 +2,22 @@
 //! the number's size.
 //!
 //! `sqrt:v1:<digits>:<decimal>` while that fits memcached's 250-byte limit
-//! with room left for a chunk suffix, else
-//! `sqrt:v1:<digits>:h:<sha256 hex of the canonical decimal>` (85 bytes at
-//! most). The canonical decimal has no sign, separators or leading zeros, so
-//! every spelling of a number maps to one key; a float never appears. The
-//! `v1` names the key scheme and value format: bump it and old entries are
-//! simply never read again.
+//! with room left for a chunk suffix (numbers up to about 200 digits), else
+//! `sqrt:v1:<digits>:h:<sha256 hex of the number's magnitude>` (85 bytes at
+//! most). The decimal is canonical (no sign, separators or leading zeros), so
+//! every spelling of a number maps to one key; a float never appears.
+//!
+//! The hashed form digests the number's minimal big-endian unsigned bytes
+//! (Python: `sha256(n.to_bytes((n.bit_length() + 7) // 8, "big"))`), not its
+//! decimal text: converting a million-digit integer to decimal costs several
+//! times computing its square root, which would make every hit dearer than a
+//! miss. The `v1` names the key scheme and value format: bump it and old
+//! entries are simply never read again.
 
 use std::fmt;
 
+use rug::integer::Order;
+use rug::Integer;
 use sha2::{Digest, Sha256};
 
 use crate::parse::CanonicalDecimal;
@@ -27,25 +34,33 @@ pub const CHUNK_SUFFIX_MAX_LEN: usize = 1 + 16 + 1 + 10;
 /// The longest main key written in the plain decimal form.
 pub const MAX_PLAIN_KEY_LEN: usize = MEMCACHED_MAX_KEY_LEN - CHUNK_SUFFIX_MAX_LEN;
 
+/// Numbers above this many bits have more than 308 digits, more than ever
+/// fit a plain key, so they are hashed without looking at their decimal.
+const PLAIN_CANDIDATE_BITS: u32 = 1024;
+
 /// The memcached key of one (number, digits) result.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MemoKey(String);
 
 impl MemoKey {
-    /// The key for `sqrt(number)` to `digits` fractional digits.
-    pub fn new(number: &CanonicalDecimal, digits: u32) -> Self {
-        let decimal = number.as_str();
-        let mut key = format!("{KEY_PREFIX}{digits}:");
-        // Canonical decimals are ASCII digits only, which memcached accepts;
-        // the check keeps the rule explicit should the text ever change.
-        let key_safe = decimal.bytes().all(|b| b.is_ascii_digit());
-        if key_safe && key.len() + decimal.len() <= MAX_PLAIN_KEY_LEN {
-            key.push_str(decimal);
-        } else {
-            key.push_str("h:");
-            key.push_str(&hex(&Sha256::digest(decimal.as_bytes())));
+    /// The key for `sqrt(n)` to `digits` fractional digits; `None` for a
+    /// negative `n`.
+    pub fn for_integer(n: &Integer, digits: u32) -> Option<Self> {
+        if *n < 0 {
+            return None;
         }
-        MemoKey(key)
+        if n.significant_bits() <= PLAIN_CANDIDATE_BITS {
+            if let Some(key) = plain(&n.to_string(), digits) {
+                return Some(key);
+            }
+        }
+        Some(hashed(n, digits))
+    }
+
+    /// The key for `sqrt(number)` to `digits` fractional digits (the same
+    /// key [`MemoKey::for_integer`] gives for the same value).
+    pub fn new(number: &CanonicalDecimal, digits: u32) -> Self {
+        plain(number.as_str(), digits).unwrap_or_else(|| hashed(&number.to_integer(), digits))
     }
 
     /// The key text (ASCII, at most [`MAX_PLAIN_KEY_LEN`] bytes).
@@ -62,6 +77,29 @@ impl MemoKey {
     pub fn chunk_key(&self, generation: u64, index: u32) -> String {
         format!("{}:{generation:016x}:{index}", self.0)
     }
+}
+
+/// The plain form, when the canonical decimal fits.
+fn plain(decimal: &str, digits: u32) -> Option<MemoKey> {
+    let mut key = format!("{KEY_PREFIX}{digits}:");
+    // Canonical decimals are ASCII digits only, which memcached accepts;
+    // the check keeps the rule explicit should the text ever change.
+    let key_safe = decimal.bytes().all(|b| b.is_ascii_digit());
+    if key_safe && key.len() + decimal.len() <= MAX_PLAIN_KEY_LEN {
+        key.push_str(decimal);
+        Some(MemoKey(key))
+    } else {
+        None
+    }
+}
+
+/// The hashed form over the minimal big-endian magnitude bytes.
+fn hashed(n: &Integer, digits: u32) -> MemoKey {
+    let magnitude = n.to_digits::<u8>(Order::Msf);
+    MemoKey(format!(
+        "{KEY_PREFIX}{digits}:h:{}",
+        hex(&Sha256::digest(&magnitude))
+    ))
 }
 
 impl fmt::Display for MemoKey {
@@ -84,17 +122,23 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rug::ops::Pow;
 
     fn key(text: &str, digits: u32) -> MemoKey {
-        MemoKey::new(&CanonicalDecimal::parse(text).unwrap(), digits)
+        let from_text = MemoKey::new(&CanonicalDecimal::parse(text).unwrap(), digits);
+        let n = CanonicalDecimal::parse(text).unwrap().to_integer();
+        assert_eq!(MemoKey::for_integer(&n, digits).unwrap(), from_text);
+        from_text
     }
 
     #[test]
     fn small_numbers_are_spelled_out_and_canonical() {
         assert_eq!(key("144", 10).as_str(), "sqrt:v1:10:144");
+        assert_eq!(key("0", 0).as_str(), "sqrt:v1:0:0");
         assert_eq!(key(" +000_144 ", 10), key("144", 10));
         assert_ne!(key("144", 10), key("144", 11));
         assert!(!key("144", 10).is_hashed());
+        assert!(MemoKey::for_integer(&Integer::from(-1), 0).is_none());
     }
 
     #[test]
@@ -123,14 +167,22 @@ mod tests {
     }
 
     #[test]
-    fn hash_is_sha256_of_the_canonical_decimal() {
-        let big = format!("1{}", "0".repeat(300));
-        let k = key(&format!("+000{big}"), 0);
-        let expected = hex(&Sha256::digest(big.as_bytes()));
+    fn hash_matches_python_over_big_endian_bytes() {
+        // hashlib.sha256(n.to_bytes((n.bit_length() + 7) // 8, "big")).hexdigest()
+        let power = Integer::from(10u32).pow(300);
+        let k = key(&format!("+000{power}"), 0);
+        let expected = "851b3f1efd0b981e47f5beef3ea5bb4822e22ef2e1bce0bd0538d04ec6c74cfe";
         assert_eq!(k.as_str(), format!("sqrt:v1:0:h:{expected}"));
         assert_eq!(
             k.chunk_key(0xab, 3),
             format!("sqrt:v1:0:h:{expected}:00000000000000ab:3")
+        );
+        let mersenne = (Integer::from(1u32) << 1100u32) - 1u32;
+        assert_eq!(
+            MemoKey::for_integer(&mersenne, 5)
+                .unwrap()
+                .as_str(),
+            "sqrt:v1:5:h:2eae24aa9178712bc091453f5a6aa498765ac42319d0c8d80fa4ea8c937e41d0"
         );
     }
 }

@@ -55,7 +55,7 @@ pub mod store;
 pub mod trace_context;
 pub mod value;
 
-pub use arith::{isqrt_rem, sqrt_decimal, DecimalRoot, ExactSqrt, IsqrtRem};
+pub use arith::{decimal_digit_count, isqrt_rem, sqrt_decimal, DecimalRoot, ExactSqrt, IsqrtRem};
 pub use config::{MemoConfig, NearCacheConfig, DEFAULT_MAX_ITEM_SIZE};
 pub use direct::DirectStore;
 pub use engine::{Source, SqrtMemo, SqrtOutcome};
