@@ -21,7 +21,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     client.set("example:greeting", "hello", ttl).await?;
     let hit = client.get("example:greeting").await?;
     println!("hit: {:?}", hit.map(|item| item.value));
-    let many = client.get_many(&["example:greeting", "example:absent"]).await?;
+    let many = client
+        .get_many(&["example:greeting", "example:absent"])
+        .await?;
     println!("get_many found {} of 2", many.len());
     client.delete("example:greeting").await?;
     Ok(())
