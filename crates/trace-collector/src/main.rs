@@ -1,7 +1,8 @@
 //! `trace-collector`: run the collector, or print a stored trace as a tree.
 //!
 //! ```text
-//! trace-collector [--listen ADDR] [--max-traces N] [--max-body-bytes N] [--persist FILE]
+//! trace-collector [--listen ADDR] [--max-traces N] [--max-spans-per-trace N]
+//!                 [--max-body-bytes N] [--persist FILE]
 //! trace-collector print <TRACE_ID> [--url URL]
 //! trace-collector latest [--service NAME] [--root NAME] [--url URL]
 //! ```
@@ -12,8 +13,10 @@ use trace_collector::{render_latest, render_trace, Collector, TraceFilter};
 
 const USAGE: &str = "\
 usage:
-  trace-collector [--listen ADDR] [--max-traces N] [--max-body-bytes N] [--persist FILE]
-      run the collector (default --listen 127.0.0.1:9411, the Zipkin port)
+  trace-collector [--listen ADDR] [--max-traces N] [--max-spans-per-trace N]
+                  [--max-body-bytes N] [--persist FILE]
+      run the collector (defaults: --listen 127.0.0.1:9411, the Zipkin port;
+      1000 traces of at most 10000 spans; 8 MiB bodies; no span log)
   trace-collector print <TRACE_ID> [--url URL]
       print one trace as an indented tree (default --url http://127.0.0.1:9411)
   trace-collector latest [--service NAME] [--root SPAN_NAME] [--url URL]
@@ -21,23 +24,22 @@ usage:
 
 const DEFAULT_URL: &str = "http://127.0.0.1:9411";
 
+/// Settings for running the collector; unset ones keep the library defaults.
+#[derive(Debug)]
+struct ServeOptions {
+    listen: String,
+    max_traces: Option<usize>,
+    max_spans_per_trace: Option<usize>,
+    max_body_bytes: Option<usize>,
+    persist: Option<String>,
+}
+
 /// Parsed command line.
 #[derive(Debug)]
 enum Command {
-    Serve {
-        listen: String,
-        max_traces: Option<usize>,
-        max_body_bytes: Option<usize>,
-        persist: Option<String>,
-    },
-    Print {
-        trace_id: String,
-        url: String,
-    },
-    Latest {
-        filter: TraceFilter,
-        url: String,
-    },
+    Serve(ServeOptions),
+    Print { trace_id: String, url: String },
+    Latest { filter: TraceFilter, url: String },
     Help,
 }
 
@@ -64,12 +66,13 @@ fn parse(args: &[String]) -> Result<Command, String> {
         .transpose()
     };
     let command = match positional.first().map(String::as_str) {
-        None => Command::Serve {
+        None => Command::Serve(ServeOptions {
             listen: take("--listen").unwrap_or_else(|| "127.0.0.1:9411".into()),
             max_traces: number("--max-traces", take("--max-traces"))?,
+            max_spans_per_trace: number("--max-spans-per-trace", take("--max-spans-per-trace"))?,
             max_body_bytes: number("--max-body-bytes", take("--max-body-bytes"))?,
             persist: take("--persist"),
-        },
+        }),
         Some("print") => Command::Print {
             trace_id: positional.get(1).cloned().ok_or("print needs a trace id")?,
             url: take("--url").unwrap_or_else(|| DEFAULT_URL.into()),
@@ -109,12 +112,7 @@ fn main() -> ExitCode {
         Command::Latest { filter, url } => render_latest(&url, &filter)
             .map(|t| print!("{t}"))
             .map_err(|e| e.to_string()),
-        Command::Serve {
-            listen,
-            max_traces,
-            max_body_bytes,
-            persist,
-        } => serve(listen, max_traces, max_body_bytes, persist),
+        Command::Serve(options) => serve(options),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -125,12 +123,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(
-    listen: String,
-    max_traces: Option<usize>,
-    max_body_bytes: Option<usize>,
-    persist: Option<String>,
-) -> Result<(), String> {
+fn serve(options: ServeOptions) -> Result<(), String> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -141,17 +134,20 @@ fn serve(
         tokio::runtime::Runtime::new().map_err(|e| format!("cannot start runtime: {e}"))?;
     runtime.block_on(async move {
         let mut builder = Collector::builder();
-        if let Some(n) = max_traces {
+        if let Some(n) = options.max_traces {
             builder = builder.max_traces(n);
         }
-        if let Some(n) = max_body_bytes {
+        if let Some(n) = options.max_spans_per_trace {
+            builder = builder.max_spans_per_trace(n);
+        }
+        if let Some(n) = options.max_body_bytes {
             builder = builder.max_body_bytes(n);
         }
-        if let Some(path) = persist {
+        if let Some(path) = options.persist {
             builder = builder.persist_path(path);
         }
         let running = builder
-            .bind(listen.as_str())
+            .bind(options.listen.as_str())
             .await
             .map_err(|e| e.to_string())?;
         println!(
@@ -180,15 +176,11 @@ mod tests {
     #[test]
     fn parses_serve_flags() {
         match parse(&args("--listen 0.0.0.0:1 --max-traces 5 --persist /tmp/x")).unwrap() {
-            Command::Serve {
-                listen,
-                max_traces,
-                persist,
-                ..
-            } => {
-                assert_eq!(listen, "0.0.0.0:1");
-                assert_eq!(max_traces, Some(5));
-                assert_eq!(persist.as_deref(), Some("/tmp/x"));
+            Command::Serve(o) => {
+                assert_eq!(o.listen, "0.0.0.0:1");
+                assert_eq!(o.max_traces, Some(5));
+                assert_eq!(o.max_spans_per_trace, None);
+                assert_eq!(o.persist.as_deref(), Some("/tmp/x"));
             }
             other => panic!("{other:?}"),
         }
