@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use memcache_codec::{Decoder, Limits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::exchange::Exchange;
@@ -19,6 +19,13 @@ use crate::{Error, Result, ServerAddr};
 
 /// Initial read buffer size; grows for large values.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// Requests up to this size are written before reading (one write, then
+/// reads); larger ones are written while the replies are read.
+const WRITE_THEN_READ_MAX: usize = 32 * 1024;
+
+/// A write buffer grown past this (a huge value) is released afterwards.
+const SHRINK_ABOVE: usize = 256 * 1024;
 
 enum Stream {
     Tcp(TcpStream),
@@ -101,6 +108,11 @@ impl Conn {
 
     /// Runs one exchange: encode, one write, read until the exchange says it
     /// is complete. An encoding error leaves the connection untouched.
+    ///
+    /// A large pipelined request (a multi-get of thousands of keys, a big
+    /// `set_many`) is written while the replies are read: the server answers
+    /// the first commands before it has read the last ones, and if nobody
+    /// read those answers both sides would block on full socket buffers.
     pub async fn run<E: Exchange + ?Sized>(
         &mut self,
         exchange: &mut E,
@@ -110,18 +122,42 @@ impl Conn {
         exchange.encode(&mut self.write_buf, limits)?;
         self.in_flight = true;
         self.received = false;
-        self.write_all().await?;
-        if exchange.expects_reply() {
-            loop {
-                match self.decoder.decode(&mut self.read_buf)? {
-                    Some(item) => {
-                        if exchange.feed(item)? {
-                            break;
-                        }
-                    }
-                    None => self.read_more().await?,
-                }
+        let expects_reply = exchange.expects_reply();
+        let mut reader = Reader {
+            read_buf: &mut self.read_buf,
+            decoder: &self.decoder,
+            received: &mut self.received,
+        };
+        let request = &self.write_buf[..];
+        match &mut self.stream {
+            Stream::Tcp(s) => {
+                let (mut r, mut w) = s.split();
+                exchange_io(
+                    &mut r,
+                    &mut w,
+                    request,
+                    &mut reader,
+                    exchange,
+                    expects_reply,
+                )
+                .await?
             }
+            Stream::Unix(s) => {
+                let (mut r, mut w) = s.split();
+                exchange_io(
+                    &mut r,
+                    &mut w,
+                    request,
+                    &mut reader,
+                    exchange,
+                    expects_reply,
+                )
+                .await?
+            }
+        }
+        // A huge value must not stay allocated for the connection's lifetime.
+        if self.write_buf.capacity() > SHRINK_ABOVE {
+            self.write_buf = BytesMut::with_capacity(1024);
         }
         self.in_flight = false;
         Ok(())
@@ -136,27 +172,67 @@ impl Conn {
         }
         Ok(())
     }
+}
 
-    async fn write_all(&mut self) -> Result<()> {
-        match &mut self.stream {
-            Stream::Tcp(s) => s.write_all(&self.write_buf).await?,
-            Stream::Unix(s) => s.write_all(&self.write_buf).await?,
-        }
-        Ok(())
-    }
+/// The read side of an exchange: the buffer, the decoder and whether any
+/// byte arrived.
+struct Reader<'a> {
+    read_buf: &'a mut BytesMut,
+    decoder: &'a Decoder,
+    received: &'a mut bool,
+}
 
-    async fn read_more(&mut self) -> Result<()> {
-        if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
-            self.read_buf.reserve(READ_CHUNK);
+impl Reader<'_> {
+    /// Feeds response items to the exchange until it is complete.
+    async fn read_reply<R, E>(&mut self, r: &mut R, exchange: &mut E) -> Result<()>
+    where
+        R: AsyncRead + Unpin,
+        E: Exchange + ?Sized,
+    {
+        loop {
+            match self.decoder.decode(self.read_buf)? {
+                Some(item) => {
+                    if exchange.feed(item)? {
+                        return Ok(());
+                    }
+                }
+                None => {
+                    if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
+                        self.read_buf.reserve(READ_CHUNK);
+                    }
+                    if r.read_buf(self.read_buf).await? == 0 {
+                        return Err(Error::ConnectionClosed);
+                    }
+                    *self.received = true;
+                }
+            }
         }
-        let n = match &mut self.stream {
-            Stream::Tcp(s) => s.read_buf(&mut self.read_buf).await?,
-            Stream::Unix(s) => s.read_buf(&mut self.read_buf).await?,
-        };
-        if n == 0 {
-            return Err(Error::ConnectionClosed);
-        }
-        self.received = true;
-        Ok(())
     }
+}
+
+/// Writes the request and reads the reply: sequentially for small requests,
+/// concurrently for large ones (see [`Conn::run`]).
+async fn exchange_io<R, W, E>(
+    r: &mut R,
+    w: &mut W,
+    request: &[u8],
+    reader: &mut Reader<'_>,
+    exchange: &mut E,
+    expects_reply: bool,
+) -> Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+    E: Exchange + ?Sized,
+{
+    if !expects_reply {
+        w.write_all(request).await?;
+        return Ok(());
+    }
+    if request.len() <= WRITE_THEN_READ_MAX {
+        w.write_all(request).await?;
+        return reader.read_reply(r, exchange).await;
+    }
+    let write = async { w.write_all(request).await.map_err(Error::from) };
+    tokio::try_join!(write, reader.read_reply(r, exchange)).map(|_| ())
 }
