@@ -43,6 +43,17 @@ pub(crate) struct Single<'a> {
     pub reply: Option<Response>,
 }
 
+/// The opaque (`O`) token a meta request carries, which its reply must echo.
+fn meta_opaque(request: &Request<'_>) -> Option<u32> {
+    match request {
+        Request::MetaGet { flags, .. } => flags.opaque,
+        Request::MetaSet { flags, .. } => flags.opaque,
+        Request::MetaDelete { flags, .. } => flags.opaque,
+        Request::MetaArithmetic { flags, .. } => flags.opaque,
+        _ => None,
+    }
+}
+
 impl<'a> Single<'a> {
     pub fn new(request: Request<'a>) -> Self {
         Single {
@@ -60,7 +71,14 @@ impl Exchange for Single<'_> {
         self.request.expects_reply()
     }
     fn feed(&mut self, item: Response) -> Result<bool> {
-        self.reply = Some(check(item)?);
+        let item = check(item)?;
+        // A reply echoing another opaque answers some other request.
+        if let (Some(sent), Response::Meta(m)) = (meta_opaque(&self.request), &item) {
+            if m.flags.opaque != Some(sent) {
+                return Err(Error::UnexpectedResponse { command: "meta" });
+            }
+        }
+        self.reply = Some(item);
         Ok(true)
     }
 }
@@ -85,6 +103,9 @@ pub(crate) struct Retrieve<'a> {
     pub keys: &'a [&'a [u8]],
     pub values: Vec<Value>,
     ends_left: usize,
+    /// Index of the first key not yet answered: memcached answers in
+    /// request order, so each `VALUE` must name a key at or after it.
+    next_key: usize,
 }
 
 impl<'a> Retrieve<'a> {
@@ -94,6 +115,7 @@ impl<'a> Retrieve<'a> {
             keys,
             values: Vec::new(),
             ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
+            next_key: 0,
         }
     }
 }
@@ -121,6 +143,15 @@ impl Exchange for Retrieve<'_> {
     fn feed(&mut self, item: Response) -> Result<bool> {
         match check(item)? {
             Response::Value(v) => {
+                // A value for a key that was not asked for (or out of order)
+                // comes from a confused or hostile server: never hand it out.
+                let offset = self.keys[self.next_key.min(self.keys.len())..]
+                    .iter()
+                    .position(|k| *k == &v.key[..])
+                    .ok_or(Error::UnexpectedResponse {
+                        command: "retrieval",
+                    })?;
+                self.next_key += offset + 1;
                 self.values.push(v);
                 Ok(false)
             }
@@ -202,6 +233,19 @@ impl Exchange for Batch<'_> {
 pub(crate) struct MetaPipeline<'a> {
     pub requests: Vec<Request<'a>>,
     pub replies: Vec<MetaResponse>,
+    /// Index of the first request not yet answered: replies come in request
+    /// order, so each must echo the opaque of a request at or after it.
+    next_request: usize,
+}
+
+impl<'a> MetaPipeline<'a> {
+    pub fn new(requests: Vec<Request<'a>>) -> Self {
+        MetaPipeline {
+            requests,
+            replies: Vec::new(),
+            next_request: 0,
+        }
+    }
 }
 
 impl Exchange for MetaPipeline<'_> {
@@ -223,6 +267,15 @@ impl Exchange for MetaPipeline<'_> {
         match check(item)? {
             Response::Meta(m) if m.status == MetaStatus::Noop => Ok(true),
             Response::Meta(m) => {
+                let unexpected = || Error::UnexpectedResponse {
+                    command: "meta pipeline",
+                };
+                let opaque = m.flags.opaque.ok_or_else(unexpected)?;
+                let offset = self.requests[self.next_request.min(self.requests.len())..]
+                    .iter()
+                    .position(|r| meta_opaque(r) == Some(opaque))
+                    .ok_or_else(unexpected)?;
+                self.next_request += offset + 1;
                 self.replies.push(m);
                 Ok(false)
             }

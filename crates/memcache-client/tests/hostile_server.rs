@@ -51,7 +51,7 @@ async fn run(c: &Client, op: Op, p: &str) -> Result<String, Error> {
         Op::MetaPipeline => {
             let (a, b) = (format!("{p}a"), format!("{p}b"));
             let flags = MetaGetFlags {
-                value: true,
+                return_value: true,
                 ..MetaGetFlags::default()
             };
             let requests = [
@@ -68,7 +68,7 @@ async fn run(c: &Client, op: Op, p: &str) -> Result<String, Error> {
         }
         Op::MetaGetWithOpaque => {
             let flags = MetaGetFlags {
-                value: true,
+                return_value: true,
                 opaque: Some(7),
                 ..MetaGetFlags::default()
             };
@@ -130,7 +130,14 @@ async fn garbage_is_a_protocol_error() {
     for (i, g) in garbage.iter().enumerate() {
         case(&format!("garbage{i}"), reply(g), Op::Get, BAD_STREAM, false).await;
     }
-    case("garbage-set", reply(b"STORED?\r\n"), Op::Set, BAD_STREAM, false).await;
+    case(
+        "garbage-set",
+        reply(b"STORED?\r\n"),
+        Op::Set,
+        BAD_STREAM,
+        false,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -273,8 +280,16 @@ async fn a_reply_to_the_wrong_opaque_is_refused() {
 #[tokio::test]
 async fn server_error_lines_are_typed_and_drop_the_connection() {
     for (name, line, kind) in [
-        ("servererr", &b"SERVER_ERROR out of memory\r\n"[..], "server_error"),
-        ("clienterr", b"CLIENT_ERROR bad data chunk\r\n", "client_error"),
+        (
+            "servererr",
+            &b"SERVER_ERROR out of memory\r\n"[..],
+            "server_error",
+        ),
+        (
+            "clienterr",
+            b"CLIENT_ERROR bad data chunk\r\n",
+            "client_error",
+        ),
         ("error", b"ERROR\r\n", "unknown_command"),
     ] {
         case(name, reply(line), Op::Get, &[kind], false).await;

@@ -236,13 +236,7 @@ impl Client {
                     .into_iter()
                     .map(|(pos, r)| r.with_opaque(pos as u32))
                     .collect();
-                (
-                    server,
-                    MetaPipeline {
-                        requests,
-                        replies: Vec::new(),
-                    },
-                )
+                (server, MetaPipeline::new(requests))
             })
             .collect();
         let done = self.on_servers(work, span).await?;
