@@ -105,7 +105,7 @@ impl From<EncodeError> for Error {
     }
 }
 
-/// `Result` with the client's [`Error`].
+/// `Result` with the client's [`Error`](enum@Error).
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

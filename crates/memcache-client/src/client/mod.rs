@@ -25,7 +25,9 @@ use crate::{ClientConfig, Distribution, Error, Failover, Result, ServerAddr, Ser
 ///
 /// Cheap to clone (an `Arc`); clones share the connection pools. Every
 /// public method runs in its own span (see [`crate::trace`] for the
-/// attributes).
+/// attributes) and needs a tokio runtime with the IO and time drivers
+/// (the `#[tokio::main]` default). Building a client does no IO:
+/// connections are opened on first use.
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -68,7 +70,7 @@ impl Client {
     }
 
     /// A single-server client with default settings, from `host:port`,
-    /// `[v6]:port` or a socket path.
+    /// `[v6]:port` or a socket path. Nothing is connected yet (no IO here).
     pub fn connect(addr: &str) -> Result<Client> {
         Client::builder().server(addr).build()
     }
