@@ -85,14 +85,24 @@ pub(crate) fn record_key(span: &Span, record_keys: bool, key: &[u8]) {
     }
 }
 
-/// Records several keys, space-separated, when the configuration allows it.
+/// Most keys written into one span's `memcached.key`: a multi-get of
+/// thousands of keys must not produce a megabyte attribute.
+const MAX_RECORDED_KEYS: usize = 32;
+
+/// Records several keys, space-separated (at most [`MAX_RECORDED_KEYS`],
+/// then a count of the rest), when the configuration allows it.
 pub(crate) fn record_keys<K: AsRef<[u8]>>(span: &Span, record_keys: bool, keys: &[K]) {
     if record_keys && !span.is_disabled() {
-        let joined: Vec<_> = keys
+        let mut text: Vec<_> = keys
             .iter()
+            .take(MAX_RECORDED_KEYS)
             .map(|k| String::from_utf8_lossy(k.as_ref()))
             .collect();
-        span.record("memcached.key", joined.join(" ").as_str());
+        if keys.len() > MAX_RECORDED_KEYS {
+            let more = format!("(+{} more)", keys.len() - MAX_RECORDED_KEYS);
+            text.push(more.into());
+        }
+        span.record("memcached.key", text.join(" ").as_str());
     }
 }
 

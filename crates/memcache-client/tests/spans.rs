@@ -346,6 +346,11 @@ async fn keys_are_recorded_only_when_enabled() {
         field(&capture.last("get_many"), "memcached.key"),
         Some("a b")
     );
+    let many: Vec<String> = (0..40).map(|i| format!("k{i}")).collect();
+    c.get_many(&many).await.unwrap();
+    let recorded = capture.last("get_many").fields["memcached.key"].clone();
+    assert!(recorded.starts_with("k0 k1 "), "{recorded}");
+    assert!(recorded.ends_with("k31 (+8 more)"), "{recorded}");
     for span in capture.all() {
         assert!(span.fields.values().all(|v| !v.contains(SECRET_VALUE)));
     }
