@@ -4,6 +4,7 @@
 //! start the servers they need on free loopback ports, and stop them again,
 //! also on failure, so a fresh machine needs no manual step.
 
+mod bench;
 mod demo;
 mod system;
 
@@ -17,13 +18,17 @@ tasks:
   test     fmt check, clippy -D warnings and every test, against a memcached it starts
   demo     run the traced square-root demo against memcached and the trace collector,
            then print the trace fetched back from the collector
-           (--keep leaves both servers up until Ctrl-C; other flags go to sqrt-demo)";
+           (--keep leaves both servers up until Ctrl-C; other flags go to sqrt-demo)
+  bench    our client vs a blocking-socket floor, rust-memcache, async-memcached and
+           pymemcache(+OTel) against a memcached it starts; prints ops/s and ratios
+           (--rounds N, --scale F, --no-python)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("demo") => demo::demo(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -54,6 +54,11 @@ pub fn ensure_demo_packages() -> Result<(), String> {
     ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
 }
 
+/// Everything `cargo xtask bench` needs.
+pub fn ensure_bench_packages() -> Result<(), String> {
+    ensure(&[MEMCACHED])
+}
+
 /// Everything `cargo xtask test` needs.
 pub fn ensure_test_packages() -> Result<(), String> {
     ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS, CHROMIUM])
