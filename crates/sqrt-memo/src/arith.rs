@@ -99,14 +99,15 @@ impl ExactSqrt {
         if *n < 0 || self.scaled < 0 {
             return false;
         }
-        let target = scale(n, self.digits);
-        let square = Integer::from(self.scaled.square_ref());
-        if square > target {
+        // With t = n * 10^(2d): r^2 <= t < (r+1)^2 = r^2 + 2r + 1 is
+        // 0 <= t - r^2 <= 2r, which needs one squaring instead of two.
+        let mut remainder = scale(n, self.digits);
+        remainder -= self.scaled.square_ref();
+        if remainder < 0 {
             return false;
         }
-        let next = Integer::from(&self.scaled + 1u32);
-        let next_square = Integer::from(next.square_ref());
-        target < next_square && self.exact == (square == target)
+        let twice_root = Integer::from(&self.scaled << 1u32);
+        remainder <= twice_root && self.exact == (remainder == 0)
     }
 }
 

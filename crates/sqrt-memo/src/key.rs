@@ -179,9 +179,7 @@ mod tests {
         );
         let mersenne = (Integer::from(1u32) << 1100u32) - 1u32;
         assert_eq!(
-            MemoKey::for_integer(&mersenne, 5)
-                .unwrap()
-                .as_str(),
+            MemoKey::for_integer(&mersenne, 5).unwrap().as_str(),
             "sqrt:v1:5:h:2eae24aa9178712bc091453f5a6aa498765ac42319d0c8d80fa4ea8c937e41d0"
         );
     }

@@ -3,7 +3,7 @@
 //! Accepted: surrounding whitespace, an optional leading `+`, decimal digits
 //! grouped with single `_` separators between digits (`1_000_000`). The
 //! canonical form (no sign, no separators, no leading zeros, `0` for zero) is
-//! what cache keys are built from, so `+0001_0` and `10` share one entry.
+//! what short cache keys spell out, so `+0001_0` and `10` share one entry.
 
 use rug::Integer;
 
