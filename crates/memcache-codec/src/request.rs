@@ -155,7 +155,11 @@ impl Request<'_> {
         }
     }
 
-    fn validate(&self, limits: &Limits) -> Result<(), EncodeError> {
+    /// Checks the request without encoding it: exactly what
+    /// [`Request::encode`] would refuse (bad keys, values over
+    /// `limits.max_value_len`, ...). Lets a caller refuse a whole batch
+    /// before sending any part of it.
+    pub fn validate(&self, limits: &Limits) -> Result<(), EncodeError> {
         let value_ok = |value: &[u8]| {
             if value.len() > limits.max_value_len {
                 Err(EncodeError::ValueTooLarge {

@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 use memcache_codec::{
-    validate_key, MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaResponse, MetaSetFlags,
-    MetaStatus, Request, Response,
+    MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaResponse, MetaSetFlags, MetaStatus,
+    Request, Response,
 };
 use tracing::{Instrument, Span};
 
@@ -75,17 +75,6 @@ impl<'a> MetaRequest<'a> {
                 Request::MetaArithmetic { key, flags }
             }
         }
-    }
-}
-
-fn base64_key(request: &Request<'_>) -> bool {
-    match request {
-        Request::MetaGet { flags, .. } => flags.base64_key,
-        Request::MetaSet { flags, .. } => flags.base64_key,
-        Request::MetaDelete { flags, .. } => flags.base64_key,
-        Request::MetaArithmetic { flags, .. } => flags.base64_key,
-        Request::MetaDebug { base64_key, .. } => *base64_key,
-        _ => false,
     }
 }
 
@@ -228,6 +217,11 @@ impl Client {
             .map_err(|_| Error::InvalidArgument("too many requests in one pipeline"))?;
         let keys: Vec<&[u8]> = requests.iter().map(MetaRequest::key).collect();
         trace::record_keys(span, self.config().record_keys, &keys);
+        // Every request, before any is sent: a bad one must not leave the
+        // pipeline half applied on the other servers.
+        for request in requests {
+            request.with_opaque(0).validate(&self.config().limits)?;
+        }
         let groups = self.group(requests.iter().copied(), |r| r.key())?;
         let work = groups
             .into_iter()
@@ -299,11 +293,10 @@ impl Client {
         span: &Span,
     ) -> Result<Option<Response>> {
         trace::record_key(span, self.config().record_keys, key);
-        // Refuse a bad key before taking a connection; base64 keys may be
-        // any bytes (the encoder encodes them). Routing uses the raw key.
-        if !base64_key(&request) {
-            validate_key(key)?;
-        }
+        // Refuse a bad key or value before taking a connection; base64 keys
+        // may be any bytes (the encoder encodes them). Routing uses the raw
+        // key.
+        request.validate(&self.config().limits)?;
         let server = self.route(key)?;
         let mut exchange = Single::new(request);
         self.execute(server, &mut exchange, Some(span)).await?;

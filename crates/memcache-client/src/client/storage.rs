@@ -114,8 +114,6 @@ impl Client {
     ) -> Result<StoreOutcome> {
         trace::record_key(span, self.config().record_keys, key);
         span.record("memcached.value_size", value.len() as u64);
-        validate_key(key)?;
-        let server = self.route(key)?;
         let exptime = options.expiry.to_exptime_now();
         let request = match cas {
             Some(cas) => Request::Cas {
@@ -135,6 +133,9 @@ impl Client {
                 noreply: options.noreply,
             },
         };
+        // Key and value size, before a connection is taken.
+        request.validate(&self.config().limits)?;
+        let server = self.route(key)?;
         let mut exchange = Single::new(request);
         self.execute(server, &mut exchange, Some(span)).await?;
         let outcome = store_outcome(exchange.reply)?;
@@ -380,8 +381,11 @@ impl Client {
         span: &Span,
     ) -> Result<Vec<Option<Response>>> {
         let requests: Vec<Request<'a>> = requests.collect();
+        // Every request, before any is sent: a bad one must not leave the
+        // batch half applied on the other servers.
+        let limits = &self.config().limits;
         for request in &requests {
-            validate_key(request_key(request))?;
+            request.validate(limits)?;
         }
         let groups = self.group(requests, |r| request_key(r))?;
         let mut positions = Vec::with_capacity(groups.len());
