@@ -41,12 +41,12 @@ CONCURRENCY = 64
 # Operations per round at scale 1.0: a quarter of the Rust counts (Python
 # is slower; throughput is a rate, so the count only sets round length).
 BASE_OPS = {
-    "seq_get": 1000,
-    "seq_set": 1000,
-    "get_many_100": 100,
-    "concurrent_64": 5000,
-    "large_get": 150,
-    "large_set": 150,
+    "seq_get": 500,
+    "seq_set": 500,
+    "get_many_100": 50,
+    "concurrent_64": 2500,
+    "large_get": 75,
+    "large_set": 75,
 }
 
 
@@ -126,7 +126,7 @@ WORKLOADS = {
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--addr", required=True, help="host:port of memcached")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--scale", type=float, default=1.0)
     args = parser.parse_args()
     host, port = args.addr.rsplit(":", 1)

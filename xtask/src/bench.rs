@@ -75,7 +75,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
-        rounds: "9".to_string(),
+        rounds: "15".to_string(),
         scale: "1".to_string(),
         python: true,
     };

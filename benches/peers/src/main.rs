@@ -6,6 +6,7 @@
 //! ```text
 //! peers-bench [--addr HOST:PORT] [--rounds N] [--scale F]
 //!             [--python RESULTS.json | --python-note TEXT]
+//!             [--workload ID]... [--system NAME-PART]   (for profiling)
 //! ```
 //!
 //! Without `--addr` it starts its own memcached. `--python` merges the
@@ -37,6 +38,10 @@ struct Options {
     scale: f64,
     python: Option<String>,
     python_note: Option<String>,
+    /// Only these workloads (ids), for profiling; all when empty.
+    workloads: Vec<String>,
+    /// Only systems whose name contains this, for profiling.
+    system: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -52,10 +57,12 @@ fn main() -> ExitCode {
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, BenchError> {
     let mut options = Options {
         addr: None,
-        rounds: 7,
+        rounds: 15,
         scale: 1.0,
         python: None,
         python_note: None,
+        workloads: Vec::new(),
+        system: None,
     };
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -88,6 +95,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, BenchError> 
             }
             "--python" => options.python = Some(value()?),
             "--python-note" => options.python_note = Some(value()?),
+            "--workload" => options.workloads.push(value()?),
+            "--system" => options.system = Some(value()?),
             other => return Err(BenchError::Usage(format!("unknown argument {other}"))),
         }
     }
@@ -122,6 +131,9 @@ fn bench(options: Options) -> Result<(), BenchError> {
         Box::new(rust_memcache::RustMemcache::new(addr, data.clone())?),
         Box::new(async_memcached::AsyncMemcached::new(addr, data.clone())?),
     ];
+    if let Some(wanted) = &options.system {
+        systems.retain(|s| s.name().contains(wanted.as_str()));
+    }
     let mut results = Results::default();
     let ids: Vec<usize> = systems
         .iter()
@@ -133,7 +145,10 @@ fn bench(options: Options) -> Result<(), BenchError> {
         options.rounds,
         systems.len()
     );
-    for workload in Workload::ALL {
+    let workloads = Workload::ALL.into_iter().filter(|w| {
+        options.workloads.is_empty() || options.workloads.iter().any(|id| id == w.id())
+    });
+    for workload in workloads {
         let ops = workload.ops(options.scale);
         // One unmeasured pass: pools filled, caches and branch predictors warm.
         for system in systems.iter_mut() {

@@ -58,13 +58,15 @@ impl Workload {
     }
 
     /// Operations per measured round at scale 1.0 (a `get_many` call counts
-    /// as one operation). Sized for roughly 0.1-0.3 s per round on loopback.
+    /// as one operation). Short rounds (tens of milliseconds on loopback):
+    /// many alternating short rounds follow a noisy machine's load better
+    /// than a few long ones.
     fn base_ops(self) -> usize {
         match self {
-            Workload::SeqGet | Workload::SeqSet => 4000,
-            Workload::GetMany => 400,
-            Workload::Concurrent => 20_000,
-            Workload::LargeGet | Workload::LargeSet => 600,
+            Workload::SeqGet | Workload::SeqSet => 2000,
+            Workload::GetMany => 200,
+            Workload::Concurrent => 10_000,
+            Workload::LargeGet | Workload::LargeSet => 300,
         }
     }
 
