@@ -12,7 +12,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A memcached process owned by the test; killed on drop.
@@ -98,7 +98,9 @@ impl Memcached {
                 cmd.args(["-u", "root"]);
             }
             let mut child = cmd.spawn()?;
-            if wait_listening(self.addr, &mut child, Duration::from_secs(5)) {
+            if wait_listening(self.addr, &mut child, Duration::from_secs(5))
+                && still_running(&mut child)
+            {
                 self.child = Some(child);
                 return Ok(());
             }
@@ -158,10 +160,28 @@ pub fn shared_addr() -> SocketAddr {
     })
 }
 
-/// Picks a loopback port that is free right now.
+/// Picks a loopback port that is free right now and that this process has
+/// not handed out before, so two servers started by parallel tests can never
+/// be given the same port (the kernel may offer a just-released port again).
 pub fn free_port() -> io::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
+    static HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..100 {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        if !handed_out.contains(&port) {
+            handed_out.push(port);
+            return Ok(port);
+        }
+    }
+    Err(io::Error::other("no unused loopback port found"))
+}
+
+/// A memcached that lost the race for its port exits at once; a moment's
+/// wait tells it apart from one that is really serving the port.
+fn still_running(child: &mut Child) -> bool {
+    std::thread::sleep(Duration::from_millis(30));
+    matches!(child.try_wait(), Ok(None))
 }
 
 fn wait_listening(addr: SocketAddr, child: &mut Child, limit: Duration) -> bool {
