@@ -57,6 +57,15 @@ macro_rules! op_span {
 }
 pub(crate) use op_span;
 
+/// A count, size or port as the `i64` that tracing-opentelemetry exports as
+/// an integer attribute. Its field visitor has no `record_u64`, so a `u64`
+/// or `u16` would go through `record_debug`: formatted into a `String` on
+/// every call (a measurable share of a traced call) and exported as a
+/// string attribute.
+pub(crate) fn int(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
 /// Records the server and the connected peer.
 pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
     if span.is_disabled() {
@@ -64,12 +73,12 @@ pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
     }
     span.record("server.address", server.host.as_str());
     if let Some(port) = server.addr.port() {
-        span.record("server.port", port);
+        span.record("server.port", int(port));
     }
     span.record("network.peer.address", peer.address.as_str());
     match peer.port {
         Some(port) => {
-            span.record("network.peer.port", port);
+            span.record("network.peer.port", int(port));
             span.record("network.transport", "tcp");
         }
         None => {

@@ -117,7 +117,7 @@ impl Client {
         let span = op_span!("meta_set");
         flags.quiet = false;
         let (key, value) = (key.as_ref(), value.as_ref());
-        span.record("memcached.value_size", value.len() as u64);
+        span.record("memcached.value_size", trace::int(value.len()));
         let r = self
             .meta_single(key, Request::MetaSet { key, value, flags }, &span)
             .instrument(span.clone())
@@ -212,7 +212,7 @@ impl Client {
         requests: &[MetaRequest<'_>],
         span: &Span,
     ) -> Result<Vec<Option<MetaResponse>>> {
-        span.record("db.operation.batch.size", requests.len() as u64);
+        span.record("db.operation.batch.size", trace::int(requests.len()));
         let count = u32::try_from(requests.len())
             .map_err(|_| Error::InvalidArgument("too many requests in one pipeline"))?;
         let keys: Vec<&[u8]> = requests.iter().map(MetaRequest::key).collect();
@@ -277,7 +277,7 @@ impl Client {
                         }
                     }
                     if let Some(value) = &m.value {
-                        span.record("memcached.value_size", value.len() as u64);
+                        span.record("memcached.value_size", trace::int(value.len()));
                     }
                 }
                 Ok(m)

@@ -97,7 +97,7 @@ impl Client {
         if !span.is_disabled() {
             span.record("memcached.hit", found.is_some());
             if let Some(item) = &found {
-                span.record("memcached.value_size", item.value.len() as u64);
+                span.record("memcached.value_size", trace::int(item.value.len()));
             }
         }
         Ok(found)
@@ -109,7 +109,7 @@ impl Client {
         keys: &[K],
         span: &Span,
     ) -> Result<HashMap<Bytes, Item>> {
-        span.record("db.operation.batch.size", keys.len() as u64);
+        span.record("db.operation.batch.size", trace::int(keys.len()));
         trace::record_keys(span, self.config().record_keys, keys);
         let keys: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
         for key in &keys {
@@ -135,12 +135,12 @@ impl Client {
             }
         }
         if !span.is_disabled() {
-            span.record("memcached.hits", found.len() as u64);
+            span.record("memcached.hits", trace::int(found.len()));
             span.record(
                 "memcached.misses",
-                keys.len().saturating_sub(found.len()) as u64,
+                trace::int(keys.len().saturating_sub(found.len())),
             );
-            span.record("memcached.value_size", bytes);
+            span.record("memcached.value_size", trace::int(bytes));
         }
         Ok(found)
     }

@@ -113,7 +113,7 @@ impl Client {
         span: &Span,
     ) -> Result<StoreOutcome> {
         trace::record_key(span, self.config().record_keys, key);
-        span.record("memcached.value_size", value.len() as u64);
+        span.record("memcached.value_size", trace::int(value.len()));
         let exptime = options.expiry.to_exptime_now();
         let request = match cas {
             Some(cas) => Request::Cas {
@@ -334,7 +334,7 @@ impl Client {
     ) -> Result<Vec<StoreOutcome>> {
         let span = op_span!("set_many");
         let r = async {
-            span.record("db.operation.batch.size", items.len() as u64);
+            span.record("db.operation.batch.size", trace::int(items.len()));
             let keys: Vec<&[u8]> = items.iter().map(|(k, _)| k.as_ref()).collect();
             trace::record_keys(&span, self.config().record_keys, &keys);
             let exptime = options.expiry.to_exptime_now();
@@ -358,7 +358,7 @@ impl Client {
     pub async fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<DeleteOutcome>> {
         let span = op_span!("delete_many");
         let r = async {
-            span.record("db.operation.batch.size", keys.len() as u64);
+            span.record("db.operation.batch.size", trace::int(keys.len()));
             trace::record_keys(&span, self.config().record_keys, keys);
             let requests = keys.iter().map(|key| Request::Delete {
                 key: key.as_ref(),
