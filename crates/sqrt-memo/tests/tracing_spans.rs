@@ -164,3 +164,31 @@ async fn corruption_is_recorded_on_the_spans() {
     assert_eq!(rejected, 1);
     assert_eq!(named(&spans, "sqrt.compute").len(), 1);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn client_spans_nest_under_the_engine_steps() {
+    let capture = capture();
+    let addr = memcached_harness::shared_addr().to_string();
+    let memo = sqrt_memo::SqrtMemo::new(
+        memcache_client::Client::connect(&addr).unwrap(),
+        test_config(),
+    );
+    let n = fresh_number(80);
+    memo.sqrt(&n, 4).await.unwrap();
+    assert_eq!(memo.sqrt(&n, 4).await.unwrap().source, Source::Hit);
+    let spans = capture.spans();
+    let parent_name = |span: &SpanData| {
+        spans
+            .iter()
+            .find(|p| p.span_context.span_id() == span.parent_span_id)
+            .map(|p| p.name.to_string())
+    };
+    let gets = named(&spans, "meta_get");
+    assert_eq!(gets.len(), 2);
+    assert!(gets
+        .iter()
+        .all(|s| parent_name(s).as_deref() == Some("sqrt.lookup")));
+    let sets = named(&spans, "meta_set");
+    assert_eq!(sets.len(), 1);
+    assert_eq!(parent_name(sets[0]).as_deref(), Some("sqrt.store"));
+}
