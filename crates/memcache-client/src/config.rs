@@ -171,6 +171,12 @@ pub struct ClientConfig {
     pub record_keys: bool,
     /// Value and line size limits for requests and responses.
     pub limits: Limits,
+    /// TLS for every TCP connection (feature `tls`); `None` is plaintext.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::TlsConfig>,
+    /// memcached ASCII authentication (`-Y`), done on each new connection
+    /// before it enters the pool.
+    pub credentials: Option<crate::Credentials>,
 }
 
 impl Default for ClientConfig {
@@ -187,6 +193,9 @@ impl Default for ClientConfig {
             retry_dead_after: Duration::from_secs(2),
             record_keys: false,
             limits: Limits::default(),
+            #[cfg(feature = "tls")]
+            tls: None,
+            credentials: None,
         }
     }
 }
@@ -204,6 +213,15 @@ impl ClientConfig {
             return Err(Error::Config(
                 "max_connections_per_server must be at least 1".into(),
             ));
+        }
+        #[cfg(feature = "tls")]
+        if self.tls.is_some()
+            && self
+                .servers
+                .iter()
+                .any(|s| matches!(s.addr, ServerAddr::Unix(_)))
+        {
+            return Err(Error::Config("TLS is for TCP servers only".into()));
         }
         Ok(())
     }

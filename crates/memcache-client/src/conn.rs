@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::exchange::Exchange;
+use crate::setup::ConnSetup;
 use crate::{Error, Result, ServerAddr};
 
 /// Initial read buffer size; grows for large values.
@@ -30,6 +31,8 @@ const SHRINK_ABOVE: usize = 256 * 1024;
 enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 /// The connected peer, for `network.peer.*` span attributes.
@@ -53,8 +56,14 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Connects within `timeout`.
-    pub async fn connect(addr: &ServerAddr, timeout: Duration, limits: Limits) -> Result<Conn> {
+    /// Connects within `timeout`, then runs the TLS handshake and the
+    /// authentication `setup` asks for (each within `timeout` too).
+    pub async fn connect(
+        addr: &ServerAddr,
+        timeout: Duration,
+        limits: Limits,
+        setup: &ConnSetup,
+    ) -> Result<Conn> {
         let connect = async {
             match addr {
                 ServerAddr::Tcp { host, port } => {
@@ -62,13 +71,16 @@ impl Conn {
                     // Requests are written whole; Nagle would only delay them.
                     stream.set_nodelay(true)?;
                     let peer = stream.peer_addr()?;
-                    Ok::<_, Error>((
-                        Stream::Tcp(stream),
-                        Peer {
-                            address: peer.ip().to_string(),
-                            port: Some(peer.port()),
-                        },
-                    ))
+                    let peer = Peer {
+                        address: peer.ip().to_string(),
+                        port: Some(peer.port()),
+                    };
+                    #[cfg(feature = "tls")]
+                    if let Some(tls) = &setup.tls {
+                        let stream = tls.handshake(host, stream).await?;
+                        return Ok((Stream::Tls(Box::new(stream)), peer));
+                    }
+                    Ok::<_, Error>((Stream::Tcp(stream), peer))
                 }
                 ServerAddr::Unix(path) => {
                     let stream = UnixStream::connect(path).await?;
@@ -85,7 +97,7 @@ impl Conn {
         let (stream, peer) = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| Error::ConnectTimeout)??;
-        Ok(Conn {
+        let mut conn = Conn {
             stream,
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             write_buf: BytesMut::with_capacity(1024),
@@ -93,7 +105,20 @@ impl Conn {
             in_flight: false,
             received: false,
             peer,
-        })
+        };
+        if let Some(credentials) = &setup.credentials {
+            let login = crate::auth::authenticate(&mut conn, credentials, &limits);
+            tokio::time::timeout(timeout, login)
+                .await
+                .map_err(|_| Error::ConnectTimeout)??;
+        }
+        Ok(conn)
+    }
+
+    /// Declares the connection in step after an exchange that ended with a
+    /// complete error line the caller expected (the authentication probe).
+    pub(crate) fn mark_in_step(&mut self) {
+        self.in_flight = false;
     }
 
     /// Whether the connection is in step with the server and can be reused.
@@ -154,6 +179,19 @@ impl Conn {
                 )
                 .await?
             }
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => {
+                let (mut r, mut w) = tokio::io::split(&mut **s);
+                exchange_io(
+                    &mut r,
+                    &mut w,
+                    request,
+                    &mut reader,
+                    exchange,
+                    expects_reply,
+                )
+                .await?
+            }
         }
         // A huge value must not stay allocated for the connection's lifetime.
         if self.write_buf.capacity() > SHRINK_ABOVE {
@@ -169,6 +207,8 @@ impl Conn {
         match &mut self.stream {
             Stream::Tcp(s) => s.write_all(bytes).await?,
             Stream::Unix(s) => s.write_all(bytes).await?,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write_all(bytes).await?,
         }
         Ok(())
     }

@@ -59,6 +59,13 @@ pub enum Error {
     /// The client configuration is unusable.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The server refused the credentials (ASCII authentication, `-Y`).
+    #[error("authentication failed")]
+    AuthFailed,
+    /// The TLS handshake failed: unknown CA, wrong server name, a peer that
+    /// does not speak TLS, ...
+    #[error("TLS error: {0}")]
+    Tls(String),
 }
 
 impl Error {
@@ -81,6 +88,8 @@ impl Error {
             Error::ServerMarkedDead => "server_marked_dead",
             Error::NoServerAvailable => "no_server_available",
             Error::Config(_) => "config",
+            Error::AuthFailed => "auth_failed",
+            Error::Tls(_) => "tls",
         }
     }
 

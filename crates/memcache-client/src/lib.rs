@@ -37,6 +37,7 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 mod client;
 mod config;
 mod conn;
@@ -47,14 +48,20 @@ mod expiry;
 mod outcome;
 mod pool;
 mod server;
+mod setup;
+#[cfg(feature = "tls")]
+mod tls;
 pub mod trace;
 
+pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, MetaRequest};
 pub use config::{ClientConfig, Distribution, Failover, ServerAddr, ServerConfig, DEFAULT_PORT};
 pub use distribution::{murmur3_32, Ketama, Rendezvous};
 pub use error::{Error, Result};
 pub use expiry::{Expiry, MAX_RELATIVE_EXPTIME};
 pub use outcome::{DeleteOutcome, Item, StoreOptions, StoreOutcome, TouchOutcome};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
 
 /// The codec types that appear in this crate's API (meta flags and replies,
 /// limits).

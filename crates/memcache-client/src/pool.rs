@@ -16,6 +16,7 @@ use memcache_codec::Limits;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::conn::Conn;
+use crate::setup::ConnSetup;
 use crate::{Error, Result, ServerAddr};
 
 pub(crate) struct Pool {
@@ -25,6 +26,7 @@ pub(crate) struct Pool {
     connect_timeout: Duration,
     wait_timeout: Duration,
     limits: Limits,
+    setup: ConnSetup,
 }
 
 /// A checked-out connection; returns to the pool on drop if reusable.
@@ -43,6 +45,7 @@ impl Pool {
         connect_timeout: Duration,
         wait_timeout: Duration,
         limits: Limits,
+        setup: ConnSetup,
     ) -> Pool {
         Pool {
             addr,
@@ -51,6 +54,7 @@ impl Pool {
             connect_timeout,
             wait_timeout,
             limits,
+            setup,
         }
     }
 
@@ -79,7 +83,7 @@ impl Pool {
         let (conn, reused) = match idle {
             Some(conn) => (conn, true),
             None => (
-                Conn::connect(&self.addr, self.connect_timeout, self.limits).await?,
+                Conn::connect(&self.addr, self.connect_timeout, self.limits, &self.setup).await?,
                 false,
             ),
         };

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use crate::pool::Pool;
+use crate::setup::ConnSetup;
 use crate::{ClientConfig, ServerAddr};
 
 pub(crate) struct Server {
@@ -31,13 +32,19 @@ struct Health {
 }
 
 impl Server {
-    pub fn new(addr: ServerAddr, config: &ClientConfig, epoch: Instant) -> Server {
+    pub fn new(
+        addr: ServerAddr,
+        config: &ClientConfig,
+        epoch: Instant,
+        setup: ConnSetup,
+    ) -> Server {
         let pool = Pool::new(
             addr.clone(),
             config.max_connections_per_server,
             config.connect_timeout,
             config.pool_wait_timeout,
             config.limits,
+            setup,
         );
         Server {
             host: addr.host(),

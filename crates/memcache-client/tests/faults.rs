@@ -503,7 +503,7 @@ async fn cancellation_storm_leaves_every_key_consistent() {
     let keys: Vec<String> = (0..STORM_KEYS).map(storm_key).collect();
     let found = patient.get_many(&keys).await.unwrap();
     assert_eq!(found.len(), keys.len(), "keys lost");
-    let attempts = attempts.lock().unwrap();
+    let attempts = attempts.lock().unwrap().clone();
     for key in &keys {
         let item = &found[key.as_bytes()];
         check_storm_value(key, &item.value);

@@ -18,6 +18,7 @@ use tracing::Span;
 use crate::distribution::Distributor;
 use crate::exchange::Exchange;
 use crate::server::Server;
+use crate::setup::ConnSetup;
 use crate::trace;
 use crate::{ClientConfig, Distribution, Error, Failover, Result, ServerAddr, ServerConfig};
 
@@ -53,11 +54,12 @@ impl Client {
     /// on first use.
     pub fn new(config: ClientConfig) -> Result<Client> {
         config.validate()?;
+        let setup = ConnSetup::from_config(&config)?;
         let epoch = Instant::now();
         let servers = config
             .servers
             .iter()
-            .map(|s| Server::new(s.addr.clone(), &config, epoch))
+            .map(|s| Server::new(s.addr.clone(), &config, epoch, setup.clone()))
             .collect();
         let distributor = Distributor::new(config.distribution, &config.servers);
         Ok(Client {
@@ -350,6 +352,19 @@ impl ClientBuilder {
 
     pub fn limits(mut self, limits: memcache_codec::Limits) -> Self {
         self.config.limits = limits;
+        self
+    }
+
+    /// Connects with TLS (feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::TlsConfig) -> Self {
+        self.config.tls = Some(tls);
+        self
+    }
+
+    /// Authenticates each new connection (memcached `-Y`).
+    pub fn credentials(mut self, credentials: crate::Credentials) -> Self {
+        self.config.credentials = Some(credentials);
         self
     }
 
