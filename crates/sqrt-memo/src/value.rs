@@ -173,6 +173,11 @@ fn read_manifest(reader: &mut Reader<'_>) -> Result<Manifest, FormatError> {
     if chunk_count == 0 {
         return Err(FormatError::Inconsistent("manifest without chunks"));
     }
+    if u64::from(chunk_count) > total_len {
+        // Every chunk holds at least one byte; this bounds the reads a
+        // manifest can ask for by the length it announces.
+        return Err(FormatError::Inconsistent("more chunks than bytes"));
+    }
     Ok(Manifest {
         source,
         digits,
