@@ -45,6 +45,8 @@ mod distribution;
 mod error;
 mod exchange;
 mod expiry;
+#[doc(hidden)]
+pub mod fuzzing;
 mod outcome;
 mod pool;
 mod server;
