@@ -67,6 +67,8 @@ impl<S: MemoStore> SqrtMemo<S> {
     }
 
     /// [`SqrtMemo::sqrt`] of decimal text (see [`CanonicalDecimal::parse`]).
+    /// Parsing is a base conversion (tens of milliseconds at a million
+    /// digits); callers holding an `Integer` should pass it instead.
     pub async fn sqrt_text(&self, text: &str, digits: u32) -> Result<SqrtOutcome, MemoError> {
         let n = CanonicalDecimal::parse(text)?.to_integer();
         self.sqrt(&n, digits).await

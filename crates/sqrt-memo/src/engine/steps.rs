@@ -292,7 +292,11 @@ fn attr(count: usize) -> i64 {
 }
 
 /// Records where a hit's value was computed, for backends without links.
+/// Unknown (all-zero) contexts are left out rather than shown as ids.
 pub(super) fn record_source(span: &Span, source: &TraceContext) {
+    if !source.is_valid() {
+        return;
+    }
     span.record("sqrt.source.trace_id", source.trace_id_hex().as_str());
     span.record("sqrt.source.span_id", source.span_id_hex().as_str());
 }
