@@ -12,6 +12,10 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::meta::parse_num;
 use crate::{DecodeError, Limits, MetaResponse, MetaReturnFlags, MetaStatus, Response, Value};
 
+/// Extra room reserved after an incomplete data block, for the line that
+/// usually follows it in the same server write.
+const FOLLOWING_LINE_ROOM: usize = 64;
+
 /// Decodes memcached responses (text and meta protocol) from a byte buffer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Decoder {
@@ -56,8 +60,10 @@ impl Decoder {
             Line::WithData { len } => {
                 let total = line_len + 2 + len + 2;
                 if buf.len() < total {
-                    // Reserve now so the socket reads land in one buffer.
-                    buf.reserve(total - buf.len());
+                    // Reserve now so the socket reads land in one buffer,
+                    // with room for the short line that usually follows
+                    // (`END`, `MN`): otherwise it takes one more read.
+                    buf.reserve(total - buf.len() + FOLLOWING_LINE_ROOM);
                     return Ok(None);
                 }
                 if &buf[total - 2..total] != b"\r\n" {
