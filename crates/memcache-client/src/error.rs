@@ -93,6 +93,17 @@ impl Error {
         }
     }
 
+    /// Whether the failure happened while connecting, so that the request
+    /// was certainly never sent: a refused connection (a refusal only
+    /// answers a connect) or a connect timeout.
+    pub(crate) fn is_connect_failure(&self) -> bool {
+        match self {
+            Error::ConnectTimeout => true,
+            Error::Io(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+            _ => false,
+        }
+    }
+
     /// Whether the failure says something about the server's health (and so
     /// counts towards marking it dead), as opposed to a refused request.
     pub(crate) fn is_server_failure(&self) -> bool {

@@ -297,9 +297,8 @@ impl Client {
         // may be any bytes (the encoder encodes them). Routing uses the raw
         // key.
         request.validate(&self.config().limits)?;
-        let server = self.route(key)?;
         let mut exchange = Single::new(request);
-        self.execute(server, &mut exchange, Some(span)).await?;
+        self.execute_for_key(key, &mut exchange, span).await?;
         Ok(exchange.reply)
     }
 }

@@ -236,6 +236,38 @@ impl Client {
         }
     }
 
+    /// Runs a single-key exchange on the key's server. With failover on, a
+    /// server that could not be connected to (the request was never sent)
+    /// and is now marked dead hands the call to the key's next live server
+    /// at once: the call that discovers an outage does not fail because of
+    /// it. A server not yet marked dead keeps its keys (reads and writes of
+    /// a key must agree on its server).
+    async fn execute_for_key<E: Exchange + ?Sized>(
+        &self,
+        key: &[u8],
+        exchange: &mut E,
+        span: &Span,
+    ) -> Result<()> {
+        let mut index = self.route(key)?;
+        // Each retry follows a server newly marked dead: at most one per server.
+        for _ in 0..self.inner.servers.len() {
+            match self.execute(index, exchange, Some(span)).await {
+                Err(e)
+                    if self.inner.config.failover == Failover::NextServer
+                        && e.is_connect_failure()
+                        && !self.inner.servers[index].is_live() =>
+                {
+                    match self.route(key) {
+                        Ok(next) if next != index => index = next,
+                        _ => return Err(e),
+                    }
+                }
+                result => return result,
+            }
+        }
+        self.execute(index, exchange, Some(span)).await
+    }
+
     /// Runs one exchange per server concurrently (or directly when there is
     /// only one), in server order.
     async fn on_servers<E: Exchange>(

@@ -89,10 +89,9 @@ impl Client {
     async fn retrieve_one(&self, kind: Retrieval, key: &[u8], span: &Span) -> Result<Option<Item>> {
         trace::record_key(span, self.config().record_keys, key);
         validate_key(key)?;
-        let server = self.route(key)?;
         let keys = [key];
         let mut exchange = Retrieve::new(kind, &keys);
-        self.execute(server, &mut exchange, Some(span)).await?;
+        self.execute_for_key(key, &mut exchange, span).await?;
         let found = exchange.values.pop().map(item);
         if !span.is_disabled() {
             span.record("memcached.hit", found.is_some());

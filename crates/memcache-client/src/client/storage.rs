@@ -135,9 +135,8 @@ impl Client {
         };
         // Key and value size, before a connection is taken.
         request.validate(&self.config().limits)?;
-        let server = self.route(key)?;
         let mut exchange = Single::new(request);
-        self.execute(server, &mut exchange, Some(span)).await?;
+        self.execute_for_key(key, &mut exchange, span).await?;
         let outcome = store_outcome(exchange.reply)?;
         let field = if cas.is_some() {
             "memcached.cas_outcome"
@@ -319,9 +318,8 @@ impl Client {
     ) -> Result<Option<Response>> {
         trace::record_key(span, self.config().record_keys, key);
         validate_key(key)?;
-        let server = self.route(key)?;
         let mut exchange = Single::new(request(key));
-        self.execute(server, &mut exchange, Some(span)).await?;
+        self.execute_for_key(key, &mut exchange, span).await?;
         Ok(exchange.reply)
     }
 
