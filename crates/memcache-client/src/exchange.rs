@@ -166,6 +166,11 @@ impl Exchange for Retrieve<'_> {
     }
 }
 
+/// Most `STAT` lines one reply may have. The longest real replies
+/// (`stats items`, `stats slabs`, `stats sizes`) have a few thousand; a
+/// server sending more is broken or hostile, and memory must stay bounded.
+const MAX_STAT_LINES: usize = 100_000;
+
 /// `stats [arg]`: `STAT`* `END` (or `RESET` for `stats reset`).
 pub(crate) struct Stats<'a> {
     pub arg: Option<&'a str>,
@@ -178,6 +183,9 @@ impl Exchange for Stats<'_> {
     }
     fn feed(&mut self, item: Response) -> Result<bool> {
         match check(item)? {
+            Response::Stat { .. } if self.stats.len() >= MAX_STAT_LINES => {
+                Err(Error::UnexpectedResponse { command: "stats" })
+            }
             Response::Stat { name, value } => {
                 self.stats.push((text(&name), text(&value)));
                 Ok(false)

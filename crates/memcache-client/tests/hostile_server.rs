@@ -24,6 +24,7 @@ enum Op {
     Set,
     MetaPipeline,
     MetaGetWithOpaque,
+    Stats,
 }
 
 fn client(addr: std::net::SocketAddr, timeout: Duration) -> Client {
@@ -66,6 +67,7 @@ async fn run(c: &Client, op: Op, p: &str) -> Result<String, Error> {
             ];
             c.meta_pipeline(&requests).await.map(|v| format!("{v:?}"))
         }
+        Op::Stats => c.stats(None).await.map(|v| format!("{}", v.len())),
         Op::MetaGetWithOpaque => {
             let flags = MetaGetFlags {
                 return_value: true,
@@ -377,4 +379,37 @@ async fn an_endless_value_stream_is_bounded_by_the_value_limit() {
         false,
     )
     .await;
+}
+
+#[tokio::test]
+async fn an_endless_stream_of_items_is_cut_off() {
+    // Replies made of many well-formed items: each exchange accepts only as
+    // many as its request can have, so memory stays bounded.
+    let p = prefix("items");
+    let value = format!("VALUE {p}a 0 1\r\nx\r\n");
+    for (name, chunk, op) in [
+        ("values", value.into_bytes(), Op::GetMany),
+        ("stats", b"STAT name value\r\n".repeat(64), Op::Stats),
+        ("meta", b"HD O0\r\n".repeat(64), Op::MetaPipeline),
+    ] {
+        let total = 1 << 30;
+        let fake = FakeServer::start(vec![
+            Behavior::Flood { chunk, total },
+            Behavior::Proxy(common::shared_addr()),
+        ])
+        .await;
+        let c = client(fake.addr, Duration::from_secs(30));
+        let err = run(&c, op, &p).await.unwrap_err();
+        assert!(
+            matches!(err.kind(), "protocol" | "unexpected_response"),
+            "{name}: {err:?}"
+        );
+        assert!(fake.wait_closed(1).await, "{name}: kept the socket");
+        let flooded = fake
+            .observed
+            .flooded
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert!(flooded < total, "{name}: read the whole flood");
+        assert_healthy_after(&c, &fake, &p).await;
+    }
 }
