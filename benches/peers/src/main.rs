@@ -154,7 +154,7 @@ fn bench(options: Options) -> Result<(), BenchError> {
         for system in systems.iter_mut() {
             system.run(workload, (ops / 10).max(10))?;
         }
-        for round in 0..options.rounds {
+        for round in 0..options.rounds * workload.round_factor() {
             // Rotate who goes first, so no system always follows the same one.
             for k in 0..systems.len() {
                 let i = (round + k) % systems.len();
@@ -169,8 +169,9 @@ fn bench(options: Options) -> Result<(), BenchError> {
     drop(own_server);
 
     notes.push(format!(
-        "rounds: {}, ops per round: {}",
+        "rounds: {} ({} for large values), ops per round: {}",
         options.rounds,
+        options.rounds * Workload::LargeGet.round_factor(),
         Workload::ALL
             .iter()
             .map(|w| format!("{} {}", w.id(), w.ops(options.scale)))
