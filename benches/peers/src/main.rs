@@ -165,6 +165,9 @@ fn bench(options: Options) -> Result<(), BenchError> {
         }
         eprintln!("peers-bench: {workload} done");
     }
+    for system in &systems {
+        notes.extend(system.notes());
+    }
     drop(systems);
     drop(own_server);
 

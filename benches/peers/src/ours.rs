@@ -18,7 +18,9 @@ pub struct Ours {
     // Field order: the runtime (and its threads' dispatcher guards) goes
     // before the tracer provider is shut down.
     runtime: Runtime,
-    _tracing: Tracing,
+    tracing: Tracing,
+    /// Client calls made so far (one span each).
+    calls: u64,
 }
 
 impl Ours {
@@ -40,7 +42,8 @@ impl Ours {
             client,
             data,
             runtime,
-            _tracing: tracing,
+            tracing,
+            calls: 0,
         })
     }
 }
@@ -56,12 +59,25 @@ impl System for Ours {
         let name = self.mode.label();
         // Spawned, not run inside block_on: the work then runs on a worker
         // thread, which has this mode's dispatcher.
+        self.calls += ops as u64;
         let task = self.runtime.spawn(run(client, data, workload, ops));
         let elapsed = self
             .runtime
             .block_on(task)
             .map_err(|e| BenchError::system(name, e))??;
         Ok(Some(elapsed))
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(spans) = self.tracing.exported_spans() {
+            notes.push(format!(
+                "{}: spans that reached the exporter / client calls: {spans} / {}",
+                self.mode.label(),
+                self.calls
+            ));
+        }
+        notes
     }
 }
 

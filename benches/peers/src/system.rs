@@ -13,6 +13,11 @@ pub trait System {
     /// Runs `ops` operations of `workload`; `None` when the system does not
     /// take part in that workload.
     fn run(&mut self, workload: Workload, ops: usize) -> Result<Option<Duration>, BenchError>;
+
+    /// Facts about the run worth a line under the table.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Why a benchmark run stopped.

@@ -17,6 +17,8 @@
 //! three modes alike, a few nanoseconds per span.)
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -56,11 +58,14 @@ impl TracingMode {
 /// An exporter that accepts every batch and keeps nothing: the whole
 /// pipeline runs (sampling, span building, batching on the processor's
 /// thread), only the network send is left out.
+/// It counts what it drops, so the report can show the spans really went
+/// through the pipeline.
 #[derive(Debug)]
-struct DropExporter;
+struct DropExporter(Arc<AtomicU64>);
 
 impl SpanExporter for DropExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
         drop(batch);
         Ok(())
     }
@@ -70,6 +75,7 @@ impl SpanExporter for DropExporter {
 pub struct Tracing {
     pub dispatch: Option<Dispatch>,
     provider: Option<SdkTracerProvider>,
+    exported: Arc<AtomicU64>,
 }
 
 impl Tracing {
@@ -78,11 +84,15 @@ impl Tracing {
             return Tracing {
                 dispatch: None,
                 provider: None,
+                exported: Arc::default(),
             };
         }
+        let exported = Arc::new(AtomicU64::new(0));
         let provider = SdkTracerProvider::builder()
             .with_sampler(Sampler::AlwaysOn)
-            .with_span_processor(BatchSpanProcessor::builder(DropExporter).build())
+            .with_span_processor(
+                BatchSpanProcessor::builder(DropExporter(exported.clone())).build(),
+            )
             .build();
         let tracer = provider.tracer("peers-bench");
         let dispatch = match mode {
@@ -96,7 +106,16 @@ impl Tracing {
         Tracing {
             dispatch: Some(dispatch),
             provider: Some(provider),
+            exported,
         }
+    }
+
+    /// Spans that reached the exporter so far, after flushing the batch
+    /// processor; `None` without a pipeline.
+    pub fn exported_spans(&self) -> Option<u64> {
+        let provider = self.provider.as_ref()?;
+        let _ = provider.force_flush();
+        Some(self.exported.load(Ordering::Relaxed))
     }
 
     /// A two-worker runtime whose threads all use this mode's dispatcher.
