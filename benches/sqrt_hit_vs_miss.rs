@@ -5,9 +5,10 @@
 //! engine's full miss path (lookup + compute + store, the entry forgotten
 //! before each timed call), `hit` the hit path with verification on
 //! (lookup + checksum + `r^2 <= n*10^2d < (r+1)^2`) and `hit_unverified`
-//! with the checksum only. Uses the memcached at MEMCACHED_ADDR, else starts
-//! one (`-m 1024`). Keep runs short:
-//! `cargo bench -p sqrt-memo --bench hit_vs_miss -- --warm-up-time 1 --measurement-time 3`
+//! with the checksum only. Everything goes through the traced client (with no
+//! subscriber installed), as an application would use it. Uses the memcached
+//! at MEMCACHED_ADDR, else starts one (`-m 1024`). `cargo xtask bench` runs it;
+//! by hand: `cargo bench --bench sqrt_hit_vs_miss -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -16,7 +17,8 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use memcached_harness::Memcached;
 use rug::Integer;
-use sqrt_memo::{sqrt_decimal, DirectStore, MemoConfig, SqrtMemo};
+use traced_memcache::client::Client;
+use traced_memcache::sqrt::{sqrt_decimal, MemoConfig, SqrtMemo};
 
 const SIZES: [usize; 5] = [100, 1_000, 10_000, 100_000, 1_000_000];
 const ROOT_DIGITS: u32 = 10;
@@ -50,9 +52,9 @@ fn server() -> (Option<Memcached>, SocketAddr) {
     (Some(server), addr)
 }
 
-fn engine(addr: SocketAddr, verify_hits: bool) -> SqrtMemo<DirectStore> {
+fn engine(addr: SocketAddr, verify_hits: bool) -> SqrtMemo<Client> {
     SqrtMemo::new(
-        DirectStore::new(addr),
+        Client::connect(&addr.to_string()).expect("client"),
         MemoConfig {
             verify_hits,
             ..MemoConfig::default()
