@@ -25,8 +25,7 @@
 //! assert_eq!(r.remainder, 1);
 //! ```
 //!
-//! With memcached (any [`MemoStore`]: `memcache_client::Client` or
-//! [`DirectStore`]):
+//! With memcached (any [`MemoStore`]; `memcache_client::Client` is one):
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,7 +42,6 @@ pub mod arith;
 mod chunk;
 pub mod client_store;
 pub mod config;
-mod direct;
 mod engine;
 pub mod error;
 pub mod key;
@@ -57,7 +55,6 @@ pub mod value;
 
 pub use arith::{decimal_digit_count, isqrt_rem, sqrt_decimal, DecimalRoot, ExactSqrt, IsqrtRem};
 pub use config::{MemoConfig, NearCacheConfig, DEFAULT_MAX_ITEM_SIZE};
-pub use direct::DirectStore;
 pub use engine::{Source, SqrtMemo, SqrtOutcome};
 pub use error::{ArithmeticError, FormatError, MemoError, ParseError, StoreError};
 pub use key::MemoKey;

@@ -1,8 +1,8 @@
 //! `MemoStore`: the few memcached operations the memo engine needs.
 //!
-//! Small on purpose, so any client can back it: the workspace's traced
-//! `memcache-client` ([`crate::client_store`]) or the direct codec connection
-//! ([`crate::DirectStore`]). All of them are meta protocol commands; the
+//! Small on purpose, so any client can back it; the workspace's traced
+//! `memcache-client` does ([`crate::client_store`]). All of them are meta
+//! protocol commands; the
 //! single flight depends on `mg` with vivify (`N`) returning the win (`W`),
 //! already-won (`Z`) and stale (`X`) flags.
 

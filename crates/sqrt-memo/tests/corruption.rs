@@ -19,7 +19,7 @@ fn key_of(n: &Integer, digits: u32) -> MemoKey {
 async fn assert_rejected_and_overwritten(bytes: &[u8], n: &Integer, digits: u32) {
     let memo = engine(test_config());
     let key = key_of(n, digits);
-    memo.store()
+    common::memo_store(&memo)
         .meta_set(key.as_str(), bytes, 0, None)
         .await
         .unwrap();
@@ -89,7 +89,7 @@ async fn without_verification_the_checksum_still_guards() {
     let n = fresh_number(80);
     let mut bytes = valid_value(&n, 6);
     bytes[20] ^= 1;
-    memo.store()
+    common::memo_store(&memo)
         .meta_set(key_of(&n, 6).as_str(), &bytes, 0, None)
         .await
         .unwrap();
@@ -106,11 +106,14 @@ fn chunked_config() -> MemoConfig {
 }
 
 async fn manifest_of(
-    memo: &sqrt_memo::SqrtMemo<sqrt_memo::DirectStore>,
+    memo: &sqrt_memo::SqrtMemo<memcache_client::Client>,
     key: &MemoKey,
     digits: u32,
 ) -> value::Manifest {
-    let item = memo.store().meta_get(key.as_str(), None).await.unwrap();
+    let item = common::memo_store(memo)
+        .meta_get(key.as_str(), None)
+        .await
+        .unwrap();
     match value::decode(&item.value.unwrap(), digits).unwrap() {
         StoredValue::Manifest(m) => m,
         StoredValue::Root(_) => panic!("expected a chunk manifest"),
@@ -130,8 +133,7 @@ async fn large_results_are_chunked_and_read_back() {
     let manifest = manifest_of(&memo, &key, digits).await;
     assert!(manifest.chunk_count >= 4, "{} chunks", manifest.chunk_count);
     for i in 0..manifest.chunk_count {
-        let chunk = memo
-            .store()
+        let chunk = common::memo_store(&memo)
             .meta_get(&key.chunk_key(manifest.generation, i), None)
             .await
             .unwrap();
@@ -143,8 +145,7 @@ async fn large_results_are_chunked_and_read_back() {
 
     // forget removes the chunks as well as the manifest.
     assert!(memo.forget(&n, digits).await.unwrap());
-    let gone = memo
-        .store()
+    let gone = common::memo_store(&memo)
         .meta_get(&key.chunk_key(manifest.generation, 0), None)
         .await
         .unwrap();
@@ -159,8 +160,7 @@ async fn a_missing_chunk_is_a_miss_and_a_new_generation_is_written() {
     memo.sqrt(&n, digits).await.unwrap();
     let key = key_of(&n, digits);
     let first = manifest_of(&memo, &key, digits).await;
-    assert!(memo
-        .store()
+    assert!(common::memo_store(&memo)
         .meta_delete(&key.chunk_key(first.generation, 1), None)
         .await
         .unwrap());
@@ -181,15 +181,14 @@ async fn chunks_of_two_writes_are_never_mixed() {
     let key = key_of(&n, digits);
     memo.sqrt(&n, digits).await.unwrap();
     let a = manifest_of(&memo, &key, digits).await;
-    let manifest_a = memo
-        .store()
+    let manifest_a = common::memo_store(&memo)
         .meta_get(key.as_str(), None)
         .await
         .unwrap()
         .value
         .unwrap();
     // A second write (after an invalidation) leaves generation A's chunks behind.
-    memo.store()
+    common::memo_store(&memo)
         .meta_invalidate(key.as_str(), None, 30)
         .await
         .unwrap();
@@ -200,12 +199,11 @@ async fn chunks_of_two_writes_are_never_mixed() {
     // (B's, with a byte changed: both writes encode the same root, so B's
     // chunk alone would be byte-identical). Same length, but the manifest's
     // total CRC-32C catches the mix.
-    memo.store()
+    common::memo_store(&memo)
         .meta_set(key.as_str(), &manifest_a, 0, None)
         .await
         .unwrap();
-    let b0 = memo
-        .store()
+    let b0 = common::memo_store(&memo)
         .meta_get(&key.chunk_key(b.generation, 0), None)
         .await
         .unwrap()
@@ -213,7 +211,7 @@ async fn chunks_of_two_writes_are_never_mixed() {
         .unwrap();
     let mut spliced = b0.to_vec();
     spliced[40] ^= 0xff;
-    memo.store()
+    common::memo_store(&memo)
         .meta_set(&key.chunk_key(a.generation, 0), &spliced, 0, None)
         .await
         .unwrap();

@@ -104,7 +104,10 @@ async fn a_waiter_computes_itself_when_the_winner_never_stores() {
     let n = fresh_number(70);
     let key = MemoKey::new(&CanonicalDecimal::from_integer(&n).unwrap(), 3);
     // A "crashed" winner: takes the win and never writes.
-    let taken = memo.store().meta_get(key.as_str(), Some(30)).await.unwrap();
+    let taken = common::memo_store(&memo)
+        .meta_get(key.as_str(), Some(30))
+        .await
+        .unwrap();
     assert!(taken.win);
     let outcome = memo.sqrt(&n, 3).await.unwrap();
     assert_eq!(outcome.source, Source::ComputedAfterWait);

@@ -13,7 +13,7 @@ use memcache_client::Client;
 use rug::Integer;
 use sha2::{Digest, Sha256};
 use sqrt_memo::{
-    sqrt_decimal, CanonicalDecimal, DirectStore, MemoKey, MemoStore, Source, SqrtMemo, SqrtOutcome,
+    sqrt_decimal, CanonicalDecimal, MemoKey, MemoStore, Source, SqrtMemo, SqrtOutcome,
 };
 use tokio::sync::Barrier;
 
@@ -63,26 +63,14 @@ fn assert_one_computation(outcomes: &[SqrtOutcome], n: &Integer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_tasks_on_one_engine_compute_once() {
+    let addr = memcached_harness::shared_addr().to_string();
     let memo = Arc::new(SqrtMemo::new(
-        DirectStore::new(memcached_harness::shared_addr()),
+        Client::connect(&addr).unwrap(),
         test_config(),
     ));
     let n = fresh_number(NUMBER_DIGITS);
     let outcomes = race(vec![memo.clone(); CALLERS], n.clone()).await;
     assert_eq!(memo.stats().computations, 1);
-    assert_one_computation(&outcomes, &n);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn eight_engines_with_their_own_connections_compute_once() {
-    let addr = memcached_harness::shared_addr();
-    let engines: Vec<_> = (0..CALLERS)
-        .map(|_| Arc::new(SqrtMemo::new(DirectStore::new(addr), test_config())))
-        .collect();
-    let n = fresh_number(NUMBER_DIGITS);
-    let outcomes = race(engines.clone(), n.clone()).await;
-    let total: u64 = engines.iter().map(|e| e.stats().computations).sum();
-    assert_eq!(total, 1);
     assert_one_computation(&outcomes, &n);
 }
 
@@ -106,14 +94,18 @@ async fn eight_engines_over_the_traced_client_compute_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_corrupt_value_is_overwritten_by_one_caller() {
-    let addr = memcached_harness::shared_addr();
+    let addr = memcached_harness::shared_addr().to_string();
     let engines: Vec<_> = (0..CALLERS)
-        .map(|_| Arc::new(SqrtMemo::new(DirectStore::new(addr), test_config())))
+        .map(|_| {
+            Arc::new(SqrtMemo::new(
+                Client::connect(&addr).unwrap(),
+                test_config(),
+            ))
+        })
         .collect();
     let n = fresh_number(NUMBER_DIGITS);
     let key = MemoKey::new(&CanonicalDecimal::from_integer(&n).unwrap(), ROOT_DIGITS);
-    engines[0]
-        .store()
+    common::memo_store(&engines[0])
         .meta_set(key.as_str(), b"not a root", 0, None)
         .await
         .unwrap();
@@ -126,15 +118,6 @@ async fn a_corrupt_value_is_overwritten_by_one_caller() {
 
 #[test]
 fn eight_processes_compute_once() {
-    eight_processes_compute_once_with("client");
-}
-
-#[test]
-fn eight_processes_over_the_direct_store_compute_once() {
-    eight_processes_compute_once_with("direct");
-}
-
-fn eight_processes_compute_once_with(store: &str) {
     let addr = memcached_harness::shared_addr();
     let n = fresh_number(NUMBER_DIGITS);
     let dir = std::env::temp_dir().join(format!("sqrt-memo-test-{}", rand::random::<u64>()));
@@ -152,7 +135,6 @@ fn eight_processes_compute_once_with(store: &str) {
                 .args(["--number-file", number_file.to_str().unwrap()])
                 .args(["--digits", &ROOT_DIGITS.to_string()])
                 .args(["--start-at-unix-ms", &start_at.as_millis().to_string()])
-                .args(["--store", store])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

@@ -141,7 +141,7 @@ async fn corruption_is_recorded_on_the_spans() {
     let memo = engine(test_config());
     let n = fresh_number(60);
     let key = MemoKey::new(&CanonicalDecimal::from_integer(&n).unwrap(), 3);
-    memo.store()
+    common::memo_store(&memo)
         .meta_set(key.as_str(), b"garbage", 0, None)
         .await
         .unwrap();

@@ -6,9 +6,8 @@
 //! `computed=<bool> source=<source> root_sha256=<hex> root_prefix=<first digits>`.
 //!
 //! Usage: `sqrt-memo-worker --addr 127.0.0.1:11211 (--number <decimal> |
-//! --number-file <path>) [--digits N] [--start-at-unix-ms T] [--max-wait-ms M]
-//! [--store client|direct]`; the store is the traced `memcache-client` by
-//! default, or the crate's minimal codec connection.
+//! --number-file <path>) [--digits N] [--start-at-unix-ms T] [--max-wait-ms M]`,
+//! storing through the traced `memcache-client`.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -16,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use memcache_client::Client;
 use sha2::{Digest, Sha256};
-use sqrt_memo::{DirectStore, MemoConfig, MemoStore, SqrtMemo};
+use sqrt_memo::{MemoConfig, MemoStore, SqrtMemo};
 
 struct Args {
     addr: SocketAddr,
@@ -24,7 +23,6 @@ struct Args {
     digits: u32,
     start_at_unix_ms: Option<u64>,
     max_wait: Duration,
-    direct: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -33,7 +31,6 @@ fn parse_args() -> Result<Args, String> {
     let mut digits = 0;
     let mut start_at_unix_ms = None;
     let mut max_wait = MemoConfig::default().max_wait;
-    let mut direct = false;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = || args.next().ok_or(format!("{flag} needs a value"));
@@ -59,13 +56,6 @@ fn parse_args() -> Result<Args, String> {
                         .map_err(|e| format!("--max-wait-ms: {e}"))?,
                 )
             }
-            "--store" => {
-                direct = match value()?.as_str() {
-                    "client" => false,
-                    "direct" => true,
-                    other => return Err(format!("--store: unknown store {other}")),
-                }
-            }
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -75,7 +65,6 @@ fn parse_args() -> Result<Args, String> {
         digits,
         start_at_unix_ms,
         max_wait,
-        direct,
     })
 }
 
@@ -104,9 +93,6 @@ async fn main() -> ExitCode {
         verify_hits: true,
         ..MemoConfig::default()
     };
-    if args.direct {
-        return run(SqrtMemo::new(DirectStore::new(args.addr), config), &args).await;
-    }
     match Client::connect(&args.addr.to_string()) {
         Ok(client) => run(SqrtMemo::new(client, config), &args).await,
         Err(e) => {

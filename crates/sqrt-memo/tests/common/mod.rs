@@ -5,8 +5,9 @@
 
 use std::net::SocketAddr;
 
+use memcache_client::Client;
 use rug::Integer;
-use sqrt_memo::{DirectStore, MemoConfig, SqrtMemo};
+use sqrt_memo::{MemoConfig, MemoStore, SqrtMemo};
 
 /// A random number with exactly `decimal_digits` digits (>= 2); random so
 /// each test run and each test has keys of its own.
@@ -27,11 +28,17 @@ pub fn test_config() -> MemoConfig {
     }
 }
 
-pub fn engine_at(addr: SocketAddr, config: MemoConfig) -> SqrtMemo<DirectStore> {
-    SqrtMemo::new(DirectStore::new(addr), config)
+pub fn engine_at(addr: SocketAddr, config: MemoConfig) -> SqrtMemo<Client> {
+    SqrtMemo::new(Client::connect(&addr.to_string()).expect("client"), config)
 }
 
 /// An engine on the memcached shared by this test process.
-pub fn engine(config: MemoConfig) -> SqrtMemo<DirectStore> {
+pub fn engine(config: MemoConfig) -> SqrtMemo<Client> {
     engine_at(memcached_harness::shared_addr(), config)
+}
+
+/// The engine's store seen only through [`MemoStore`]: `Client` has inherent
+/// meta methods of the same names, which would otherwise win.
+pub fn memo_store<S: MemoStore>(memo: &SqrtMemo<S>) -> &impl MemoStore {
+    memo.store()
 }
