@@ -181,12 +181,14 @@ fn bench(options: Options) -> Result<(), BenchError> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    notes.push(
-        "peers: async-memcached has no pool: each of its connections is statically shared by \
-         a quarter of the concurrent callers behind a tokio Mutex (no checkout, no timeouts); \
-         memcache runs its r2d2 pool with test_on_check_out off (its default pings per checkout)"
-            .to_string(),
-    );
+    notes.push(format!(
+        "peers: async-memcached has no pool: each of its {} connections is statically shared by \
+         {} of the {} callers behind a tokio Mutex (no checkout, no timeouts); memcache runs \
+         its r2d2 pool with test_on_check_out off (its default pings per checkout)",
+        workload::POOL_SIZE,
+        workload::CONCURRENCY / workload::POOL_SIZE,
+        workload::CONCURRENCY
+    ));
     notes.push(format!(
         "concurrent: {} callers; pooled clients up to {} connections; the floor runs {} blocking threads with a connection each",
         workload::CONCURRENCY,
