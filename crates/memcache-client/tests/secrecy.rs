@@ -3,17 +3,21 @@
 //! opted in with `record_keys` (and then only keys, never values). A
 //! capturing `tracing` layer records everything the client emits while a
 //! run full of failures (refused input, a hostile server, timeouts, a dead
-//! server, server errors) is driven with secret keys and values.
+//! server, server errors, refused credentials) is driven with secret keys,
+//! values and passwords; passwords never appear, not even in `Debug`.
 
 mod common;
 mod fake;
+mod pki;
 
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake::{Behavior, FakeServer};
-use memcache_client::{Client, Limits, MetaGetFlags, MetaRequest, MetaSetFlags, StoreOptions};
+use memcache_client::{
+    Client, Credentials, Limits, MetaGetFlags, MetaRequest, MetaSetFlags, StoreOptions,
+};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
@@ -56,10 +60,14 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
 
 const SECRET_KEY: &str = "SECRETKEY-4f1d";
 const SECRET_VALUE: &str = "SECRETVALUE-9c2e";
+const SECRET_PASSWORD: &str = "SECRETPASSWORD-77ab";
+const WRONG_PASSWORD: &str = "SECRETPASSWORD-wrong";
 
 /// Drives a failure-heavy run; returns every error as Display and Debug.
 async fn failing_run(record_keys: bool) -> Vec<String> {
     let mut seen = Vec::new();
+    // Debug output of clients and configurations, checked like errors.
+    let mut dumps = Vec::new();
     let mut note = |r: Result<String, memcache_client::Error>| {
         if let Err(e) = r {
             seen.push(format!("{e} / {e:?} / {}", e.kind()));
@@ -190,7 +198,25 @@ async fn failing_run(record_keys: bool) -> Vec<String> {
         .build()
         .unwrap();
     note(c.set(key, &huge, o).await.map(|r| format!("{r:?}")));
-    seen.push(format!("{c:?} {:?}", c.config()));
+    dumps.push(format!("{c:?} {:?}", c.config()));
+
+    // Authentication: neither a wrong nor a right password shows anywhere.
+    let dir = pki::temp_dir();
+    let file = dir.join("auth");
+    std::fs::write(&file, format!("user:{SECRET_PASSWORD}\n")).unwrap();
+    let auth = common::start_server(&["-Y", &file.display().to_string()]);
+    for password in [SECRET_PASSWORD, WRONG_PASSWORD] {
+        let c = Client::builder()
+            .server_addr(auth.addr())
+            .credentials(Credentials::new("user", password).unwrap())
+            .record_keys(record_keys)
+            .build()
+            .unwrap();
+        note(c.set(key, &value, o).await.map(|r| format!("{r:?}")));
+        dumps.push(format!("{c:?} {:?}", c.config()));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    seen.extend(dumps);
     seen
 }
 
@@ -227,6 +253,7 @@ async fn no_key_or_value_leaks_without_opt_in() {
         "io",
         "server_marked_dead",
         "server_error",
+        "auth_failed",
     ] {
         assert!(
             errors.iter().any(|e| e.ends_with(kind)),
@@ -234,7 +261,7 @@ async fn no_key_or_value_leaks_without_opt_in() {
         );
     }
     assert!(text.contains("error.type"), "nothing captured: {text}");
-    for secret in [SECRET_KEY, SECRET_VALUE] {
+    for secret in [SECRET_KEY, SECRET_VALUE, "SECRETPASSWORD"] {
         assert!(!text.contains(secret), "{secret} in the trace:\n{text}");
         for e in &errors {
             assert!(!e.contains(secret), "{secret} in an error: {e}");
@@ -256,5 +283,6 @@ async fn opted_in_keys_are_recorded_but_values_never() {
     for e in &errors {
         // Errors never carry keys or values, opt-in or not.
         assert!(!e.contains(SECRET_KEY) && !e.contains(SECRET_VALUE), "{e}");
+        assert!(!e.contains("SECRETPASSWORD"), "{e}");
     }
 }
