@@ -28,9 +28,37 @@ enum Line {
     Simple(Response),
     /// A line whose payload is kept as `Bytes` (split off the buffer).
     Owned,
-    /// A line followed by `len` bytes of data and `\r\n`.
-    WithData { len: usize },
+    /// A line followed by a data block.
+    Data(DataLine),
 }
+
+/// A line announcing a data block, parsed once.
+enum DataLine {
+    /// `VALUE <key> <flags> <bytes> [<cas>]`.
+    Value(ValueHeader),
+    /// `VA <bytes> <flags>*`; the return flags start at `flags_start`.
+    Meta { len: usize, flags_start: usize },
+}
+
+impl DataLine {
+    fn len(&self) -> usize {
+        match self {
+            DataLine::Value(h) => h.len,
+            DataLine::Meta { len, .. } => *len,
+        }
+    }
+}
+
+/// The fields of `VALUE <key> <flags> <bytes> [<cas>]`; the key starts right
+/// after `VALUE `.
+struct ValueHeader {
+    key_len: usize,
+    flags: u32,
+    cas: Option<u64>,
+    len: usize,
+}
+
+const VALUE_PREFIX: usize = b"VALUE ".len();
 
 impl Decoder {
     /// A decoder with the given limits.
@@ -48,33 +76,47 @@ impl Decoder {
             return Ok(None);
         };
         let line = &buf[..line_len];
-        match self.classify(line)? {
+        let data_line = match self.classify(line)? {
             Line::Simple(response) => {
                 buf.advance(line_len + 2);
-                Ok(Some(response))
+                return Ok(Some(response));
             }
             Line::Owned => {
                 let frame = buf.split_to(line_len + 2).freeze();
-                parse_owned(&frame, line_len).map(Some)
+                return parse_owned(&frame, line_len).map(Some);
             }
-            Line::WithData { len } => {
-                let total = line_len + 2 + len + 2;
-                if buf.len() < total {
-                    // Reserve now so the socket reads land in one buffer,
-                    // with room for the short line that usually follows
-                    // (`END`, `MN`): otherwise it takes one more read.
-                    buf.reserve(total - buf.len() + FOLLOWING_LINE_ROOM);
-                    return Ok(None);
-                }
-                if &buf[total - 2..total] != b"\r\n" {
-                    return Err(DecodeError::Malformed(
-                        "data block not followed by \\r\\n (wrong length)",
-                    ));
-                }
-                let frame = buf.split_to(total).freeze();
-                parse_with_data(&frame, line_len, len).map(Some)
-            }
+            Line::Data(data_line) => data_line,
+        };
+        let len = data_line.len();
+        let data_start = line_len + 2;
+        let total = data_start + len + 2;
+        if buf.len() < total {
+            // Reserve now so the socket reads land in one buffer, with room
+            // for the short line that usually follows (`END`, `MN`):
+            // otherwise it takes one more read.
+            buf.reserve(total - buf.len() + FOLLOWING_LINE_ROOM);
+            return Ok(None);
         }
+        if &buf[total - 2..total] != b"\r\n" {
+            return Err(DecodeError::Malformed(
+                "data block not followed by \\r\\n (wrong length)",
+            ));
+        }
+        let frame = buf.split_to(total).freeze();
+        let data = frame.slice(data_start..data_start + len);
+        Ok(Some(match data_line {
+            DataLine::Value(h) => Response::Value(Value {
+                key: frame.slice(VALUE_PREFIX..VALUE_PREFIX + h.key_len),
+                flags: h.flags,
+                cas: h.cas,
+                data,
+            }),
+            DataLine::Meta { flags_start, .. } => Response::Meta(MetaResponse {
+                status: MetaStatus::Value,
+                flags: MetaReturnFlags::parse(&frame, flags_start, line_len)?,
+                value: Some(data),
+            }),
+        }))
     }
 
     /// Length of the first line (without `\r\n`), if a whole line is there.
@@ -94,21 +136,14 @@ impl Decoder {
         let (word, rest) = split_word(line);
         let simple = |r| Ok(Line::Simple(r));
         match word {
-            b"VALUE" => {
-                let mut fields = rest.split(|&b| b == b' ');
-                let _key = fields.next();
-                let _flags = fields.next();
-                let len: u64 = parse_num(fields.next().unwrap_or(b""), "bad VALUE length")?;
-                Ok(Line::WithData {
-                    len: self.check_len(len)?,
-                })
-            }
+            b"VALUE" => Ok(Line::Data(DataLine::Value(self.value_header(rest)?))),
             b"VA" => {
-                let (len, _) = split_word(rest);
-                let len: u64 = parse_num(len, "bad VA length")?;
-                Ok(Line::WithData {
+                let (len_text, _) = split_word(rest);
+                let len: u64 = parse_num(len_text, "bad VA length")?;
+                Ok(Line::Data(DataLine::Meta {
                     len: self.check_len(len)?,
-                })
+                    flags_start: (3 + len_text.len() + 1).min(line.len()),
+                }))
             }
             b"END" if rest.is_empty() => simple(Response::End),
             b"STORED" if rest.is_empty() => simple(Response::Stored),
@@ -139,6 +174,30 @@ impl Decoder {
         }
     }
 
+    /// Parses `<key> <flags> <bytes> [<cas>]` in one pass.
+    fn value_header(&self, fields_text: &[u8]) -> Result<ValueHeader, DecodeError> {
+        let mut fields = Cursor(fields_text);
+        let key = fields.word();
+        if key.is_empty() {
+            return Err(DecodeError::Malformed("VALUE without a key"));
+        }
+        let flags = fields.number("bad VALUE flags")?;
+        let len: u64 = fields.number("bad VALUE length")?;
+        let cas = match fields.is_empty() {
+            true => None,
+            false => Some(fields.number("bad VALUE cas")?),
+        };
+        if !fields.is_empty() {
+            return Err(DecodeError::Malformed("extra fields after VALUE"));
+        }
+        Ok(ValueHeader {
+            key_len: key.len(),
+            flags,
+            cas,
+            len: self.check_len(len)?,
+        })
+    }
+
     fn check_len(&self, len: u64) -> Result<usize, DecodeError> {
         let limit = self.limits.max_value_len;
         match usize::try_from(len) {
@@ -148,9 +207,39 @@ impl Decoder {
     }
 }
 
+/// Reads the fields of a line left to right, parsing numbers as it scans:
+/// each byte is looked at once (a `split` then a parse looks twice, and
+/// `memchr` costs more than it saves on fields this short).
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    /// The next space-terminated field (possibly empty).
+    fn word(&mut self) -> &'a [u8] {
+        let (word, rest) = split_word(self.0);
+        self.0 = rest;
+        word
+    }
+
+    /// The next field as a decimal number that must fit `T`.
+    fn number<T: TryFrom<u64>>(&mut self, what: &'static str) -> Result<T, DecodeError> {
+        let digits = self.0.iter().take_while(|b| b.is_ascii_digit()).count();
+        match self.0.get(digits) {
+            None | Some(b' ') => {}
+            Some(_) => return Err(DecodeError::Malformed(what)),
+        }
+        let value = parse_num(&self.0[..digits], what)?;
+        self.0 = self.0.get(digits + 1..).unwrap_or(&[]);
+        Ok(value)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Splits off the first space-separated word.
 fn split_word(line: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b' ', line) {
+    match line.iter().position(|&b| b == b' ') {
         Some(i) => (&line[..i], &line[i + 1..]),
         None => (line, &[]),
     }
@@ -214,41 +303,4 @@ fn parse_meta_debug(frame: &Bytes, start: usize, end: usize) -> Result<Response,
         ));
     }
     Ok(Response::MetaDebug(pairs))
-}
-
-/// Decodes `VALUE` / `VA` lines and their data blocks.
-fn parse_with_data(frame: &Bytes, line_len: usize, len: usize) -> Result<Response, DecodeError> {
-    let data = frame.slice(line_len + 2..line_len + 2 + len);
-    let line = &frame[..line_len];
-    let (word, rest) = split_word(line);
-    let rest_start = word.len() + 1;
-    if word == b"VA" {
-        let (len_text, _) = split_word(rest);
-        let flags_start = (rest_start + len_text.len() + 1).min(line_len);
-        return Ok(Response::Meta(MetaResponse {
-            status: MetaStatus::Value,
-            flags: MetaReturnFlags::parse(frame, flags_start, line_len)?,
-            value: Some(data),
-        }));
-    }
-    let mut fields = rest.split(|&b| b == b' ');
-    let key = fields.next().unwrap_or(b"");
-    if key.is_empty() {
-        return Err(DecodeError::Malformed("VALUE without a key"));
-    }
-    let flags = parse_num(fields.next().unwrap_or(b""), "bad VALUE flags")?;
-    let _len = fields.next();
-    let cas = match fields.next() {
-        Some(cas) => Some(parse_num(cas, "bad VALUE cas")?),
-        None => None,
-    };
-    if fields.next().is_some() {
-        return Err(DecodeError::Malformed("extra fields after VALUE"));
-    }
-    Ok(Response::Value(Value {
-        key: frame.slice(rest_start..rest_start + key.len()),
-        flags,
-        cas,
-        data,
-    }))
 }

@@ -342,13 +342,23 @@ pub(crate) fn parse_num<T: TryFrom<u64>>(
         return Err(DecodeError::Malformed(what));
     }
     let mut n: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
+    // 19 digits always fit a u64: only the 20th needs overflow checks.
+    let (head, tail) = digits.split_at(digits.len().min(19));
+    for &d in head {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(DecodeError::Malformed(what));
+        }
+        n = n * 10 + u64::from(digit);
+    }
+    if let Some(&d) = tail.first() {
+        let digit = d.wrapping_sub(b'0');
+        if digit > 9 {
             return Err(DecodeError::Malformed(what));
         }
         n = n
             .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(d - b'0')))
+            .and_then(|n| n.checked_add(u64::from(digit)))
             .ok_or(DecodeError::Malformed(what))?;
     }
     T::try_from(n).map_err(|_| DecodeError::Malformed(what))
