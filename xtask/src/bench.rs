@@ -10,14 +10,18 @@
 //! ratios. Python runs before the Rust measurements only so that one
 //! program prints the single table; the two never run at the same time.
 //!
-//! Flags: `--rounds N`, `--scale F` (operations per round), `--no-python`.
+//! Then the workspace's criterion benches run against the same memcached:
+//! `codec_decode` and `sqrt_hit_vs_miss` (the sqrt engine's hit versus miss).
+//!
+//! Flags: `--rounds N`, `--scale F` (operations per round), `--no-python`,
+//! `--peers-only` (skip the criterion benches).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use memcached_harness::Memcached;
 
-use crate::{cargo, run, system, workspace_root};
+use crate::{cargo, run, system, target_dir, workspace_root};
 
 /// PyPI packages of the Python part.
 const PYTHON_PACKAGES: &[&str] = &[
@@ -30,6 +34,7 @@ struct Options {
     rounds: String,
     scale: String,
     python: bool,
+    criterion: bool,
 }
 
 pub fn bench(args: &[String]) -> Result<(), String> {
@@ -69,6 +74,17 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         bench.args(["--python-note", "skipped (--no-python)"]);
     }
     run(&mut bench)?;
+
+    if options.criterion {
+        // The workspace's own criterion benches, on the same server: codec
+        // decoding speed and the sqrt engine's hit versus miss.
+        for name in ["codec_decode", "sqrt_hit_vs_miss"] {
+            run(Command::new(cargo())
+                .args(["bench", "--bench", name, "--"])
+                .args(["--warm-up-time", "1", "--measurement-time", "3"])
+                .env("MEMCACHED_ADDR", &addr))?;
+        }
+    }
     // `server` drops here (and on every early return above): memcached stops.
     Ok(())
 }
@@ -78,6 +94,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         rounds: "15".to_string(),
         scale: "1".to_string(),
         python: true,
+        criterion: true,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -85,6 +102,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--rounds" => options.rounds = value(arg, args.next())?,
             "--scale" => options.scale = value(arg, args.next())?,
             "--no-python" => options.python = false,
+            "--peers-only" => options.criterion = false,
             other => return Err(format!("bench: unknown argument `{other}`")),
         }
     }
@@ -95,12 +113,6 @@ fn value(flag: &str, value: Option<&String>) -> Result<String, String> {
     value
         .cloned()
         .ok_or_else(|| format!("bench: {flag} needs a value"))
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// Creates the venv (once), runs the script, returns the path of its JSON.

@@ -8,13 +8,13 @@
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use memcached_harness::{free_port, Memcached};
 
-use crate::{cargo, run, system, workspace_root};
+use crate::{cargo, run, system, target_dir};
 
 /// How long the collector may take to accept connections.
 const COLLECTOR_START: Duration = Duration::from_secs(15);
@@ -83,12 +83,6 @@ pub fn demo(args: &[String]) -> Result<(), String> {
     drop(collector);
     drop(memcached);
     Ok(())
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 fn start_collector(bin: &Path, addr: SocketAddr) -> Result<Managed, String> {

@@ -20,8 +20,9 @@ tasks:
            then print the trace fetched back from the collector
            (--keep leaves both servers up until Ctrl-C; other flags go to sqrt-demo)
   bench    our client vs a blocking-socket floor, rust-memcache, async-memcached and
-           pymemcache(+OTel) against a memcached it starts; prints ops/s and ratios
-           (--rounds N, --scale F, --no-python)";
+           pymemcache(+OTel) against a memcached it starts; prints ops/s and ratios;
+           then the criterion benches (codec decoding, sqrt hit vs miss)
+           (--rounds N, --scale F, --no-python, --peers-only)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -72,6 +73,13 @@ fn test(extra: &[String]) -> Result<(), String> {
 fn workspace_root() -> std::path::PathBuf {
     let xtask = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     xtask.parent().unwrap_or(xtask).to_path_buf()
+}
+
+/// Where cargo puts build output: `CARGO_TARGET_DIR`, else `target/`.
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 fn cargo() -> String {
