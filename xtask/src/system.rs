@@ -54,9 +54,9 @@ pub fn ensure_demo_packages() -> Result<(), String> {
     ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
 }
 
-/// Everything `cargo xtask bench` needs.
+/// Everything `cargo xtask bench` needs (the sqrt bench links GMP/MPFR).
 pub fn ensure_bench_packages() -> Result<(), String> {
-    ensure(&[MEMCACHED])
+    ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
 }
 
 /// Everything `cargo xtask test` needs.
