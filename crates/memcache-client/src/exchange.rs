@@ -6,7 +6,7 @@
 //! `ERROR` memcached may read the rest of the request as a new command, so
 //! its stream can no longer be trusted).
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use memcache_codec::{EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, Value};
 
 use crate::{Error, Result};
@@ -102,6 +102,9 @@ pub(crate) struct Retrieve<'a> {
     pub kind: Retrieval,
     pub keys: &'a [&'a [u8]],
     pub values: Vec<Value>,
+    /// The request, encoded (and so validated) before any connection is
+    /// taken ([`Retrieve::prepared`]); `None` encodes on each attempt.
+    prepared: Option<Bytes>,
     ends_left: usize,
     /// Index of the first key not yet answered: memcached answers in
     /// request order, so each `VALUE` must name a key at or after it.
@@ -114,14 +117,30 @@ impl<'a> Retrieve<'a> {
             kind,
             keys,
             values: Vec::new(),
+            prepared: None,
             ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
             next_key: 0,
         }
     }
-}
 
-impl Exchange for Retrieve<'_> {
-    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
+    /// A multi-key retrieval encoded now: the codec's validation of the
+    /// keys is the only one (a multi-key call must refuse a bad key before
+    /// any server, of several, is written to), and the values vector is
+    /// sized for every key being a hit.
+    pub fn prepared(
+        kind: Retrieval,
+        keys: &'a [&'a [u8]],
+        limits: &Limits,
+    ) -> Result<Self, EncodeError> {
+        let mut exchange = Retrieve::new(kind, keys);
+        let mut buf = BytesMut::with_capacity(request_size_hint(kind, keys));
+        exchange.encode_lines(&mut buf, limits)?;
+        exchange.prepared = Some(buf.freeze());
+        exchange.values = Vec::with_capacity(keys.len());
+        Ok(exchange)
+    }
+
+    fn encode_lines(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
         let start = buf.len();
         let mut lines = self.keys.chunks(KEYS_PER_LINE);
         // An empty key list still goes to the encoder, which refuses it.
@@ -139,6 +158,30 @@ impl Exchange for Retrieve<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Bytes of the encoded retrieval lines (exact for `get`/`gets`, close for
+/// `gat`/`gats`), so the buffer is allocated once.
+fn request_size_hint(kind: Retrieval, keys: &[&[u8]]) -> usize {
+    let per_line = match kind {
+        Retrieval::Get => "get\r\n".len(),
+        Retrieval::Gets => "gets\r\n".len(),
+        Retrieval::Gat(_) | Retrieval::Gats(_) => "gats 4294967295\r\n".len(),
+    };
+    let lines = keys.len().div_ceil(KEYS_PER_LINE).max(1);
+    keys.iter().map(|k| k.len() + 1).sum::<usize>() + lines * per_line
+}
+
+impl Exchange for Retrieve<'_> {
+    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
+        match &self.prepared {
+            Some(request) => {
+                buf.extend_from_slice(request);
+                Ok(())
+            }
+            None => self.encode_lines(buf, limits),
+        }
     }
     fn feed(&mut self, item: Response) -> Result<bool> {
         match check(item)? {

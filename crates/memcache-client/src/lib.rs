@@ -61,7 +61,9 @@ pub use config::{ClientConfig, Distribution, Failover, ServerAddr, ServerConfig,
 pub use distribution::{murmur3_32, Ketama, Rendezvous};
 pub use error::{Error, Result};
 pub use expiry::{Expiry, MAX_RELATIVE_EXPTIME};
-pub use outcome::{DeleteOutcome, Item, StoreOptions, StoreOutcome, TouchOutcome};
+pub use outcome::{
+    DeleteOutcome, Item, ItemHasher, ItemMap, StoreOptions, StoreOutcome, TouchOutcome,
+};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 

@@ -178,3 +178,18 @@ async fn all_servers_dead_is_no_server_available() {
     }
     assert!(matches!(c.get("k").await, Err(Error::NoServerAvailable)));
 }
+
+/// A multi-key get whose keys span servers and include one invalid key
+/// fails with `InvalidKey` before any server sees a `get`, whichever
+/// server the valid keys go to.
+#[tokio::test]
+async fn invalid_key_in_multi_server_get_many_reaches_no_server() {
+    let servers = start(3);
+    let c = client(&servers, Distribution::Ketama, Failover::FailFast);
+    let mut keys: Vec<String> = (0..60).map(|i| format!("split-invalid-{i}")).collect();
+    keys.push("has space".to_string());
+    assert!(matches!(c.get_many(&keys).await, Err(Error::InvalidKey(_))));
+    for (server, stats) in c.stats(None).await.unwrap() {
+        assert_eq!(stats.get("cmd_get").map(String::as_str), Some("0"), "{server}");
+    }
+}

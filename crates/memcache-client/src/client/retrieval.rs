@@ -3,16 +3,13 @@
 //! A multi-key call sends all of one server's keys in one write and reads
 //! them back in one pass; servers are asked concurrently.
 
-use std::collections::HashMap;
-
-use bytes::Bytes;
 use memcache_codec::{validate_key, Value};
 use tracing::{Instrument, Span};
 
 use super::{finish, Client};
 use crate::exchange::{Retrieval, Retrieve};
 use crate::trace::{self, op_span};
-use crate::{Expiry, Item, Result};
+use crate::{Expiry, Item, ItemMap, Result};
 
 fn item(v: Value) -> Item {
     Item {
@@ -66,8 +63,9 @@ impl Client {
     }
 
     /// The values of many keys: one pipelined round trip per server, servers
-    /// in parallel. Misses are absent from the map.
-    pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<HashMap<Bytes, Item>> {
+    /// in parallel. Misses are absent from the map. An invalid key fails the
+    /// whole call before anything is sent to any server.
+    pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<ItemMap> {
         let span = op_span!("get_many");
         let r = self
             .retrieve_many(Retrieval::Get, keys, &span)
@@ -77,7 +75,7 @@ impl Client {
     }
 
     /// [`Client::get_many`] with CAS tokens.
-    pub async fn gets_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<HashMap<Bytes, Item>> {
+    pub async fn gets_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<ItemMap> {
         let span = op_span!("gets_many");
         let r = self
             .retrieve_many(Retrieval::Gets, keys, &span)
@@ -107,40 +105,79 @@ impl Client {
         kind: Retrieval,
         keys: &[K],
         span: &Span,
-    ) -> Result<HashMap<Bytes, Item>> {
+    ) -> Result<ItemMap> {
         span.record("db.operation.batch.size", trace::int(keys.len()));
         trace::record_keys(span, self.config().record_keys, keys);
-        let keys: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
-        for key in &keys {
-            validate_key(key)?;
-        }
-        let groups = self.group(keys.iter().copied(), |k| k)?;
-        // Each server's keys as a plain slice for the request.
-        let key_lists: Vec<(usize, Vec<&[u8]>)> = groups
-            .into_iter()
-            .map(|(server, items)| (server, items.into_iter().map(|(_, k)| k).collect()))
-            .collect();
-        let work = key_lists
-            .iter()
-            .map(|(server, keys)| (*server, Retrieve::new(kind, keys)))
-            .collect();
-        let done = self.on_servers(work, span).await?;
-        let mut found = HashMap::with_capacity(keys.len());
+        let asked = keys.len();
+        let mut found = ItemMap::with_capacity_and_hasher(asked, Default::default());
         let mut bytes = 0u64;
-        for (_, exchange) in done {
-            for value in exchange.values {
-                bytes += value.data.len() as u64;
-                found.insert(value.key.clone(), item(value));
+        if asked > 0 {
+            let key_lists = self.split_keys(keys.iter().map(AsRef::as_ref).collect())?;
+            // Encoding validates every key: all of them, before any server is
+            // written to.
+            let limits = &self.config().limits;
+            let work = key_lists
+                .iter()
+                .map(|(server, keys)| Ok((*server, Retrieve::prepared(kind, keys, limits)?)))
+                .collect::<Result<Vec<_>>>()?;
+            if self.servers().len() == 1 {
+                // Routing was skipped (with one server it ignores the key)
+                // but the server must be live, as for a single-key call.
+                self.route(&[])?;
+            }
+            for (_, exchange) in self.on_servers(work, span).await? {
+                for Value {
+                    key,
+                    data,
+                    flags,
+                    cas,
+                } in exchange.values
+                {
+                    bytes += data.len() as u64;
+                    // The key is moved out of the reply, not cloned.
+                    let item = Item {
+                        value: data,
+                        flags,
+                        cas,
+                    };
+                    found.insert(key, item);
+                }
             }
         }
         if !span.is_disabled() {
             span.record("memcached.hits", trace::int(found.len()));
             span.record(
                 "memcached.misses",
-                trace::int(keys.len().saturating_sub(found.len())),
+                trace::int(asked.saturating_sub(found.len())),
             );
             span.record("memcached.value_size", trace::int(bytes));
         }
         Ok(found)
     }
+
+    /// The keys of a multi-key call by server. With one server all keys go
+    /// to it unrouted (the caller checks it is live once); with several, a
+    /// routing failure is reported as an invalid key when there is one, as
+    /// the single-server path would.
+    fn split_keys<'k>(&self, keys: Vec<&'k [u8]>) -> Result<Vec<KeyList<'k>>> {
+        if self.servers().len() == 1 {
+            return Ok(vec![(0, keys)]);
+        }
+        let groups = match self.group(keys.iter().copied(), |k| k) {
+            Ok(groups) => groups,
+            Err(e) => {
+                for key in keys {
+                    validate_key(key)?;
+                }
+                return Err(e);
+            }
+        };
+        Ok(groups
+            .into_iter()
+            .map(|(server, items)| (server, items.into_iter().map(|(_, k)| k).collect()))
+            .collect())
+    }
 }
+
+/// A server index and the keys of a multi-key call that go to it.
+type KeyList<'k> = (usize, Vec<&'k [u8]>);
