@@ -17,6 +17,7 @@ use tracing::Span;
 
 use crate::distribution::Distributor;
 use crate::exchange::Exchange;
+use crate::pool::deadline_after;
 use crate::server::Server;
 use crate::setup::ConnSetup;
 use crate::trace;
@@ -186,8 +187,12 @@ impl Client {
         let server = &self.inner.servers[index];
         let config = &self.inner.config;
         let mut retried = false;
+        // One timer for the whole call: the pool wait, then the exchange
+        // (two timers cost a registration and a cancellation each).
+        let timer = tokio::time::sleep(config.operation_timeout);
+        tokio::pin!(timer);
         loop {
-            let mut conn = match server.pool.get().await {
+            let mut conn = match server.pool.get(timer.as_mut()).await {
                 Ok(conn) => conn,
                 Err(e) => {
                     if e.is_server_failure() {
@@ -199,14 +204,18 @@ impl Client {
             if let Some(span) = span {
                 trace::record_server(span, server, &conn.peer);
             }
-            let result = match tokio::time::timeout(
-                config.operation_timeout,
-                conn.run(exchange, &config.limits),
-            )
-            .await
-            {
-                Ok(result) => result,
-                Err(_) => Err(Error::Timeout),
+            if !conn.at_once {
+                // Waited or connected: the exchange gets its full timeout
+                // from now on.
+                timer
+                    .as_mut()
+                    .reset(deadline_after(config.operation_timeout));
+            }
+            // A timed-out exchange drops its connection mid-flight: never reused.
+            let result = tokio::select! {
+                biased;
+                result = conn.run(exchange, &config.limits) => result,
+                () = timer.as_mut() => Err(Error::Timeout),
             };
             let error = match result {
                 Ok(()) => {
