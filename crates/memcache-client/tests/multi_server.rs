@@ -190,6 +190,10 @@ async fn invalid_key_in_multi_server_get_many_reaches_no_server() {
     keys.push("has space".to_string());
     assert!(matches!(c.get_many(&keys).await, Err(Error::InvalidKey(_))));
     for (server, stats) in c.stats(None).await.unwrap() {
-        assert_eq!(stats.get("cmd_get").map(String::as_str), Some("0"), "{server}");
+        assert_eq!(
+            stats.get("cmd_get").map(String::as_str),
+            Some("0"),
+            "{server}"
+        );
     }
 }
