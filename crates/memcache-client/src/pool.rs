@@ -106,8 +106,17 @@ impl Pool {
         let idle = self.idle().pop();
         let (conn, reused) = match idle {
             Some(conn) => (conn, true),
+            // Boxed: the connect future (TLS handshake, authentication) is
+            // large, and inline it would be moved on every call, connecting
+            // or not; connecting is rare and costs far more than a box.
             None => (
-                Conn::connect(&self.addr, self.connect_timeout, self.limits, &self.setup).await?,
+                Box::pin(Conn::connect(
+                    &self.addr,
+                    self.connect_timeout,
+                    self.limits,
+                    &self.setup,
+                ))
+                .await?,
                 false,
             ),
         };
