@@ -101,7 +101,11 @@ pub(crate) enum Retrieval {
 pub(crate) struct Retrieve<'a> {
     pub kind: Retrieval,
     pub keys: &'a [&'a [u8]],
-    pub values: Vec<Value>,
+    /// The values of a multi-key request, in reply order.
+    values: Vec<Value>,
+    /// The value of a single-key request: kept out of `values` so that a
+    /// `get` allocates no vector.
+    one: Option<Value>,
     /// The request, encoded (and so validated) before any connection is
     /// taken ([`Retrieve::prepared`]); `None` encodes on each attempt.
     prepared: Option<Bytes>,
@@ -117,6 +121,7 @@ impl<'a> Retrieve<'a> {
             kind,
             keys,
             values: Vec::new(),
+            one: None,
             prepared: None,
             ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
             next_key: 0,
@@ -136,8 +141,23 @@ impl<'a> Retrieve<'a> {
         let mut buf = BytesMut::with_capacity(request_size_hint(kind, keys));
         exchange.encode_lines(&mut buf, limits)?;
         exchange.prepared = Some(buf.freeze());
-        exchange.values = Vec::with_capacity(keys.len());
+        if keys.len() > 1 {
+            exchange.values = Vec::with_capacity(keys.len());
+        }
         Ok(exchange)
+    }
+
+    /// The value of a single-key request (`None` on a miss).
+    pub fn take_one(&mut self) -> Option<Value> {
+        self.one.take().or_else(|| self.values.pop())
+    }
+
+    /// Every value, in reply order.
+    pub fn into_values(self) -> Vec<Value> {
+        match self.one {
+            Some(one) => vec![one],
+            None => self.values,
+        }
     }
 
     fn encode_lines(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
@@ -195,7 +215,13 @@ impl Exchange for Retrieve<'_> {
                         command: "retrieval",
                     })?;
                 self.next_key += offset + 1;
-                self.values.push(v);
+                // A one-key request takes at most one value: a second
+                // names no key after the first and was refused above.
+                if self.keys.len() == 1 {
+                    self.one = Some(v);
+                } else {
+                    self.values.push(v);
+                }
                 Ok(false)
             }
             Response::End => {

@@ -70,7 +70,11 @@ pub fn decode_reply(selector: u8, chunk: usize, reply: &[u8]) -> Decoded {
             };
             let mut ex = Retrieve::new(kind, keys);
             finish(&mut out, drive(&mut ex, reply, chunk, &limits));
-            out.values = ex.values.into_iter().map(|v| (v.key, v.data)).collect();
+            out.values = ex
+                .into_values()
+                .into_iter()
+                .map(|v| (v.key, v.data))
+                .collect();
         }
         3 => {
             let mut ex = MetaPipeline::new((0..3).map(meta_get).collect());

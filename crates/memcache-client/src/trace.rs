@@ -104,6 +104,31 @@ pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
     span.record_all(&fields.value_set(&values));
 }
 
+/// Records a single-key retrieval's `memcached.hit` and, on a hit,
+/// `memcached.value_size`, in one `record_all` (one subscriber round trip
+/// instead of two).
+pub(crate) fn record_hit(span: &Span, value_size: Option<usize>) {
+    if span.is_disabled() {
+        return;
+    }
+    let Some(fields) = span.metadata().map(|m| m.fields()) else {
+        return;
+    };
+    let (Some(hit), Some(size)) = (
+        fields.field("memcached.hit"),
+        fields.field("memcached.value_size"),
+    ) else {
+        return; // not an `op_span!` span
+    };
+    let hit_value = value_size.is_some();
+    let size_value = value_size.map(int);
+    let values = [
+        (&hit, Some(&hit_value as &dyn Value)),
+        (&size, size_value.as_ref().map(|s| s as &dyn Value)),
+    ];
+    span.record_all(&fields.value_set(&values));
+}
+
 /// Records the key when the configuration allows it.
 pub(crate) fn record_key(span: &Span, record_keys: bool, key: &[u8]) {
     if record_keys && !span.is_disabled() {

@@ -90,13 +90,8 @@ impl Client {
         let keys = [key];
         let mut exchange = Retrieve::new(kind, &keys);
         self.execute_for_key(key, &mut exchange, span).await?;
-        let found = exchange.values.pop().map(item);
-        if !span.is_disabled() {
-            span.record("memcached.hit", found.is_some());
-            if let Some(item) = &found {
-                span.record("memcached.value_size", trace::int(item.value.len()));
-            }
-        }
+        let found = exchange.take_one().map(item);
+        trace::record_hit(span, found.as_ref().map(|item| item.value.len()));
         Ok(found)
     }
 
@@ -131,7 +126,7 @@ impl Client {
                     data,
                     flags,
                     cas,
-                } in exchange.values
+                } in exchange.into_values()
                 {
                     bytes += data.len() as u64;
                     // The key is moved out of the reply, not cloned.
