@@ -417,3 +417,38 @@ async fn values_at_and_around_the_server_limit() {
     let s = stats(&c).await;
     assert_eq!(s["curr_items"], "1");
 }
+
+#[tokio::test]
+async fn unicode_and_high_byte_keys_are_ordinary_keys() {
+    // memcached's text protocol takes any byte above space (except DEL):
+    // UTF-8 and even non-UTF-8 high bytes are valid keys, stored verbatim.
+    let server = common::start_server(&[]);
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap();
+    let keys: Vec<Vec<u8>> = vec![
+        "clé-ünïcode".as_bytes().to_vec(),
+        "日本語のキー".as_bytes().to_vec(),
+        vec![0x80, 0xff, 0xfe, b'k'],
+        "é".repeat(125).into_bytes(), // 250 bytes: the longest key
+    ];
+    for (i, key) in keys.iter().enumerate() {
+        c.set(key, format!("v{i}"), StoreOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            c.get(key).await.unwrap().unwrap().value,
+            format!("v{i}").into_bytes()
+        );
+    }
+    let found = c.get_many(&keys).await.unwrap();
+    assert_eq!(found.len(), keys.len());
+    for key in &keys {
+        assert!(found.contains_key(&key[..]));
+    }
+    // One byte more is refused.
+    let long = "é".repeat(125) + "x";
+    assert!(matches!(c.get(&long).await, Err(Error::InvalidKey(_))));
+    assert_eq!(stats(&c).await["curr_items"], keys.len().to_string());
+}
