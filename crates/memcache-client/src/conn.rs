@@ -1,7 +1,9 @@
 //! One buffered connection to a server (TCP or Unix socket).
 //!
-//! A request is encoded into the write buffer and sent with one write; the
-//! response is decoded straight from the read buffer. The connection knows
+//! A request is encoded into the write buffer and sent with one write (a
+//! large storage value goes out from the caller's slice, see
+//! [`crate::vectored`]); the response is decoded straight from the read
+//! buffer. The connection knows
 //! when it is out of step with the server: `in_flight` is set before the
 //! first byte is written and cleared only once the whole response has been
 //! read, so a connection whose exchange timed out, failed or was cancelled
@@ -16,6 +18,7 @@ use tokio::net::{TcpStream, UnixStream};
 
 use crate::exchange::Exchange;
 use crate::setup::ConnSetup;
+use crate::vectored;
 use crate::{Error, Result, ServerAddr};
 
 /// Initial read buffer size; grows for large values.
@@ -153,7 +156,18 @@ impl Conn {
             decoder: &self.decoder,
             received: &mut self.received,
         };
-        let request = &self.write_buf[..];
+        let mut request = &self.write_buf[..];
+        if let Some(value) = exchange.large_value() {
+            // One request: the server answers only once it has the whole
+            // value, so writing before reading cannot deadlock.
+            match &mut self.stream {
+                Stream::Tcp(s) => vectored::write_line_value(s, request, value).await?,
+                Stream::Unix(s) => vectored::write_line_value(s, request, value).await?,
+                #[cfg(feature = "tls")]
+                Stream::Tls(s) => vectored::write_line_value(&mut **s, request, value).await?,
+            }
+            request = &[];
+        }
         match &mut self.stream {
             Stream::Tcp(s) => {
                 let (mut r, mut w) = s.split();

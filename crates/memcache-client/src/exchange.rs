@@ -9,6 +9,7 @@
 use bytes::{Bytes, BytesMut};
 use memcache_codec::{EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, Value};
 
+use crate::vectored;
 use crate::{Error, Result};
 
 pub(crate) trait Exchange {
@@ -17,6 +18,11 @@ pub(crate) trait Exchange {
     /// Whether the server answers at all (false for `noreply`).
     fn expects_reply(&self) -> bool {
         true
+    }
+    /// A large value that `encode` left out: the connection writes it
+    /// from here, then `\r\n`, right after the encoded bytes.
+    fn large_value(&self) -> Option<&[u8]> {
+        None
     }
     /// Takes one response item; `Ok(true)` when the reply is complete.
     fn feed(&mut self, item: Response) -> Result<bool>;
@@ -65,10 +71,17 @@ impl<'a> Single<'a> {
 
 impl Exchange for Single<'_> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
-        self.request.encode(buf, limits)
+        if self.large_value().is_some() {
+            vectored::encode_store_line(&self.request, buf, limits)
+        } else {
+            self.request.encode(buf, limits)
+        }
     }
     fn expects_reply(&self) -> bool {
         self.request.expects_reply()
+    }
+    fn large_value(&self) -> Option<&[u8]> {
+        vectored::large_value(&self.request)
     }
     fn feed(&mut self, item: Response) -> Result<bool> {
         let item = check(item)?;

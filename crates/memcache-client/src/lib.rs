@@ -54,6 +54,7 @@ mod setup;
 #[cfg(feature = "tls")]
 mod tls;
 pub mod trace;
+mod vectored;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, MetaRequest};

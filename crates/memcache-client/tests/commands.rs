@@ -439,3 +439,50 @@ async fn meta_pipeline_matches_replies_to_requests() {
     assert_eq!(replies[4].as_ref().unwrap().status, MetaStatus::Miss);
     assert_eq!(replies[5].as_ref().unwrap().status, MetaStatus::Header);
 }
+
+/// Values above the vectored-write threshold (written from the caller's
+/// slice, not copied into the write buffer) arrive whole: set, append, cas
+/// and a `noreply` set followed by a normal call on the same connection.
+#[tokio::test]
+async fn large_values_written_vectored_roundtrip() {
+    let c = shared_client();
+    let k = format!("{}k", prefix("large-vectored"));
+    let value: Vec<u8> = (0..100 * 1024).map(|i| (i % 251) as u8).collect();
+    let opts = StoreOptions::default().flags(7);
+    assert_eq!(c.set(&k, &value, opts).await.unwrap(), StoreOutcome::Stored);
+    let item = c.gets(&k).await.unwrap().unwrap();
+    assert_eq!(&item.value[..], &value[..]);
+    assert_eq!(item.flags, 7);
+
+    let tail = vec![b'z'; 20 * 1024];
+    assert_eq!(
+        c.append(&k, &tail, StoreOptions::default()).await.unwrap(),
+        StoreOutcome::Stored
+    );
+    let mut expected = value.clone();
+    expected.extend_from_slice(&tail);
+    let item = c.gets(&k).await.unwrap().unwrap();
+    assert_eq!(&item.value[..], &expected[..]);
+
+    let replaced = vec![b'c'; 64 * 1024];
+    let cas = item.cas.unwrap();
+    assert_eq!(
+        c.cas(&k, &replaced, cas, StoreOptions::default())
+            .await
+            .unwrap(),
+        StoreOutcome::Stored
+    );
+    assert_eq!(
+        c.cas(&k, &replaced, cas, StoreOptions::default())
+            .await
+            .unwrap(),
+        StoreOutcome::Exists
+    );
+    assert_eq!(&c.get(&k).await.unwrap().unwrap().value[..], &replaced[..]);
+
+    let quiet = vec![b'q'; 30 * 1024];
+    c.set(&k, &quiet, StoreOptions::default().noreply())
+        .await
+        .unwrap();
+    assert_eq!(&c.get(&k).await.unwrap().unwrap().value[..], &quiet[..]);
+}
