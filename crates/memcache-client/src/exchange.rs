@@ -6,6 +6,8 @@
 //! `ERROR` memcached may read the rest of the request as a new command, so
 //! its stream can no longer be trusted).
 
+use std::fmt::Write as _;
+
 use bytes::{Bytes, BytesMut};
 use memcache_codec::{EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, Value};
 
@@ -122,6 +124,9 @@ pub(crate) struct Retrieve<'a> {
     /// The request, encoded (and so validated) before any connection is
     /// taken ([`Retrieve::prepared`]); `None` encodes on each attempt.
     prepared: Option<Bytes>,
+    /// The caller validated every key ([`Retrieve::with_valid_keys`]): the
+    /// lines are written without the codec validating them again.
+    keys_valid: bool,
     ends_left: usize,
     /// Index of the first key not yet answered: memcached answers in
     /// request order, so each `VALUE` must name a key at or after it.
@@ -136,6 +141,7 @@ impl<'a> Retrieve<'a> {
             values: Vec::new(),
             one: None,
             prepared: None,
+            keys_valid: false,
             ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
             next_key: 0,
         }
@@ -158,6 +164,15 @@ impl<'a> Retrieve<'a> {
             exchange.values = Vec::with_capacity(keys.len());
         }
         Ok(exchange)
+    }
+
+    /// A retrieval of keys the caller has already checked with
+    /// [`memcache_codec::validate_key`] (a single-key call does, before
+    /// taking a connection), so encoding does not check them again.
+    pub fn with_valid_keys(kind: Retrieval, keys: &'a [&'a [u8]]) -> Self {
+        let mut exchange = Retrieve::new(kind, keys);
+        exchange.keys_valid = !keys.is_empty();
+        exchange
     }
 
     /// The value of a single-key request (`None` on a miss).
@@ -194,6 +209,30 @@ impl<'a> Retrieve<'a> {
     }
 }
 
+/// The retrieval lines for validated, non-empty keys: what
+/// [`Request::encode`] writes, byte for byte (a test compares them).
+fn write_valid_lines(buf: &mut BytesMut, kind: Retrieval, keys: &[&[u8]]) {
+    let (command, exptime): (&[u8], _) = match kind {
+        Retrieval::Get => (b"get", None),
+        Retrieval::Gets => (b"gets", None),
+        Retrieval::Gat(exptime) => (b"gat", Some(exptime)),
+        Retrieval::Gats(exptime) => (b"gats", Some(exptime)),
+    };
+    buf.reserve(request_size_hint(kind, keys));
+    for line in keys.chunks(KEYS_PER_LINE) {
+        buf.extend_from_slice(command);
+        if let Some(exptime) = exptime {
+            // Writing into a `BytesMut` cannot fail.
+            let _ = write!(buf, " {exptime}");
+        }
+        for key in line {
+            buf.extend_from_slice(b" ");
+            buf.extend_from_slice(key);
+        }
+        buf.extend_from_slice(b"\r\n");
+    }
+}
+
 /// Bytes of the encoded retrieval lines (exact for `get`/`gets`, close for
 /// `gat`/`gats`), so the buffer is allocated once.
 fn request_size_hint(kind: Retrieval, keys: &[&[u8]]) -> usize {
@@ -211,6 +250,10 @@ impl Exchange for Retrieve<'_> {
         match &self.prepared {
             Some(request) => {
                 buf.extend_from_slice(request);
+                Ok(())
+            }
+            None if self.keys_valid => {
+                write_valid_lines(buf, self.kind, self.keys);
                 Ok(())
             }
             None => self.encode_lines(buf, limits),
@@ -376,6 +419,38 @@ impl Exchange for MetaPipeline<'_> {
                 Ok(false)
             }
             _ => Err(Error::UnexpectedResponse { command: "meta" }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_key_lines_equal_the_codec_encoding() {
+        let many: Vec<Vec<u8>> = (0..KEYS_PER_LINE * 2 + 7)
+            .map(|i| format!("key:{i}").into_bytes())
+            .collect();
+        let many: Vec<&[u8]> = many.iter().map(Vec::as_slice).collect();
+        let limits = Limits::default();
+        for keys in [&many[..1], &many[..3], &many[..]] {
+            for kind in [
+                Retrieval::Get,
+                Retrieval::Gets,
+                Retrieval::Gat(0),
+                Retrieval::Gats(u32::MAX),
+            ] {
+                let mut checked = BytesMut::new();
+                Retrieve::new(kind, keys)
+                    .encode(&mut checked, &limits)
+                    .unwrap();
+                let mut unchecked = BytesMut::new();
+                Retrieve::with_valid_keys(kind, keys)
+                    .encode(&mut unchecked, &limits)
+                    .unwrap();
+                assert_eq!(unchecked, checked, "{kind:?} x{}", keys.len());
+            }
         }
     }
 }
