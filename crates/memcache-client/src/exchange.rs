@@ -49,6 +49,9 @@ fn text(msg: &[u8]) -> String {
 pub(crate) struct Single<'a> {
     pub request: Request<'a>,
     pub reply: Option<Response>,
+    /// A storage request the caller validated: encoded without the codec
+    /// validating it again ([`Single::validated_store`]).
+    valid_store: bool,
 }
 
 /// The opaque (`O`) token a meta request carries, which its reply must echo.
@@ -67,16 +70,37 @@ impl<'a> Single<'a> {
         Single {
             request,
             reply: None,
+            valid_store: false,
+        }
+    }
+
+    /// A storage request (`set`, `add`, ..., `cas`) the caller has already
+    /// checked with [`Request::validate`] (before taking a connection), so
+    /// encoding does not check it again.
+    pub fn validated_store(request: Request<'a>) -> Self {
+        let valid_store = matches!(request, Request::Store { .. } | Request::Cas { .. });
+        Single {
+            request,
+            reply: None,
+            valid_store,
         }
     }
 }
 
 impl Exchange for Single<'_> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
-        if self.large_value().is_some() {
-            vectored::encode_store_line(&self.request, buf, limits)
-        } else {
-            self.request.encode(buf, limits)
+        let large = self.large_value().is_some();
+        match (self.valid_store, &self.request) {
+            (true, Request::Store { value, .. } | Request::Cas { value, .. }) => {
+                vectored::write_store_line(&self.request, buf);
+                if !large {
+                    buf.extend_from_slice(value);
+                    buf.extend_from_slice(b"\r\n");
+                }
+                Ok(())
+            }
+            _ if large => vectored::encode_store_line(&self.request, buf, limits),
+            _ => self.request.encode(buf, limits),
         }
     }
     fn expects_reply(&self) -> bool {
@@ -426,6 +450,44 @@ impl Exchange for MetaPipeline<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validated_stores_equal_the_codec_encoding() {
+        let limits = Limits::default();
+        let big = vec![b'b'; vectored::VECTORED_VALUE_MIN];
+        for value in [&b"small"[..], &big[..]] {
+            let requests = [
+                Request::Store {
+                    command: memcache_codec::StoreCommand::Add,
+                    key: b"k:1",
+                    flags: 9,
+                    exptime: 30,
+                    value,
+                    noreply: true,
+                },
+                Request::Cas {
+                    key: b"k:2",
+                    flags: 0,
+                    exptime: 0,
+                    value,
+                    cas: 77,
+                    noreply: false,
+                },
+            ];
+            for request in requests {
+                let mut checked = BytesMut::new();
+                request.encode(&mut checked, &limits).unwrap();
+                let exchange = Single::validated_store(request);
+                let mut unchecked = BytesMut::new();
+                exchange.encode(&mut unchecked, &limits).unwrap();
+                if let Some(value) = exchange.large_value() {
+                    unchecked.extend_from_slice(value);
+                    unchecked.extend_from_slice(b"\r\n");
+                }
+                assert_eq!(unchecked, checked);
+            }
+        }
+    }
 
     #[test]
     fn valid_key_lines_equal_the_codec_encoding() {

@@ -37,6 +37,17 @@ pub(crate) fn encode_store_line(
     buf: &mut BytesMut,
     limits: &Limits,
 ) -> Result<(), EncodeError> {
+    if !matches!(request, Request::Store { .. } | Request::Cas { .. }) {
+        return request.encode(buf, limits);
+    }
+    request.validate(limits)?;
+    write_store_line(request, buf);
+    Ok(())
+}
+
+/// Appends the command line of a storage request the caller has validated
+/// ([`Request::validate`]); writes nothing for other requests.
+pub(crate) fn write_store_line(request: &Request<'_>, buf: &mut BytesMut) {
     let (command, key, flags, exptime, len, cas, noreply) = match *request {
         Request::Store {
             command,
@@ -62,9 +73,9 @@ pub(crate) fn encode_store_line(
             cas,
             noreply,
         } => ("cas", key, flags, exptime, value.len(), Some(cas), noreply),
-        _ => return request.encode(buf, limits),
+        _ => return,
     };
-    request.validate(limits)?;
+    buf.reserve(command.len() + key.len() + 64);
     buf.extend_from_slice(command.as_bytes());
     buf.extend_from_slice(b" ");
     buf.extend_from_slice(key);
@@ -77,7 +88,6 @@ pub(crate) fn encode_store_line(
         buf.extend_from_slice(b" noreply");
     }
     buf.extend_from_slice(b"\r\n");
-    Ok(())
 }
 
 fn store_command_name(command: StoreCommand) -> &'static str {

@@ -133,9 +133,10 @@ impl Client {
                 noreply: options.noreply,
             },
         };
-        // Key and value size, before a connection is taken.
+        // Key and value size, before a connection is taken (the only check:
+        // the request is then encoded unchecked).
         request.validate(&self.config().limits)?;
-        let mut exchange = Single::new(request);
+        let mut exchange = Single::validated_store(request);
         self.execute_for_key(key, &mut exchange, span).await?;
         let outcome = store_outcome(exchange.reply)?;
         let field = if cas.is_some() {
