@@ -6,8 +6,6 @@
 //! `ERROR` memcached may read the rest of the request as a new command, so
 //! its stream can no longer be trusted).
 
-use std::fmt::Write as _;
-
 use bytes::{Bytes, BytesMut};
 use memcache_codec::{EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, Value};
 
@@ -246,8 +244,7 @@ fn write_valid_lines(buf: &mut BytesMut, kind: Retrieval, keys: &[&[u8]]) {
     for line in keys.chunks(KEYS_PER_LINE) {
         buf.extend_from_slice(command);
         if let Some(exptime) = exptime {
-            // Writing into a `BytesMut` cannot fail.
-            let _ = write!(buf, " {exptime}");
+            vectored::put_number(buf, u64::from(exptime));
         }
         for key in line {
             buf.extend_from_slice(b" ");
