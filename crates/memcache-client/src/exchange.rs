@@ -7,7 +7,9 @@
 //! its stream can no longer be trusted).
 
 use bytes::{Bytes, BytesMut};
-use memcache_codec::{EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, Value};
+use memcache_codec::{
+    EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, ValidRequest, Value,
+};
 
 use crate::vectored;
 use crate::{Error, Result};
@@ -47,9 +49,9 @@ fn text(msg: &[u8]) -> String {
 pub(crate) struct Single<'a> {
     pub request: Request<'a>,
     pub reply: Option<Response>,
-    /// A storage request the caller validated: encoded without the codec
-    /// validating it again ([`Single::validated_store`]).
-    valid_store: bool,
+    /// The request as validated by the caller before a connection was
+    /// taken ([`Single::validated`]): written without a second check.
+    valid: Option<ValidRequest<'a>>,
 }
 
 /// The opaque (`O`) token a meta request carries, which its reply must echo.
@@ -68,38 +70,34 @@ impl<'a> Single<'a> {
         Single {
             request,
             reply: None,
-            valid_store: false,
+            valid: None,
         }
     }
 
-    /// A storage request (`set`, `add`, ..., `cas`) the caller has already
-    /// checked with [`Request::validate`] (before taking a connection), so
-    /// encoding does not check it again.
-    pub fn validated_store(request: Request<'a>) -> Self {
-        let valid_store = matches!(request, Request::Store { .. } | Request::Cas { .. });
+    /// A request the caller has already checked with [`Request::validate`]
+    /// (before taking a connection), so encoding does not check it again.
+    pub fn validated(valid: ValidRequest<'a>) -> Self {
         Single {
-            request,
+            request: *valid.request(),
             reply: None,
-            valid_store,
+            valid: Some(valid),
         }
     }
 }
 
 impl Exchange for Single<'_> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
-        let large = self.large_value().is_some();
-        match (self.valid_store, &self.request) {
-            (true, Request::Store { value, .. } | Request::Cas { value, .. }) => {
-                vectored::write_store_line(&self.request, buf);
-                if !large {
-                    buf.extend_from_slice(value);
-                    buf.extend_from_slice(b"\r\n");
-                }
-                Ok(())
-            }
-            _ if large => vectored::encode_store_line(&self.request, buf, limits),
-            _ => self.request.encode(buf, limits),
+        let valid = match self.valid {
+            Some(valid) => valid,
+            None => self.request.validate(limits)?,
+        };
+        // A large value goes out from the caller's slice (see `vectored`).
+        if self.large_value().is_some() {
+            valid.write_command_line(buf);
+        } else {
+            valid.write(buf);
         }
+        Ok(())
     }
     fn expects_reply(&self) -> bool {
         self.request.expects_reply()
@@ -134,6 +132,18 @@ pub(crate) enum Retrieval {
     Gats(u32),
 }
 
+impl Retrieval {
+    /// The request of this kind for one line of keys.
+    fn request<'k>(self, keys: &'k [&'k [u8]]) -> Request<'k> {
+        match self {
+            Retrieval::Get => Request::Get { keys },
+            Retrieval::Gets => Request::Gets { keys },
+            Retrieval::Gat(exptime) => Request::Gat { exptime, keys },
+            Retrieval::Gats(exptime) => Request::Gats { exptime, keys },
+        }
+    }
+}
+
 /// `get`/`gets`/`gat`/`gats` for any number of keys: `VALUE`* `END` per line.
 pub(crate) struct Retrieve<'a> {
     pub kind: Retrieval,
@@ -146,9 +156,9 @@ pub(crate) struct Retrieve<'a> {
     /// The request, encoded (and so validated) before any connection is
     /// taken ([`Retrieve::prepared`]); `None` encodes on each attempt.
     prepared: Option<Bytes>,
-    /// The caller validated every key ([`Retrieve::with_valid_keys`]): the
-    /// lines are written without the codec validating them again.
-    keys_valid: bool,
+    /// The one request line, validated by the caller before a connection
+    /// was taken ([`Retrieve::validated`]): written without a second check.
+    valid: Option<ValidRequest<'a>>,
     ends_left: usize,
     /// Index of the first key not yet answered: memcached answers in
     /// request order, so each `VALUE` must name a key at or after it.
@@ -163,7 +173,7 @@ impl<'a> Retrieve<'a> {
             values: Vec::new(),
             one: None,
             prepared: None,
-            keys_valid: false,
+            valid: None,
             ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
             next_key: 0,
         }
@@ -188,13 +198,20 @@ impl<'a> Retrieve<'a> {
         Ok(exchange)
     }
 
-    /// A retrieval of keys the caller has already checked with
-    /// [`memcache_codec::validate_key`] (a single-key call does, before
-    /// taking a connection), so encoding does not check them again.
-    pub fn with_valid_keys(kind: Retrieval, keys: &'a [&'a [u8]]) -> Self {
+    /// A retrieval validated now, before any connection is taken, and
+    /// written later without a second check. Keys that need several lines
+    /// are encoded whole at once instead ([`Retrieve::prepared`]).
+    pub fn validated(
+        kind: Retrieval,
+        keys: &'a [&'a [u8]],
+        limits: &Limits,
+    ) -> Result<Self, EncodeError> {
+        if keys.len() > KEYS_PER_LINE {
+            return Retrieve::prepared(kind, keys, limits);
+        }
         let mut exchange = Retrieve::new(kind, keys);
-        exchange.keys_valid = !keys.is_empty();
-        exchange
+        exchange.valid = Some(kind.request(keys).validate(limits)?);
+        Ok(exchange)
     }
 
     /// The value of a single-key request (`None` on a miss).
@@ -216,41 +233,13 @@ impl<'a> Retrieve<'a> {
         // An empty key list still goes to the encoder, which refuses it.
         let first = lines.next().unwrap_or(&[]);
         for keys in std::iter::once(first).chain(lines) {
-            let request = match self.kind {
-                Retrieval::Get => Request::Get { keys },
-                Retrieval::Gets => Request::Gets { keys },
-                Retrieval::Gat(exptime) => Request::Gat { exptime, keys },
-                Retrieval::Gats(exptime) => Request::Gats { exptime, keys },
-            };
+            let request = self.kind.request(keys);
             if let Err(e) = request.encode(buf, limits) {
                 buf.truncate(start);
                 return Err(e);
             }
         }
         Ok(())
-    }
-}
-
-/// The retrieval lines for validated, non-empty keys: what
-/// [`Request::encode`] writes, byte for byte (a test compares them).
-fn write_valid_lines(buf: &mut BytesMut, kind: Retrieval, keys: &[&[u8]]) {
-    let (command, exptime): (&[u8], _) = match kind {
-        Retrieval::Get => (b"get", None),
-        Retrieval::Gets => (b"gets", None),
-        Retrieval::Gat(exptime) => (b"gat", Some(exptime)),
-        Retrieval::Gats(exptime) => (b"gats", Some(exptime)),
-    };
-    buf.reserve(request_size_hint(kind, keys));
-    for line in keys.chunks(KEYS_PER_LINE) {
-        buf.extend_from_slice(command);
-        if let Some(exptime) = exptime {
-            vectored::put_number(buf, u64::from(exptime));
-        }
-        for key in line {
-            buf.extend_from_slice(b" ");
-            buf.extend_from_slice(key);
-        }
-        buf.extend_from_slice(b"\r\n");
     }
 }
 
@@ -268,16 +257,16 @@ fn request_size_hint(kind: Retrieval, keys: &[&[u8]]) -> usize {
 
 impl Exchange for Retrieve<'_> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
-        match &self.prepared {
-            Some(request) => {
+        match (&self.prepared, &self.valid) {
+            (Some(request), _) => {
                 buf.extend_from_slice(request);
                 Ok(())
             }
-            None if self.keys_valid => {
-                write_valid_lines(buf, self.kind, self.keys);
+            (None, Some(valid)) => {
+                valid.write(buf);
                 Ok(())
             }
-            None => self.encode_lines(buf, limits),
+            (None, None) => self.encode_lines(buf, limits),
         }
     }
     #[inline]
@@ -474,7 +463,7 @@ mod tests {
             for request in requests {
                 let mut checked = BytesMut::new();
                 request.encode(&mut checked, &limits).unwrap();
-                let exchange = Single::validated_store(request);
+                let exchange = Single::validated(request.validate(&limits).unwrap());
                 let mut unchecked = BytesMut::new();
                 exchange.encode(&mut unchecked, &limits).unwrap();
                 if let Some(value) = exchange.large_value() {
@@ -505,7 +494,8 @@ mod tests {
                     .encode(&mut checked, &limits)
                     .unwrap();
                 let mut unchecked = BytesMut::new();
-                Retrieve::with_valid_keys(kind, keys)
+                Retrieve::validated(kind, keys, &limits)
+                    .unwrap()
                     .encode(&mut unchecked, &limits)
                     .unwrap();
                 assert_eq!(unchecked, checked, "{kind:?} x{}", keys.len());

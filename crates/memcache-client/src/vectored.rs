@@ -3,13 +3,12 @@
 //! A `set` of a 100 KiB value used to copy the value into the connection's
 //! write buffer before one write. Above [`VECTORED_VALUE_MIN`] only the
 //! command line is encoded; the line, the caller's value and the closing
-//! `\r\n` then go out in vectored writes. The line is the codec's, byte for
-//! byte (a test compares the two encodings).
+//! `\r\n` then go out in vectored writes. The line is written by the codec
+//! ([`memcache_codec::ValidRequest::write_command_line`]).
 
 use std::io::{self, IoSlice};
 
-use bytes::BytesMut;
-use memcache_codec::{EncodeError, Limits, Request, StoreCommand};
+use memcache_codec::Request;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Values at least this large are written from the caller's slice; smaller
@@ -25,96 +24,6 @@ pub(crate) fn large_value<'a>(request: &Request<'a>) -> Option<&'a [u8]> {
             Some(value)
         }
         _ => None,
-    }
-}
-
-/// Validates a storage request and appends only its command line (what
-/// [`Request::encode`] writes before the value). Other requests are encoded
-/// whole.
-pub(crate) fn encode_store_line(
-    request: &Request<'_>,
-    buf: &mut BytesMut,
-    limits: &Limits,
-) -> Result<(), EncodeError> {
-    if !matches!(request, Request::Store { .. } | Request::Cas { .. }) {
-        return request.encode(buf, limits);
-    }
-    request.validate(limits)?;
-    write_store_line(request, buf);
-    Ok(())
-}
-
-/// Appends the command line of a storage request the caller has validated
-/// ([`Request::validate`]); writes nothing for other requests.
-pub(crate) fn write_store_line(request: &Request<'_>, buf: &mut BytesMut) {
-    let (command, key, flags, exptime, len, cas, noreply) = match *request {
-        Request::Store {
-            command,
-            key,
-            flags,
-            exptime,
-            value,
-            noreply,
-        } => (
-            store_command_name(command),
-            key,
-            flags,
-            exptime,
-            value.len(),
-            None,
-            noreply,
-        ),
-        Request::Cas {
-            key,
-            flags,
-            exptime,
-            value,
-            cas,
-            noreply,
-        } => ("cas", key, flags, exptime, value.len(), Some(cas), noreply),
-        _ => return,
-    };
-    buf.reserve(command.len() + key.len() + 64);
-    buf.extend_from_slice(command.as_bytes());
-    buf.extend_from_slice(b" ");
-    buf.extend_from_slice(key);
-    for n in [u64::from(flags), u64::from(exptime), len as u64] {
-        put_number(buf, n);
-    }
-    if let Some(cas) = cas {
-        put_number(buf, cas);
-    }
-    if noreply {
-        buf.extend_from_slice(b" noreply");
-    }
-    buf.extend_from_slice(b"\r\n");
-}
-
-/// Appends a space and `n` in decimal. By hand: `write!` goes through
-/// `core::fmt`, several times the cost of the digits on a small `set`.
-pub(crate) fn put_number(buf: &mut BytesMut, mut n: u64) {
-    let mut digits = [0u8; 21];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    start -= 1;
-    digits[start] = b' ';
-    buf.extend_from_slice(&digits[start..]);
-}
-
-fn store_command_name(command: StoreCommand) -> &'static str {
-    match command {
-        StoreCommand::Set => "set",
-        StoreCommand::Add => "add",
-        StoreCommand::Replace => "replace",
-        StoreCommand::Append => "append",
-        StoreCommand::Prepend => "prepend",
     }
 }
 
@@ -145,6 +54,8 @@ pub(crate) async fn write_line_value<W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
+    use memcache_codec::{Limits, StoreCommand};
 
     fn requests(value: &[u8]) -> Vec<Request<'_>> {
         let mut all = Vec::new();
@@ -188,7 +99,10 @@ mod tests {
             let mut whole = BytesMut::new();
             request.encode(&mut whole, &limits).unwrap();
             let mut line = BytesMut::new();
-            encode_store_line(&request, &mut line, &limits).unwrap();
+            request
+                .validate(&limits)
+                .unwrap()
+                .write_command_line(&mut line);
             let mut joined = line.to_vec();
             joined.extend_from_slice(&value);
             joined.extend_from_slice(b"\r\n");
@@ -209,9 +123,7 @@ mod tests {
             value: &value,
             noreply: false,
         };
-        let mut buf = BytesMut::new();
-        assert!(encode_store_line(&bad, &mut buf, &Limits::default()).is_err());
-        assert!(buf.is_empty());
+        assert!(bad.validate(&Limits::default()).is_err());
     }
 
     #[tokio::test]

@@ -49,7 +49,7 @@ pub use meta::{
     ArithmeticMode, MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaReturnFlags,
     MetaSetFlags, MetaSetMode,
 };
-pub use request::{Request, StoreCommand};
+pub use request::{Request, StoreCommand, ValidRequest};
 pub use response::{MetaResponse, MetaStatus, Response, Value};
 #[cfg(feature = "tokio-codec")]
 pub use tokio_codec::{CodecError, MemcacheCodec};

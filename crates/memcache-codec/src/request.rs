@@ -128,12 +128,11 @@ pub enum Request<'a> {
     },
 }
 
-impl Request<'_> {
+impl<'a> Request<'a> {
     /// Appends the request to `dst`, or returns why it cannot be sent and
     /// leaves `dst` untouched.
     pub fn encode(&self, dst: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
-        self.validate(limits)?;
-        self.write(dst);
+        self.validate(limits)?.write(dst);
         Ok(())
     }
 
@@ -158,8 +157,9 @@ impl Request<'_> {
     /// Checks the request without encoding it: exactly what
     /// [`Request::encode`] would refuse (bad keys, values over
     /// `limits.max_value_len`, ...). Lets a caller refuse a whole batch
-    /// before sending any part of it.
-    pub fn validate(&self, limits: &Limits) -> Result<(), EncodeError> {
+    /// before sending any part of it, then write each part later through
+    /// the returned [`ValidRequest`] without checking it again.
+    pub fn validate(&self, limits: &Limits) -> Result<ValidRequest<'a>, EncodeError> {
         let value_ok = |value: &[u8]| {
             if value.len() > limits.max_value_len {
                 Err(EncodeError::ValueTooLarge {
@@ -212,7 +212,7 @@ impl Request<'_> {
             Request::MetaArithmetic { key, flags } => validate_meta_key(key, flags.base64_key)?,
             Request::MetaDebug { key, base64_key } => validate_meta_key(key, base64_key)?,
         }
-        Ok(())
+        Ok(ValidRequest(*self))
     }
 
     fn write(&self, dst: &mut BytesMut) {
@@ -293,11 +293,7 @@ impl Request<'_> {
                 dst.put_slice(b"\r\n");
             }
             Request::MetaSet { key, value, flags } => {
-                put_meta_key(dst, b"ms ", key, flags.base64_key);
-                dst.put_u8(b' ');
-                put_u64(dst, value.len() as u64);
-                flags.write(dst);
-                dst.put_slice(b"\r\n");
+                write_meta_set_line(dst, key, value.len(), &flags);
                 dst.put_slice(value);
                 dst.put_slice(b"\r\n");
             }
@@ -319,6 +315,71 @@ impl Request<'_> {
                 }
                 dst.put_slice(b"\r\n");
             }
+        }
+    }
+}
+
+/// A request that passed [`Request::validate`]; only such a request can be
+/// written without checks, so validating early (before a connection is
+/// taken) and writing later costs one validation, not two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ValidRequest<'a>(Request<'a>);
+
+impl<'a> ValidRequest<'a> {
+    /// The request.
+    pub fn request(&self) -> &Request<'a> {
+        &self.0
+    }
+
+    /// Appends the whole request to `dst`.
+    pub fn write(&self, dst: &mut BytesMut) {
+        self.0.write(dst);
+    }
+
+    /// Appends everything before the data block: for a request carrying a
+    /// value (`set`...`prepend`, `cas`, `ms`) the caller then sends the value
+    /// and `\r\n` itself (a vectored write of a large value, with no copy);
+    /// any other request is written whole.
+    pub fn write_command_line(&self, dst: &mut BytesMut) {
+        match self.0 {
+            Request::Store {
+                command,
+                key,
+                flags,
+                exptime,
+                value,
+                noreply,
+            } => write_storage_line(
+                dst,
+                command.name(),
+                key,
+                flags,
+                exptime,
+                value.len(),
+                None,
+                noreply,
+            ),
+            Request::Cas {
+                key,
+                flags,
+                exptime,
+                value,
+                cas,
+                noreply,
+            } => write_storage_line(
+                dst,
+                b"cas",
+                key,
+                flags,
+                exptime,
+                value.len(),
+                Some(cas),
+                noreply,
+            ),
+            Request::MetaSet { key, value, flags } => {
+                write_meta_set_line(dst, key, value.len(), &flags)
+            }
+            _ => self.0.write(dst),
         }
     }
 }
@@ -390,6 +451,22 @@ fn write_storage(
     noreply: bool,
 ) {
     dst.reserve(command.len() + key.len() + 64 + value.len());
+    write_storage_line(dst, command, key, flags, exptime, value.len(), cas, noreply);
+    dst.put_slice(value);
+    dst.put_slice(b"\r\n");
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_storage_line(
+    dst: &mut BytesMut,
+    command: &[u8],
+    key: &[u8],
+    flags: u32,
+    exptime: u32,
+    value_len: usize,
+    cas: Option<u64>,
+    noreply: bool,
+) {
     dst.put_slice(command);
     dst.put_u8(b' ');
     dst.put_slice(key);
@@ -398,13 +475,19 @@ fn write_storage(
     dst.put_u8(b' ');
     put_u64(dst, u64::from(exptime));
     dst.put_u8(b' ');
-    put_u64(dst, value.len() as u64);
+    put_u64(dst, value_len as u64);
     if let Some(cas) = cas {
         dst.put_u8(b' ');
         put_u64(dst, cas);
     }
     end_line(dst, noreply);
-    dst.put_slice(value);
+}
+
+fn write_meta_set_line(dst: &mut BytesMut, key: &[u8], value_len: usize, flags: &MetaSetFlags) {
+    put_meta_key(dst, b"ms ", key, flags.base64_key);
+    dst.put_u8(b' ');
+    put_u64(dst, value_len as u64);
+    flags.write(dst);
     dst.put_slice(b"\r\n");
 }
 

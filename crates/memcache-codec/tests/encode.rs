@@ -470,3 +470,67 @@ fn expects_reply_follows_noreply() {
     assert!(!Request::Quit.expects_reply());
     assert!(Request::MetaNoop.expects_reply());
 }
+
+#[test]
+fn a_validated_request_writes_what_encode_writes() {
+    let limits = Limits::default();
+    let value = vec![b'v'; 40_000];
+    let with_value = [
+        Request::Store {
+            command: StoreCommand::Append,
+            key: b"k",
+            flags: 3,
+            exptime: 60,
+            value: &value,
+            noreply: true,
+        },
+        Request::Cas {
+            key: b"k",
+            flags: 0,
+            exptime: 0,
+            value: &value,
+            cas: 77,
+            noreply: false,
+        },
+        Request::MetaSet {
+            key: b"k\0",
+            value: &value,
+            flags: MetaSetFlags {
+                base64_key: true,
+                ttl: Some(5),
+                ..Default::default()
+            },
+        },
+    ];
+    for request in with_value {
+        let mut encoded = BytesMut::new();
+        request.encode(&mut encoded, &limits).expect("valid");
+        let valid = request.validate(&limits).expect("valid");
+        let mut whole = BytesMut::new();
+        valid.write(&mut whole);
+        assert_eq!(whole, encoded);
+        // The command line, then the caller's value and CRLF: the same bytes.
+        let mut line = BytesMut::new();
+        valid.write_command_line(&mut line);
+        line.extend_from_slice(&value);
+        line.extend_from_slice(b"\r\n");
+        assert_eq!(line, encoded, "{request:?}");
+    }
+    let get = Request::Gats {
+        exptime: 9,
+        keys: &[b"a", b"b"],
+    };
+    let mut line = BytesMut::new();
+    get.validate(&limits)
+        .expect("valid")
+        .write_command_line(&mut line);
+    assert_eq!(&line[..], b"gats 9 a b\r\n");
+    assert_eq!(
+        Request::Delete {
+            key: b"a b",
+            noreply: false
+        }
+        .validate(&limits),
+        Err(EncodeError::Key(KeyError::InvalidByte { position: 1 }))
+    );
+}

@@ -86,10 +86,9 @@ impl Client {
 
     async fn retrieve_one(&self, kind: Retrieval, key: &[u8], span: &Span) -> Result<Option<Item>> {
         trace::record_key(span, self.config().record_keys, key);
-        // The only validation: the request line is then written unchecked.
-        validate_key(key)?;
+        // The only validation, before a connection is taken.
         let keys = [key];
-        let mut exchange = Retrieve::with_valid_keys(kind, &keys);
+        let mut exchange = Retrieve::validated(kind, &keys, &self.config().limits)?;
         self.execute_for_key(key, &mut exchange, span).await?;
         let found = exchange.take_one().map(item);
         trace::record_hit(span, found.as_ref().map(|item| item.value.len()));

@@ -134,9 +134,9 @@ impl Client {
             },
         };
         // Key and value size, before a connection is taken (the only check:
-        // the request is then encoded unchecked).
-        request.validate(&self.config().limits)?;
-        let mut exchange = Single::validated_store(request);
+        // the request is then written unchecked).
+        let valid = request.validate(&self.config().limits)?;
+        let mut exchange = Single::validated(valid);
         self.execute_for_key(key, &mut exchange, span).await?;
         let outcome = store_outcome(exchange.reply)?;
         let field = if cas.is_some() {
