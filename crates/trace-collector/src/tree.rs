@@ -156,16 +156,37 @@ pub fn render_tree(spans: &[Span]) -> String {
     out
 }
 
+/// Span names longer than this are shortened in the middle, so a tree with
+/// huge generated names (the demo's `CalculateSquareRoot-<107 digits>`)
+/// still fits a terminal; the full name stays in the query API and web view.
+const MAX_NAME_CHARS: usize = 64;
+
 fn label(span: &Span) -> String {
     let name = span
         .name
         .as_deref()
         .filter(|n| !n.is_empty())
         .unwrap_or("(unnamed)");
+    let name = shorten(name, MAX_NAME_CHARS);
     match span.service_name() {
         Some(service) => format!("{name} [{service}]"),
         None => name.to_owned(),
     }
+}
+
+/// `name` itself when it has at most `max` characters, else its head and
+/// tail around an ellipsis, `max` characters in all.
+fn shorten(name: &str, max: usize) -> String {
+    let count = name.chars().count();
+    if count <= max {
+        return name.to_owned();
+    }
+    let tail = max / 4;
+    let head = max - tail - 1;
+    let mut out: String = name.chars().take(head).collect();
+    out.push('…');
+    out.extend(name.chars().skip(count - tail));
+    out
 }
 
 /// Box-drawing guides for row `n`: for each ancestor level, whether a later
@@ -287,5 +308,16 @@ mod tests {
         assert_eq!(format_duration(999), "999 µs");
         assert_eq!(format_duration(1_500), "1.500 ms");
         assert_eq!(format_duration(2_000_000), "2.000 s");
+    }
+
+    #[test]
+    fn long_names_are_shortened_in_the_middle() {
+        assert_eq!(shorten("memcache.get", 64), "memcache.get");
+        let long = format!("CalculateSquareRoot-{}", "9".repeat(107));
+        let short = shorten(&long, 64);
+        assert_eq!(short.chars().count(), 64);
+        assert!(short.starts_with("CalculateSquareRoot-999"));
+        assert!(short.contains('…'));
+        assert_eq!(shorten(&"x".repeat(64), 64), "x".repeat(64));
     }
 }
