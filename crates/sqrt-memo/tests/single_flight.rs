@@ -61,13 +61,21 @@ fn assert_one_computation(outcomes: &[SqrtOutcome], n: &Integer) {
     )));
 }
 
+/// One engine per caller, each with its own client and connections, as
+/// separate processes would have.
+fn separate_engines() -> Vec<Arc<SqrtMemo<Client>>> {
+    (0..CALLERS)
+        .map(|_| Arc::new(common::engine(test_config())))
+        .collect()
+}
+
+fn total_computations(engines: &[Arc<SqrtMemo<Client>>]) -> u64 {
+    engines.iter().map(|e| e.stats().computations).sum()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_tasks_on_one_engine_compute_once() {
-    let addr = memcached_harness::shared_addr().to_string();
-    let memo = Arc::new(SqrtMemo::new(
-        Client::connect(&addr).unwrap(),
-        test_config(),
-    ));
+    let memo = Arc::new(common::engine(test_config()));
     let n = fresh_number(NUMBER_DIGITS);
     let outcomes = race(vec![memo.clone(); CALLERS], n.clone()).await;
     assert_eq!(memo.stats().computations, 1);
@@ -76,33 +84,16 @@ async fn eight_tasks_on_one_engine_compute_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_engines_over_the_traced_client_compute_once() {
-    let addr = memcached_harness::shared_addr().to_string();
-    let engines: Vec<_> = (0..CALLERS)
-        .map(|_| {
-            Arc::new(SqrtMemo::new(
-                Client::connect(&addr).unwrap(),
-                test_config(),
-            ))
-        })
-        .collect();
+    let engines = separate_engines();
     let n = fresh_number(NUMBER_DIGITS);
     let outcomes = race(engines.clone(), n.clone()).await;
-    let total: u64 = engines.iter().map(|e| e.stats().computations).sum();
-    assert_eq!(total, 1);
+    assert_eq!(total_computations(&engines), 1);
     assert_one_computation(&outcomes, &n);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_corrupt_value_is_overwritten_by_one_caller() {
-    let addr = memcached_harness::shared_addr().to_string();
-    let engines: Vec<_> = (0..CALLERS)
-        .map(|_| {
-            Arc::new(SqrtMemo::new(
-                Client::connect(&addr).unwrap(),
-                test_config(),
-            ))
-        })
-        .collect();
+    let engines = separate_engines();
     let n = fresh_number(NUMBER_DIGITS);
     let key = MemoKey::new(&CanonicalDecimal::from_integer(&n).unwrap(), ROOT_DIGITS);
     common::memo_store(&engines[0])
@@ -110,8 +101,7 @@ async fn a_corrupt_value_is_overwritten_by_one_caller() {
         .await
         .unwrap();
     let outcomes = race(engines.clone(), n.clone()).await;
-    let total: u64 = engines.iter().map(|e| e.stats().computations).sum();
-    assert_eq!(total, 1);
+    assert_eq!(total_computations(&engines), 1);
     assert_one_computation(&outcomes, &n);
     assert!(engines.iter().map(|e| e.stats().corrupt).sum::<u64>() >= 1);
 }
