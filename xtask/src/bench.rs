@@ -39,7 +39,7 @@ struct Options {
 
 pub fn bench(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
-    system::ensure_bench_packages()?;
+    system::ensure_run_packages()?;
     let root = workspace_root();
     let manifest = root.join("benches/peers/Cargo.toml");
     let target = target_dir().join("peers-bench");

@@ -41,7 +41,7 @@ pub fn demo(args: &[String]) -> Result<(), String> {
     let keep = args.iter().any(|a| a == "--keep");
     let demo_args: Vec<&String> = args.iter().filter(|a| *a != "--keep").collect();
 
-    system::ensure_demo_packages()?;
+    system::ensure_run_packages()?;
     eprintln!(
         "xtask: building sqrt-demo and trace-collector (first build takes a few minutes) ..."
     );

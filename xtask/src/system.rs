@@ -49,13 +49,9 @@ const CHROMIUM: Package = Package {
     debian: "chromium",
 };
 
-/// Everything `cargo xtask demo` needs.
-pub fn ensure_demo_packages() -> Result<(), String> {
-    ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
-}
-
-/// Everything `cargo xtask bench` needs (the sqrt bench links GMP/MPFR).
-pub fn ensure_bench_packages() -> Result<(), String> {
+/// What `cargo xtask demo` and `bench` need: memcached to run against,
+/// GMP/MPFR headers for the sqrt engine they build.
+pub fn ensure_run_packages() -> Result<(), String> {
     ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
 }
 
