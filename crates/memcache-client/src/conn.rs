@@ -244,22 +244,23 @@ impl Reader<'_> {
         E: Exchange + ?Sized,
     {
         loop {
-            match self.decoder.decode(self.read_buf)? {
-                Some(item) => {
-                    if exchange.feed(item)? {
-                        return Ok(());
-                    }
-                }
-                None => {
-                    if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
-                        self.read_buf.reserve(READ_CHUNK);
-                    }
-                    if r.read_buf(self.read_buf).await? == 0 {
-                        return Err(Error::ConnectionClosed);
-                    }
-                    *self.received = true;
+            // Decoded items are fed before the read below, in a statement of
+            // their own: a `match` on `decode(..)` would keep its scrutinee
+            // (a 160-byte `Response`) alive across the `.await`, and every
+            // future up to the caller's would grow by it and be copied that
+            // much more on every call.
+            while let Some(item) = self.decoder.decode(self.read_buf)? {
+                if exchange.feed(item)? {
+                    return Ok(());
                 }
             }
+            if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
+                self.read_buf.reserve(READ_CHUNK);
+            }
+            if r.read_buf(self.read_buf).await? == 0 {
+                return Err(Error::ConnectionClosed);
+            }
+            *self.received = true;
         }
     }
 }

@@ -77,7 +77,10 @@ impl Server {
         }
     }
 
-    pub fn record_failure(&self) {
+    /// Counts a failure; marks the server dead at the threshold. The
+    /// warning is an event of `span`, the failing call's: op spans are not
+    /// entered while their futures run, so the event names its parent.
+    pub fn record_failure(&self, span: &tracing::Span) {
         let h = &self.health;
         let failures = h.failures.fetch_add(1, Relaxed) + 1;
         if failures >= h.threshold {
@@ -86,7 +89,7 @@ impl Server {
                 .store(h.now_ms().saturating_add(retry_ms.max(1)), Relaxed);
             // One more failure after the retry interval re-marks it dead.
             h.failures.store(h.threshold - 1, Relaxed);
-            tracing::warn!(server.address = %self.host, "memcached server marked dead");
+            tracing::warn!(parent: span, server.address = %self.host, "memcached server marked dead");
         }
     }
 }

@@ -15,7 +15,7 @@ use memcache_client::{
 };
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
-use tracing::Subscriber;
+use tracing::{Instrument, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
@@ -31,6 +31,9 @@ struct Captured {
 struct Capture {
     spans: Arc<Mutex<Vec<Captured>>>,
     open: Arc<Mutex<HashMap<u64, usize>>>,
+    /// Every event: the name of its span (explicit parent or current), and
+    /// its fields.
+    events: Arc<Mutex<Vec<(Option<String>, BTreeMap<String, String>)>>>,
 }
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
@@ -75,6 +78,13 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
 
     fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
         self.open.lock().unwrap().remove(&id.into_u64());
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
+        let parent = ctx.event_span(event).map(|span| span.name().to_string());
+        let mut fields = BTreeMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.events.lock().unwrap().push((parent, fields));
     }
 }
 
@@ -365,4 +375,37 @@ async fn works_without_any_subscriber() {
         .unwrap();
     c.set("k", "v", StoreOptions::default()).await.unwrap();
     assert!(c.get("k").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn marking_a_server_dead_is_an_event_of_the_failing_call() {
+    let capture = Capture::default();
+    let _guard = capture.install();
+    let mut server = common::start_server(&[]);
+    let addr = server.addr();
+    server.kill();
+    let c = Client::builder()
+        .server_addr(addr)
+        .connect_timeout(Duration::from_secs(2))
+        .dead_after_failures(1)
+        .build()
+        .unwrap();
+    // The caller has a span of its own: the warning must go to the call's
+    // span, which is not entered while the call runs.
+    let result = c.get("k").instrument(tracing::info_span!("caller")).await;
+    assert!(result.is_err(), "{result:?}");
+    let events = capture.events.lock().unwrap().clone();
+    let warning = events
+        .iter()
+        .find(|(_, fields)| {
+            fields
+                .get("message")
+                .is_some_and(|m| m.contains("marked dead"))
+        })
+        .unwrap_or_else(|| panic!("no marked-dead warning in {events:?}"));
+    assert_eq!(warning.0.as_deref(), Some("get"), "{events:?}");
+    assert_eq!(
+        warning.1.get("server.address").map(String::as_str),
+        Some(addr.ip().to_string().as_str())
+    );
 }

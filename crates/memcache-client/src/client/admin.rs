@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use memcache_codec::{Request, Response};
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{Single, Stats};
@@ -31,7 +31,6 @@ impl Client {
                 })
                 .collect()
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
@@ -55,7 +54,6 @@ impl Client {
                 .map(|(label, ex)| (label, ex.stats.into_iter().collect()))
                 .collect())
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
@@ -78,7 +76,6 @@ impl Client {
                 .await?;
             expect_ok(replies, "flush_all")
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
@@ -100,7 +97,6 @@ impl Client {
                 .await?;
             expect_ok(replies, "verbosity")
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
@@ -121,7 +117,6 @@ impl Client {
             }
             Ok(())
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }

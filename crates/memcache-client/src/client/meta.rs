@@ -11,7 +11,7 @@ use memcache_codec::{
     MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaResponse, MetaSetFlags, MetaStatus,
     Request, Response,
 };
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{MetaPipeline, Single};
@@ -102,7 +102,6 @@ impl Client {
         let key = key.as_ref();
         let r = self
             .meta_single(key, Request::MetaGet { key, flags }, &span)
-            .instrument(span.clone())
             .await;
         finish(&span, r)
     }
@@ -120,7 +119,6 @@ impl Client {
         span.record("memcached.value_size", trace::int(value.len()));
         let r = self
             .meta_single(key, Request::MetaSet { key, value, flags }, &span)
-            .instrument(span.clone())
             .await;
         finish(&span, r)
     }
@@ -136,7 +134,6 @@ impl Client {
         let key = key.as_ref();
         let r = self
             .meta_single(key, Request::MetaDelete { key, flags }, &span)
-            .instrument(span.clone())
             .await;
         finish(&span, r)
     }
@@ -152,7 +149,6 @@ impl Client {
         let key = key.as_ref();
         let r = self
             .meta_single(key, Request::MetaArithmetic { key, flags }, &span)
-            .instrument(span.clone())
             .await;
         finish(&span, r)
     }
@@ -185,7 +181,6 @@ impl Client {
                 _ => Err(Error::UnexpectedResponse { command: "me" }),
             }
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
@@ -200,10 +195,7 @@ impl Client {
         requests: &[MetaRequest<'_>],
     ) -> Result<Vec<Option<MetaResponse>>> {
         let span = op_span!("meta_pipeline");
-        let r = self
-            .meta_pipeline_in(requests, &span)
-            .instrument(span.clone())
-            .await;
+        let r = self.meta_pipeline_in(requests, &span).await;
         finish(&span, r)
     }
 

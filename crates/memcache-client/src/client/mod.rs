@@ -176,13 +176,19 @@ impl Client {
     /// non-idempotent commands. Other IO failures and timeouts count towards
     /// marking the server dead.
     ///
-    /// `span` is the span to record the server and peer in, `None` when the
-    /// call involves several servers.
+    /// `span` is the call's span, for its events; the server and peer are
+    /// recorded in it only with `record_server` (not when the call involves
+    /// several servers). Op spans are recorded into, never entered: a
+    /// wrapper entering the span on every poll (`Instrument`) would cost an
+    /// enter and exit per poll, plus the OpenTelemetry context attached on
+    /// each, and a copy of the whole call future, for no span the client
+    /// creates inside a call.
     async fn execute<E: Exchange + ?Sized>(
         &self,
         index: usize,
         exchange: &mut E,
-        span: Option<&Span>,
+        span: &Span,
+        record_server: bool,
     ) -> Result<()> {
         let server = &self.inner.servers[index];
         let config = &self.inner.config;
@@ -196,12 +202,12 @@ impl Client {
                 Ok(conn) => conn,
                 Err(e) => {
                     if e.is_server_failure() {
-                        server.record_failure();
+                        server.record_failure(span);
                     }
                     return Err(e);
                 }
             };
-            if let Some(span) = span {
+            if record_server {
                 trace::record_server(span, server, &conn.peer);
             }
             if !conn.at_once {
@@ -239,7 +245,7 @@ impl Client {
                     retried = true;
                     continue;
                 }
-                server.record_failure();
+                server.record_failure(span);
             }
             return Err(error);
         }
@@ -260,7 +266,7 @@ impl Client {
         let mut index = self.route(key)?;
         // Each retry follows a server newly marked dead: at most one per server.
         for _ in 0..self.inner.servers.len() {
-            match self.execute(index, exchange, Some(span)).await {
+            match self.execute(index, exchange, span, true).await {
                 Err(e)
                     if self.inner.config.failover == Failover::NextServer
                         && e.is_connect_failure()
@@ -274,7 +280,7 @@ impl Client {
                 result => return result,
             }
         }
-        self.execute(index, exchange, Some(span)).await
+        self.execute(index, exchange, span, true).await
     }
 
     /// Runs one exchange per server concurrently (or directly when there is
@@ -287,13 +293,13 @@ impl Client {
         if work.len() == 1 {
             let mut work = work;
             if let Some((index, exchange)) = work.first_mut() {
-                self.execute(*index, exchange, Some(span)).await?;
+                self.execute(*index, exchange, span, true).await?;
             }
             return Ok(work);
         }
         futures_util::future::try_join_all(work.into_iter().map(
             |(index, mut exchange)| async move {
-                self.execute(index, &mut exchange, None).await?;
+                self.execute(index, &mut exchange, span, false).await?;
                 Ok::<_, Error>((index, exchange))
             },
         ))

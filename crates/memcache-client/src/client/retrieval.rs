@@ -4,7 +4,7 @@
 //! them back in one pass; servers are asked concurrently.
 
 use memcache_codec::{validate_key, Value};
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{Retrieval, Retrieve};
@@ -23,10 +23,7 @@ impl Client {
     /// The value of `key`, or `Ok(None)` on a miss.
     pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Item>> {
         let span = op_span!("get");
-        let r = self
-            .retrieve_one(Retrieval::Get, key.as_ref(), &span)
-            .instrument(span.clone())
-            .await;
+        let r = self.retrieve_one(Retrieval::Get, key.as_ref(), &span).await;
         finish(&span, r)
     }
 
@@ -35,7 +32,6 @@ impl Client {
         let span = op_span!("gets");
         let r = self
             .retrieve_one(Retrieval::Gets, key.as_ref(), &span)
-            .instrument(span.clone())
             .await;
         finish(&span, r)
     }
@@ -44,10 +40,7 @@ impl Client {
     pub async fn gat(&self, key: impl AsRef<[u8]>, expiry: Expiry) -> Result<Option<Item>> {
         let span = op_span!("gat");
         let kind = Retrieval::Gat(expiry.to_exptime_now());
-        let r = self
-            .retrieve_one(kind, key.as_ref(), &span)
-            .instrument(span.clone())
-            .await;
+        let r = self.retrieve_one(kind, key.as_ref(), &span).await;
         finish(&span, r)
     }
 
@@ -55,10 +48,7 @@ impl Client {
     pub async fn gats(&self, key: impl AsRef<[u8]>, expiry: Expiry) -> Result<Option<Item>> {
         let span = op_span!("gats");
         let kind = Retrieval::Gats(expiry.to_exptime_now());
-        let r = self
-            .retrieve_one(kind, key.as_ref(), &span)
-            .instrument(span.clone())
-            .await;
+        let r = self.retrieve_one(kind, key.as_ref(), &span).await;
         finish(&span, r)
     }
 
@@ -67,20 +57,14 @@ impl Client {
     /// whole call before anything is sent to any server.
     pub async fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<ItemMap> {
         let span = op_span!("get_many");
-        let r = self
-            .retrieve_many(Retrieval::Get, keys, &span)
-            .instrument(span.clone())
-            .await;
+        let r = self.retrieve_many(Retrieval::Get, keys, &span).await;
         finish(&span, r)
     }
 
     /// [`Client::get_many`] with CAS tokens.
     pub async fn gets_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<ItemMap> {
         let span = op_span!("gets_many");
-        let r = self
-            .retrieve_many(Retrieval::Gets, keys, &span)
-            .instrument(span.clone())
-            .await;
+        let r = self.retrieve_many(Retrieval::Gets, keys, &span).await;
         finish(&span, r)
     }
 

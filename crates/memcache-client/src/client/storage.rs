@@ -3,7 +3,7 @@
 //! `set_many`/`delete_many`.
 
 use memcache_codec::{validate_key, Request, Response, StoreCommand};
-use tracing::{Instrument, Span};
+use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{Batch, Single};
@@ -49,7 +49,6 @@ macro_rules! storage_command {
                     options,
                     &span,
                 )
-                .instrument(span.clone())
                 .await;
             finish(&span, r)
         }
@@ -98,7 +97,6 @@ impl Client {
                 options,
                 &span,
             )
-            .instrument(span.clone())
             .await;
         finish(&span, r)
     }
@@ -162,7 +160,6 @@ impl Client {
             span.record("memcached.outcome", outcome.as_str());
             Ok(outcome)
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
@@ -175,7 +172,6 @@ impl Client {
                 key,
                 noreply: true,
             })
-            .instrument(span.clone())
             .await
             .map(drop);
         finish(&span, r)
@@ -185,10 +181,7 @@ impl Client {
     /// is missing. Wraps at 2^64 as memcached does.
     pub async fn incr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>> {
         let span = op_span!("incr");
-        let r = self
-            .arithmetic(key.as_ref(), delta, true, &span)
-            .instrument(span.clone())
-            .await;
+        let r = self.arithmetic(key.as_ref(), delta, true, &span).await;
         finish(&span, r)
     }
 
@@ -196,10 +189,7 @@ impl Client {
     /// the key is missing.
     pub async fn decr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>> {
         let span = op_span!("decr");
-        let r = self
-            .arithmetic(key.as_ref(), delta, false, &span)
-            .instrument(span.clone())
-            .await;
+        let r = self.arithmetic(key.as_ref(), delta, false, &span).await;
         finish(&span, r)
     }
 
@@ -212,7 +202,6 @@ impl Client {
                 delta,
                 noreply: true,
             })
-            .instrument(span.clone())
             .await
             .map(drop);
         finish(&span, r)
@@ -227,7 +216,6 @@ impl Client {
                 delta,
                 noreply: true,
             })
-            .instrument(span.clone())
             .await
             .map(drop);
         finish(&span, r)
@@ -289,7 +277,6 @@ impl Client {
             span.record("memcached.outcome", outcome.as_str());
             Ok(outcome)
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
@@ -304,7 +291,6 @@ impl Client {
                 exptime,
                 noreply: true,
             })
-            .instrument(span.clone())
             .await
             .map(drop);
         finish(&span, r)
@@ -348,7 +334,6 @@ impl Client {
             let replies = self.pipeline(requests, items.len(), &span).await?;
             replies.into_iter().map(store_outcome).collect()
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
@@ -366,7 +351,6 @@ impl Client {
             let replies = self.pipeline(requests, keys.len(), &span).await?;
             replies.into_iter().map(delete_outcome).collect()
         }
-        .instrument(span.clone())
         .await;
         finish(&span, r)
     }
