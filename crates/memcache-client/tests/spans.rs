@@ -33,8 +33,11 @@ struct Capture {
     open: Arc<Mutex<HashMap<u64, usize>>>,
     /// Every event: the name of its span (explicit parent or current), and
     /// its fields.
-    events: Arc<Mutex<Vec<(Option<String>, BTreeMap<String, String>)>>>,
+    events: Arc<Mutex<Vec<CapturedEvent>>>,
 }
+
+/// An event: the name of its span, and its fields.
+type CapturedEvent = (Option<String>, BTreeMap<String, String>);
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
