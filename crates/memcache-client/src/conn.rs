@@ -9,12 +9,14 @@
 //! read, so a connection whose exchange timed out, failed or was cancelled
 //! (its future dropped) still has it set and is never reused.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use memcache_codec::{Decoder, Limits};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
+use tokio::time::{Instant, Sleep};
 
 use crate::exchange::Exchange;
 use crate::setup::ConnSetup;
@@ -55,6 +57,9 @@ pub(crate) struct Conn {
     /// that on a reused connection means the server had closed it (restart),
     /// and the request can be retried safely on a new connection.
     received: bool,
+    /// The timeout timer, kept across exchanges (see [`Conn::run_until`]);
+    /// created by the first one.
+    timer: Option<Pin<Box<Sleep>>>,
     pub peer: Peer,
 }
 
@@ -107,6 +112,7 @@ impl Conn {
             decoder: Decoder::new(limits),
             in_flight: false,
             received: false,
+            timer: None,
             peer,
         };
         if let Some(credentials) = &setup.credentials {
@@ -213,6 +219,50 @@ impl Conn {
         }
         self.in_flight = false;
         Ok(())
+    }
+
+    /// [`Conn::run`], failing with [`Error::Timeout`] at `deadline`.
+    ///
+    /// Registering a timer for every exchange and cancelling it when the
+    /// reply arrives costs two trips through tokio's timer wheel per call.
+    /// Instead the connection keeps one timer and re-arms it lazily: it
+    /// stays armed at an earlier exchange's deadline, which is never later
+    /// than this one's (every exchange gets the same timeout); when it fires
+    /// before `deadline`, it is moved to `deadline` and waited on again. So
+    /// the wheel is touched about once per timeout period, not per call,
+    /// and no exchange waits past its deadline. (A timer that fires while
+    /// the connection sits idle wakes its last task once, harmlessly.)
+    pub async fn run_until<E: Exchange + ?Sized>(
+        &mut self,
+        exchange: &mut E,
+        limits: &Limits,
+        deadline: Instant,
+    ) -> Result<()> {
+        let mut timer = match self.timer.take() {
+            Some(timer) => timer,
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
+        if timer.deadline() > deadline {
+            timer.as_mut().reset(deadline);
+        }
+        let result = {
+            let work = self.run(exchange, limits);
+            tokio::pin!(work);
+            loop {
+                tokio::select! {
+                    biased;
+                    result = &mut work => break result,
+                    () = timer.as_mut() => {
+                        if Instant::now() >= deadline {
+                            break Err(Error::Timeout);
+                        }
+                        timer.as_mut().reset(deadline);
+                    }
+                }
+            }
+        };
+        self.timer = Some(timer);
+        result
     }
 
     /// Sends raw, already-encoded bytes without waiting for a reply (`quit`).

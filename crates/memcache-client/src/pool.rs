@@ -9,13 +9,12 @@
 //! timed-out, failed or cancelled one is dropped, which closes it.
 
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use memcache_codec::Limits;
 use tokio::sync::{Semaphore, SemaphorePermit};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use crate::conn::Conn;
 use crate::setup::ConnSetup;
@@ -47,9 +46,6 @@ pub(crate) struct PooledConn<'a> {
     _permit: SemaphorePermit<'a>,
     /// Taken from the idle list (as opposed to freshly connected).
     pub reused: bool,
-    /// Taken from the idle list without waiting for a slot: no time passed,
-    /// so a deadline set before [`Pool::get`] still holds.
-    pub at_once: bool,
 }
 
 impl Pool {
@@ -80,27 +76,20 @@ impl Pool {
     }
 
     /// An idle connection, or a new one; waits at most the pool wait timeout
-    /// for a free slot.
-    ///
-    /// The wait runs on the caller's `timer`, reset to the wait deadline:
-    /// the caller resets it again for the exchange, so one call registers
-    /// one timer, not one for the wait and one for the exchange. The timer
-    /// is only touched when no slot is free at once.
-    pub async fn get(&self, mut timer: Pin<&mut Sleep>) -> Result<PooledConn<'_>> {
-        let (permit, waited) = match self.permits.try_acquire() {
-            Ok(permit) => (permit, false),
+    /// for a free slot (a timer is registered only when it has to wait).
+    pub async fn get(&self) -> Result<PooledConn<'_>> {
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
             // A zero wait means "do not wait" (a zero timer would still
             // wait for the next timer tick).
             Err(_) if self.wait_timeout.is_zero() => return Err(Error::PoolTimeout),
             Err(_) => {
-                timer.as_mut().reset(deadline_after(self.wait_timeout));
-                let permit = tokio::select! {
-                    biased;
+                let deadline = deadline_after(self.wait_timeout);
+                tokio::time::timeout_at(deadline, self.permits.acquire())
+                    .await
+                    .map_err(|_| Error::PoolTimeout)?
                     // The semaphore is never closed.
-                    permit = self.permits.acquire() => permit.map_err(|_| Error::PoolTimeout)?,
-                    () = timer => return Err(Error::PoolTimeout),
-                };
-                (permit, true)
+                    .map_err(|_| Error::PoolTimeout)?
             }
         };
         let idle = self.idle().pop();
@@ -125,7 +114,6 @@ impl Pool {
             pool: self,
             _permit: permit,
             reused,
-            at_once: reused && !waited,
         })
     }
 

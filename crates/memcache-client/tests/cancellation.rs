@@ -111,3 +111,46 @@ async fn racing_zero_timeouts_never_poison_later_operations() {
     }
     check_ops(&c, &p, 1000).await;
 }
+
+/// A connection keeps one timeout timer across exchanges, armed at an
+/// earlier exchange's deadline and moved on when it fires early. An
+/// exchange must still get its whole timeout, however close the timer left
+/// by the previous one is to firing.
+#[tokio::test]
+async fn a_reused_connection_times_out_at_its_own_deadline() {
+    let server = common::start_server(&[]);
+    let pid = common::memcached_pid(server.addr().port());
+    let timeout = Duration::from_millis(400);
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .operation_timeout(timeout)
+        .dead_after_failures(u32::MAX)
+        .build()
+        .unwrap();
+    let key = format!("{}k", prefix("deadline"));
+    for round in 0..3 {
+        // Arms the connection's timer 400 ms ahead, then lets 250 ms pass:
+        // the next exchange starts with that timer 150 ms from firing.
+        c.set(&key, "v", StoreOptions::default()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        common::pause(pid);
+        let start = std::time::Instant::now();
+        let result = c.get(&key).await;
+        let waited = start.elapsed();
+        common::resume(pid);
+        assert!(
+            matches!(result, Err(Error::Timeout)),
+            "round {round}: {result:?}"
+        );
+        assert!(
+            waited >= timeout,
+            "round {round}: timed out early, after {waited:?}"
+        );
+        // Generous (a loaded machine), but far below "never".
+        assert!(
+            waited < timeout * 10,
+            "round {round}: timed out late, after {waited:?}"
+        );
+        assert_eq!(c.get(&key).await.unwrap().unwrap().value, b"v".to_vec());
+    }
+}

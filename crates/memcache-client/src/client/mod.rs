@@ -193,12 +193,8 @@ impl Client {
         let server = &self.inner.servers[index];
         let config = &self.inner.config;
         let mut retried = false;
-        // One timer for the whole call: the pool wait, then the exchange
-        // (two timers cost a registration and a cancellation each).
-        let timer = tokio::time::sleep(config.operation_timeout);
-        tokio::pin!(timer);
         loop {
-            let mut conn = match server.pool.get(timer.as_mut()).await {
+            let mut conn = match server.pool.get().await {
                 Ok(conn) => conn,
                 Err(e) => {
                     if e.is_server_failure() {
@@ -210,19 +206,11 @@ impl Client {
             if record_server {
                 trace::record_server(span, server, &conn.peer);
             }
-            if !conn.at_once {
-                // Waited or connected: the exchange gets its full timeout
-                // from now on.
-                timer
-                    .as_mut()
-                    .reset(deadline_after(config.operation_timeout));
-            }
-            // A timed-out exchange drops its connection mid-flight: never reused.
-            let result = tokio::select! {
-                biased;
-                result = conn.run(exchange, &config.limits) => result,
-                () = timer.as_mut() => Err(Error::Timeout),
-            };
+            // The exchange gets its full timeout from the moment it has a
+            // connection. A timed-out exchange drops its connection
+            // mid-flight: never reused.
+            let deadline = deadline_after(config.operation_timeout);
+            let result = conn.run_until(exchange, &config.limits, deadline).await;
             let error = match result {
                 Ok(()) => {
                     drop(conn);
