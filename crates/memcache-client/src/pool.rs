@@ -31,7 +31,9 @@ pub(crate) fn deadline_after(after: Duration) -> Instant {
 
 pub(crate) struct Pool {
     addr: ServerAddr,
-    idle: Mutex<Vec<Conn>>,
+    /// Boxed: a connection moves in and out of this list on every call,
+    /// and a box moves as one pointer (a `Conn` is 160 bytes).
+    idle: Mutex<Vec<Box<Conn>>>,
     permits: Semaphore,
     connect_timeout: Duration,
     wait_timeout: Duration,
@@ -41,7 +43,7 @@ pub(crate) struct Pool {
 
 /// A checked-out connection; returns to the pool on drop if reusable.
 pub(crate) struct PooledConn<'a> {
-    conn: Option<Conn>,
+    conn: Option<Box<Conn>>,
     pool: &'a Pool,
     _permit: SemaphorePermit<'a>,
     /// Taken from the idle list (as opposed to freshly connected).
@@ -68,7 +70,7 @@ impl Pool {
         }
     }
 
-    fn idle(&self) -> MutexGuard<'_, Vec<Conn>> {
+    fn idle(&self) -> MutexGuard<'_, Vec<Box<Conn>>> {
         // Nothing panics while the lock is held, but never propagate poison.
         self.idle
             .lock()
@@ -99,13 +101,15 @@ impl Pool {
             // large, and inline it would be moved on every call, connecting
             // or not; connecting is rare and costs far more than a box.
             None => (
-                Box::pin(Conn::connect(
-                    &self.addr,
-                    self.connect_timeout,
-                    self.limits,
-                    &self.setup,
-                ))
-                .await?,
+                Box::new(
+                    Box::pin(Conn::connect(
+                        &self.addr,
+                        self.connect_timeout,
+                        self.limits,
+                        &self.setup,
+                    ))
+                    .await?,
+                ),
                 false,
             ),
         };
@@ -125,7 +129,7 @@ impl Pool {
     }
 
     /// Takes every idle connection out of the pool (for `quit`).
-    pub fn take_idle(&self) -> Vec<Conn> {
+    pub fn take_idle(&self) -> Vec<Box<Conn>> {
         std::mem::take(&mut *self.idle())
     }
 
