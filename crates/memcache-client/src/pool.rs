@@ -33,6 +33,7 @@ pub(crate) struct Pool {
     addr: ServerAddr,
     /// Boxed: a connection moves in and out of this list on every call,
     /// and a box moves as one pointer (a `Conn` is 160 bytes).
+    #[allow(clippy::vec_box, reason = "connections are moved on every call")]
     idle: Mutex<Vec<Box<Conn>>>,
     permits: Semaphore,
     connect_timeout: Duration,
@@ -70,6 +71,7 @@ impl Pool {
         }
     }
 
+    #[allow(clippy::vec_box, reason = "see `Pool::idle`")]
     fn idle(&self) -> MutexGuard<'_, Vec<Box<Conn>>> {
         // Nothing panics while the lock is held, but never propagate poison.
         self.idle
@@ -129,6 +131,7 @@ impl Pool {
     }
 
     /// Takes every idle connection out of the pool (for `quit`).
+    #[allow(clippy::vec_box, reason = "see `Pool::idle`")]
     pub fn take_idle(&self) -> Vec<Box<Conn>> {
         std::mem::take(&mut *self.idle())
     }
