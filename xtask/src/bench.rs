@@ -13,8 +13,18 @@
 //! Then the workspace's criterion benches run against the same memcached:
 //! `codec_decode` and `sqrt_hit_vs_miss` (the sqrt engine's hit versus miss).
 //!
+//! The peers table runs with memcached and every benchmarked client pinned
+//! to one CPU (`taskset`), by default the last one. On a small, shared
+//! machine, unpinned loopback figures measure where the scheduler happens
+//! to put the client and the server more than the client: a reply handed
+//! to a thread on another CPU waits for that CPU to wake up, and rounds of
+//! the same system differed by 2x in our runs. On one CPU a round costs the
+//! CPU time of client, server and kernel, so the ratios compare what each
+//! client costs per operation, and they repeat within a few percent.
+//!
 //! Flags: `--rounds N`, `--scale F` (operations per round), `--no-python`,
-//! `--peers-only` (skip the criterion benches).
+//! `--peers-only` (skip the criterion benches), `--cpu N` (pin to CPU N),
+//! `--no-pin` (let the scheduler place everything).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,6 +45,9 @@ struct Options {
     scale: String,
     python: bool,
     criterion: bool,
+    /// The CPU the peers table runs on; `None` leaves placement to the
+    /// scheduler.
+    cpu: Option<String>,
 }
 
 pub fn bench(args: &[String]) -> Result<(), String> {
@@ -52,8 +65,17 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     let server = Memcached::start().map_err(|e| format!("could not start memcached: {e}"))?;
     let addr = server.addr().to_string();
     eprintln!("xtask: memcached listening on {addr}");
+    let pinning = match &options.cpu {
+        Some(cpu) => {
+            pin_process(&server, cpu)?;
+            eprintln!("xtask: memcached and the benchmarked clients run on CPU {cpu}");
+            format!("pinned: memcached and every client on CPU {cpu} (taskset)")
+        }
+        None => "not pinned (--no-pin): placement left to the scheduler".to_string(),
+    };
 
-    let mut bench = Command::new(target.join("release/peers-bench"));
+    let mut bench = pinned(&options, target.join("release/peers-bench"));
+    bench.args(["--note", &pinning]);
     bench.args([
         "--addr",
         &addr,
@@ -74,6 +96,10 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         bench.args(["--python-note", "skipped (--no-python)"]);
     }
     run(&mut bench)?;
+    if options.cpu.is_some() {
+        // The criterion benches below run unpinned, as before.
+        unpin_process(&server)?;
+    }
 
     if options.criterion {
         // The workspace's own criterion benches, on the same server: codec
@@ -95,6 +121,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         scale: "1".to_string(),
         python: true,
         criterion: true,
+        cpu: Some(last_cpu()),
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -103,6 +130,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--scale" => options.scale = value(arg, args.next())?,
             "--no-python" => options.python = false,
             "--peers-only" => options.criterion = false,
+            "--cpu" => options.cpu = Some(value(arg, args.next())?),
+            "--no-pin" => options.cpu = None,
             other => return Err(format!("bench: unknown argument `{other}`")),
         }
     }
@@ -144,7 +173,7 @@ fn python_results(root: &Path, addr: &str, options: &Options) -> Result<PathBuf,
             .map_err(|e| format!("{}: {e}", installed.display()))?;
     }
     eprintln!("xtask: running pymemcache_bench.py");
-    let output = Command::new(&python)
+    let output = pinned(options, &python)
         .arg(root.join("benches/peers/pymemcache_bench.py"))
         .args([
             "--addr",
@@ -163,4 +192,45 @@ fn python_results(root: &Path, addr: &str, options: &Options) -> Result<PathBuf,
     let results = venv.join("pymemcache-results.json");
     std::fs::write(&results, &output.stdout).map_err(|e| format!("{}: {e}", results.display()))?;
     Ok(results)
+}
+
+/// `program`, run under `taskset -c CPU` when pinning.
+fn pinned(options: &Options, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    match &options.cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", cpu]).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
+/// Moves every thread of the running memcached to `cpu`.
+fn pin_process(server: &Memcached, cpu: &str) -> Result<(), String> {
+    set_affinity(server, cpu)
+}
+
+/// Lets memcached's threads run on every CPU again.
+fn unpin_process(server: &Memcached) -> Result<(), String> {
+    set_affinity(server, &format!("0-{}", last_cpu()))
+}
+
+fn set_affinity(server: &Memcached, cpus: &str) -> Result<(), String> {
+    let pid = server.pid().ok_or("memcached is not running")?.to_string();
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid])
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("taskset (util-linux) is needed to pin, or use --no-pin: {e}"))?;
+    if !status.success() {
+        return Err(format!("taskset -a -p -c {cpus} {pid} failed ({status})"));
+    }
+    Ok(())
+}
+
+/// The highest CPU number this process may run on.
+fn last_cpu() -> String {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    (cpus - 1).to_string()
 }

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! peers-bench [--addr HOST:PORT] [--rounds N] [--scale F]
-//!             [--python RESULTS.json | --python-note TEXT]
+//!             [--python RESULTS.json | --python-note TEXT] [--note TEXT]...
 //!             [--workload ID]... [--system NAME-PART]   (for profiling)
 //! ```
 //!
@@ -38,6 +38,8 @@ struct Options {
     scale: f64,
     python: Option<String>,
     python_note: Option<String>,
+    /// Printed under the table (how the run was set up, e.g. CPU pinning).
+    notes: Vec<String>,
     /// Only these workloads (ids), for profiling; all when empty.
     workloads: Vec<String>,
     /// Only systems whose name contains this, for profiling.
@@ -61,6 +63,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, BenchError> 
         scale: 1.0,
         python: None,
         python_note: None,
+        notes: Vec::new(),
         workloads: Vec::new(),
         system: None,
     };
@@ -95,6 +98,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, BenchError> 
             }
             "--python" => options.python = Some(value()?),
             "--python-note" => options.python_note = Some(value()?),
+            "--note" => options.notes.push(value()?),
             "--workload" => options.workloads.push(value()?),
             "--system" => options.system = Some(value()?),
             other => return Err(BenchError::Usage(format!("unknown argument {other}"))),
@@ -105,6 +109,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, BenchError> 
 
 fn bench(options: Options) -> Result<(), BenchError> {
     let (external, mut notes) = python_results(&options)?;
+    notes.extend(options.notes.iter().cloned());
     // Kept alive until the end when we started the server ourselves.
     let mut own_server = None;
     let addr = match options.addr {

@@ -48,6 +48,11 @@ impl Memcached {
         self.addr
     }
 
+    /// The process id while running (to pin it to a CPU, send it signals).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the process and waits for it to exit; the port is kept for
     /// [`Memcached::restart`].
     pub fn kill(&mut self) {
