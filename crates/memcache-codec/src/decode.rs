@@ -105,12 +105,20 @@ impl Decoder {
         let frame = buf.split_to(total).freeze();
         let data = frame.slice(data_start..data_start + len);
         Ok(Some(match data_line {
-            DataLine::Value(h) => Response::Value(Value {
-                key: frame.slice(VALUE_PREFIX..VALUE_PREFIX + h.key_len),
-                flags: h.flags,
-                cas: h.cas,
-                data,
-            }),
+            DataLine::Value(h) => {
+                // The frame itself becomes the key, narrowed in place: a
+                // slice of it would cost a reference-count increment, and
+                // dropping the frame a decrement, once per value.
+                let mut key = frame;
+                key.truncate(VALUE_PREFIX + h.key_len);
+                key.advance(VALUE_PREFIX);
+                Response::Value(Value {
+                    key,
+                    flags: h.flags,
+                    cas: h.cas,
+                    data,
+                })
+            }
             DataLine::Meta { flags_start, .. } => Response::Meta(MetaResponse {
                 status: MetaStatus::Value,
                 flags: MetaReturnFlags::parse(&frame, flags_start, line_len)?,
