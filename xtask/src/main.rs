@@ -21,8 +21,9 @@ tasks:
            (--keep leaves both servers up until Ctrl-C; other flags go to sqrt-demo)
   bench    our client vs a blocking-socket floor, rust-memcache, async-memcached and
            pymemcache(+OTel) against a memcached it starts; prints ops/s and ratios;
-           then the criterion benches (codec decoding, sqrt hit vs miss)
-           (--rounds N, --scale F, --no-python, --peers-only)";
+           then the criterion benches (codec decoding, sqrt hit vs miss); the peers
+           table runs pinned to one CPU (--cpu N picks it, --no-pin turns that off)
+           (--rounds N, --scale F, --no-python, --peers-only, --cpu N, --no-pin)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
