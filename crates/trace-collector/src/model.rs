@@ -42,8 +42,9 @@ pub struct Annotation {
     pub value: String,
 }
 
-/// One Zipkin v2 span.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One Zipkin v2 span. (`Default` is an empty, invalid span: a base for
+/// struct-update syntax, for example in tests.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Span {
     pub trace_id: String,
@@ -244,18 +245,8 @@ mod tests {
     fn test_span() -> Span {
         Span {
             trace_id: "1".into(),
-            parent_id: None,
             id: "2".into(),
-            kind: None,
-            name: None,
-            timestamp: None,
-            duration: None,
-            local_endpoint: None,
-            remote_endpoint: None,
-            annotations: Vec::new(),
-            tags: BTreeMap::new(),
-            debug: false,
-            shared: false,
+            ..Span::default()
         }
     }
 }

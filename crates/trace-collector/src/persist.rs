@@ -195,23 +195,15 @@ fn io_error(path: &Path, source: std::io::Error) -> PersistError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn span(trace: u64) -> Span {
         Span {
             trace_id: format!("{trace:016x}"),
-            parent_id: None,
             id: "0000000000000001".into(),
-            kind: None,
             name: Some("op".into()),
             timestamp: Some(trace),
             duration: Some(1),
-            local_endpoint: None,
-            remote_endpoint: None,
-            annotations: Vec::new(),
-            tags: BTreeMap::new(),
-            debug: false,
-            shared: false,
+            ..Span::default()
         }
     }
 

@@ -135,9 +135,7 @@ mod tests {
     fn span(service: &str, name: &str, ts_us: u64, dur: u64) -> Span {
         Span {
             trace_id: "0000000000000001".into(),
-            parent_id: None,
             id: "0000000000000002".into(),
-            kind: None,
             name: Some(name.into()),
             timestamp: Some(ts_us),
             duration: Some(dur),
@@ -145,11 +143,8 @@ mod tests {
                 service_name: Some(service.into()),
                 ..Endpoint::default()
             }),
-            remote_endpoint: None,
-            annotations: Vec::new(),
             tags: BTreeMap::from([("db.system".to_string(), "memcached".to_string())]),
-            debug: false,
-            shared: false,
+            ..Span::default()
         }
     }
 

@@ -200,14 +200,11 @@ fn sorted(spans: &[Span]) -> Vec<Span> {
 mod tests {
     use super::*;
     use crate::model::Endpoint;
-    use std::collections::BTreeMap;
 
     fn span(trace: u64, id: u64, service: &str, name: &str, ts: u64) -> Span {
         Span {
             trace_id: format!("{trace:016x}"),
-            parent_id: None,
             id: format!("{id:016x}"),
-            kind: None,
             name: Some(name.into()),
             timestamp: Some(ts),
             duration: Some(10),
@@ -215,11 +212,7 @@ mod tests {
                 service_name: Some(service.into()),
                 ..Endpoint::default()
             }),
-            remote_endpoint: None,
-            annotations: Vec::new(),
-            tags: BTreeMap::new(),
-            debug: false,
-            shared: false,
+            ..Span::default()
         }
     }
 

@@ -225,14 +225,12 @@ fn has_later_sibling(rows: &[TreeRow<'_>], n: usize, level: usize) -> bool {
 mod tests {
     use super::*;
     use crate::model::{Endpoint, Kind};
-    use std::collections::BTreeMap;
 
     fn span(id: &str, parent: Option<&str>, name: &str, ts: u64, dur: u64) -> Span {
         Span {
             trace_id: "00000000000000aa".into(),
             parent_id: parent.map(str::to_owned),
             id: id.into(),
-            kind: None,
             name: Some(name.into()),
             timestamp: Some(ts),
             duration: Some(dur),
@@ -240,11 +238,7 @@ mod tests {
                 service_name: Some("app".into()),
                 ..Endpoint::default()
             }),
-            remote_endpoint: None,
-            annotations: Vec::new(),
-            tags: BTreeMap::new(),
-            debug: false,
-            shared: false,
+            ..Span::default()
         }
     }
 
