@@ -40,7 +40,7 @@ async fn check_ops(c: &Client, p: &str, count: usize) {
 #[tokio::test]
 async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
     let server = common::start_server(&[]);
-    let pid = common::memcached_pid(server.addr().port());
+    let pid = server.pid().expect("memcached is running");
     let c = Client::builder()
         .server_addr(server.addr())
         .operation_timeout(Duration::from_millis(200))
@@ -119,7 +119,7 @@ async fn racing_zero_timeouts_never_poison_later_operations() {
 #[tokio::test]
 async fn a_reused_connection_times_out_at_its_own_deadline() {
     let server = common::start_server(&[]);
-    let pid = common::memcached_pid(server.addr().port());
+    let pid = server.pid().expect("memcached is running");
     let timeout = Duration::from_millis(400);
     let c = Client::builder()
         .server_addr(server.addr())

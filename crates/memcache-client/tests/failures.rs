@@ -172,7 +172,7 @@ async fn connect_timeout_is_typed_and_the_server_is_marked_dead() {
     // A paused memcached with a listen backlog of one: once its accept
     // queue is full, further connection attempts get no answer at all.
     let server = common::start_server(&["-b", "1"]);
-    let pid = common::memcached_pid(server.addr().port());
+    let pid = server.pid().expect("memcached is running");
     common::pause(pid);
     let mut fillers = Vec::new();
     for _ in 0..8 {

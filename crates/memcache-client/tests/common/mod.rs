@@ -60,29 +60,6 @@ pub fn shared_client() -> Client {
         .unwrap()
 }
 
-/// The pid of the harness's memcached listening on `port` (found through
-/// /proc: the harness does not expose it).
-pub fn memcached_pid(port: u16) -> u32 {
-    let port = port.to_string();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
-        let is_memcached = args.first().is_some_and(|a| a.ends_with(b"memcached"));
-        let on_port = args
-            .windows(2)
-            .any(|w| w[0] == b"-p" && w[1] == port.as_bytes());
-        if is_memcached && on_port {
-            return pid;
-        }
-    }
-    panic!("no memcached process on port {port}");
-}
-
 fn signal(pid: u32, sig: &str) {
     let status = std::process::Command::new("kill")
         .args([sig, &pid.to_string()])
