@@ -67,7 +67,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     eprintln!("xtask: memcached listening on {addr}");
     let pinning = match &options.cpu {
         Some(cpu) => {
-            pin_process(&server, cpu)?;
+            set_affinity(&server, cpu)?;
             eprintln!("xtask: memcached and the benchmarked clients run on CPU {cpu}");
             format!("pinned: memcached and every client on CPU {cpu} (taskset)")
         }
@@ -97,8 +97,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     }
     run(&mut bench)?;
     if options.cpu.is_some() {
-        // The criterion benches below run unpinned, as before.
-        unpin_process(&server)?;
+        // The criterion benches below run unpinned, as before: memcached
+        // may use every CPU again.
+        set_affinity(&server, &format!("0-{}", last_cpu()))?;
     }
 
     if options.criterion {
@@ -206,16 +207,8 @@ fn pinned(options: &Options, program: impl AsRef<std::ffi::OsStr>) -> Command {
     }
 }
 
-/// Moves every thread of the running memcached to `cpu`.
-fn pin_process(server: &Memcached, cpu: &str) -> Result<(), String> {
-    set_affinity(server, cpu)
-}
-
-/// Lets memcached's threads run on every CPU again.
-fn unpin_process(server: &Memcached) -> Result<(), String> {
-    set_affinity(server, &format!("0-{}", last_cpu()))
-}
-
+/// Moves every thread of the running memcached to `cpus` (a `taskset`
+/// list such as `1` or `0-1`).
 fn set_affinity(server: &Memcached, cpus: &str) -> Result<(), String> {
     let pid = server.pid().ok_or("memcached is not running")?.to_string();
     let status = Command::new("taskset")
