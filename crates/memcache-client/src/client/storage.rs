@@ -197,10 +197,8 @@ impl Client {
     pub async fn incr_noreply(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<()> {
         let span = op_span!("incr");
         let r = self
-            .single_key(key.as_ref(), &span, |key| Request::Incr {
-                key,
-                delta,
-                noreply: true,
+            .single_key(key.as_ref(), &span, |key| {
+                arithmetic_request(key, delta, true, true)
             })
             .await
             .map(drop);
@@ -211,10 +209,8 @@ impl Client {
     pub async fn decr_noreply(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<()> {
         let span = op_span!("decr");
         let r = self
-            .single_key(key.as_ref(), &span, |key| Request::Decr {
-                key,
-                delta,
-                noreply: true,
+            .single_key(key.as_ref(), &span, |key| {
+                arithmetic_request(key, delta, false, true)
             })
             .await
             .map(drop);
@@ -229,18 +225,7 @@ impl Client {
         span: &Span,
     ) -> Result<Option<u64>> {
         let reply = self
-            .single_key(key, span, |key| match incr {
-                true => Request::Incr {
-                    key,
-                    delta,
-                    noreply: false,
-                },
-                false => Request::Decr {
-                    key,
-                    delta,
-                    noreply: false,
-                },
-            })
+            .single_key(key, span, |key| arithmetic_request(key, delta, incr, false))
             .await?;
         match reply {
             Some(Response::Number(n)) => {
@@ -401,5 +386,22 @@ fn request_key<'a>(request: &Request<'a>) -> &'a [u8] {
         | Request::Decr { key, .. }
         | Request::Touch { key, .. } => key,
         _ => &[],
+    }
+}
+
+/// `incr` or `decr` of `delta` on `key`.
+fn arithmetic_request(key: &[u8], delta: u64, incr: bool, noreply: bool) -> Request<'_> {
+    if incr {
+        Request::Incr {
+            key,
+            delta,
+            noreply,
+        }
+    } else {
+        Request::Decr {
+            key,
+            delta,
+            noreply,
+        }
     }
 }
