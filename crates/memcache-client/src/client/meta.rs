@@ -288,8 +288,8 @@ impl Client {
         // Refuse a bad key or value before taking a connection; base64 keys
         // may be any bytes (the encoder encodes them). Routing uses the raw
         // key.
-        request.validate(&self.config().limits)?;
-        let mut exchange = Single::new(request);
+        let valid = request.validate(&self.config().limits)?;
+        let mut exchange = Single::validated(valid);
         self.execute_for_key(key, &mut exchange, span).await?;
         Ok(exchange.reply)
     }

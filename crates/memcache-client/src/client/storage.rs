@@ -2,7 +2,7 @@
 //! `prepend`, `cas`), `delete`, `incr`/`decr`, `touch`, and the pipelined
 //! `set_many`/`delete_many`.
 
-use memcache_codec::{validate_key, Request, Response, StoreCommand};
+use memcache_codec::{Request, Response, StoreCommand};
 use tracing::Span;
 
 use super::{finish, Client};
@@ -289,8 +289,9 @@ impl Client {
         request: impl FnOnce(&'k [u8]) -> Request<'k>,
     ) -> Result<Option<Response>> {
         trace::record_key(span, self.config().record_keys, key);
-        validate_key(key)?;
-        let mut exchange = Single::new(request(key));
+        // The only validation: the exchange writes it without a second one.
+        let valid = request(key).validate(&self.config().limits)?;
+        let mut exchange = Single::validated(valid);
         self.execute_for_key(key, &mut exchange, span).await?;
         Ok(exchange.reply)
     }
