@@ -166,11 +166,16 @@ pub(crate) struct Retrieve<'a> {
 }
 
 impl<'a> Retrieve<'a> {
+    /// A retrieval of `keys`; a multi-key one has room for every key being
+    /// a hit.
     pub fn new(kind: Retrieval, keys: &'a [&'a [u8]]) -> Self {
         Retrieve {
             kind,
             keys,
-            values: Vec::new(),
+            values: match keys.len() {
+                1 => Vec::new(),
+                n => Vec::with_capacity(n),
+            },
             one: None,
             prepared: None,
             valid: None,
@@ -179,11 +184,10 @@ impl<'a> Retrieve<'a> {
         }
     }
 
-    /// A multi-key retrieval encoded now: the codec's validation of the
-    /// keys is the only one (a multi-key call must refuse a bad key before
-    /// any server, of several, is written to), and the values vector is
-    /// sized for every key being a hit.
-    pub fn prepared(
+    /// A retrieval of more keys than fit one line, encoded now: the codec's
+    /// validation of the keys is the only one (a multi-key call must refuse
+    /// a bad key before any server, of several, is written to).
+    fn prepared(
         kind: Retrieval,
         keys: &'a [&'a [u8]],
         limits: &Limits,
@@ -192,9 +196,6 @@ impl<'a> Retrieve<'a> {
         let mut buf = BytesMut::with_capacity(request_size_hint(kind, keys));
         exchange.encode_lines(&mut buf, limits)?;
         exchange.prepared = Some(buf.freeze());
-        if keys.len() > 1 {
-            exchange.values = Vec::with_capacity(keys.len());
-        }
         Ok(exchange)
     }
 

@@ -92,12 +92,12 @@ impl Client {
         let mut bytes = 0u64;
         if asked > 0 {
             let key_lists = self.split_keys(keys.iter().map(AsRef::as_ref).collect())?;
-            // Encoding validates every key: all of them, before any server is
-            // written to.
+            // Every key of every server is validated here, before any
+            // server is written to.
             let limits = &self.config().limits;
             let work = key_lists
                 .iter()
-                .map(|(server, keys)| Ok((*server, Retrieve::prepared(kind, keys, limits)?)))
+                .map(|(server, keys)| Ok((*server, Retrieve::validated(kind, keys, limits)?)))
                 .collect::<Result<Vec<_>>>()?;
             if self.servers().len() == 1 {
                 // Routing was skipped (with one server it ignores the key)
