@@ -13,6 +13,10 @@ use crate::{
     MetaGetFlags, MetaSetFlags, MAX_KEY_LEN,
 };
 
+/// Room reserved for a storage line besides its key: the command word, the
+/// numbers, `noreply` and `\r\n` of a typical line (a hint, not a bound).
+const LINE_RESERVE: usize = 72;
+
 /// The storage commands that share one wire form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreCommand {
@@ -215,7 +219,27 @@ impl<'a> Request<'a> {
         Ok(ValidRequest(*self))
     }
 
+    /// Writes the whole request: its command line, then the data block
+    /// (value and `\r\n`) of a request that carries a value.
     fn write(&self, dst: &mut BytesMut) {
+        match *self {
+            Request::Store { key, value, .. }
+            | Request::Cas { key, value, .. }
+            | Request::MetaSet { key, value, .. } => {
+                // One reservation for line and value: a large value is copied
+                // once, not again on each regrowth of `dst`.
+                dst.reserve(LINE_RESERVE + key.len() + value.len());
+                self.write_head(dst);
+                dst.put_slice(value);
+                dst.put_slice(b"\r\n");
+            }
+            _ => self.write_head(dst),
+        }
+    }
+
+    /// Writes everything before the data block: the command line of a
+    /// request carrying a value, any other request whole.
+    fn write_head(&self, dst: &mut BytesMut) {
         match *self {
             Request::Get { keys } => write_retrieval(dst, b"get", None, keys),
             Request::Gets { keys } => write_retrieval(dst, b"gets", None, keys),
@@ -228,13 +252,13 @@ impl<'a> Request<'a> {
                 exptime,
                 value,
                 noreply,
-            } => write_storage(
+            } => write_storage_line(
                 dst,
                 command.name(),
                 key,
                 flags,
                 exptime,
-                value,
+                value.len(),
                 None,
                 noreply,
             ),
@@ -245,7 +269,16 @@ impl<'a> Request<'a> {
                 value,
                 cas,
                 noreply,
-            } => write_storage(dst, b"cas", key, flags, exptime, value, Some(cas), noreply),
+            } => write_storage_line(
+                dst,
+                b"cas",
+                key,
+                flags,
+                exptime,
+                value.len(),
+                Some(cas),
+                noreply,
+            ),
             Request::Delete { key, noreply } => {
                 write_line(dst, b"delete", key, &[], noreply);
             }
@@ -293,9 +326,7 @@ impl<'a> Request<'a> {
                 dst.put_slice(b"\r\n");
             }
             Request::MetaSet { key, value, flags } => {
-                write_meta_set_line(dst, key, value.len(), &flags);
-                dst.put_slice(value);
-                dst.put_slice(b"\r\n");
+                write_meta_set_line(dst, key, value.len(), &flags)
             }
             Request::MetaDelete { key, flags } => {
                 put_meta_key(dst, b"md ", key, flags.base64_key);
@@ -341,46 +372,7 @@ impl<'a> ValidRequest<'a> {
     /// and `\r\n` itself (a vectored write of a large value, with no copy);
     /// any other request is written whole.
     pub fn write_command_line(&self, dst: &mut BytesMut) {
-        match self.0 {
-            Request::Store {
-                command,
-                key,
-                flags,
-                exptime,
-                value,
-                noreply,
-            } => write_storage_line(
-                dst,
-                command.name(),
-                key,
-                flags,
-                exptime,
-                value.len(),
-                None,
-                noreply,
-            ),
-            Request::Cas {
-                key,
-                flags,
-                exptime,
-                value,
-                cas,
-                noreply,
-            } => write_storage_line(
-                dst,
-                b"cas",
-                key,
-                flags,
-                exptime,
-                value.len(),
-                Some(cas),
-                noreply,
-            ),
-            Request::MetaSet { key, value, flags } => {
-                write_meta_set_line(dst, key, value.len(), &flags)
-            }
-            _ => self.0.write(dst),
-        }
+        self.0.write_head(dst);
     }
 }
 
@@ -436,23 +428,6 @@ fn write_retrieval(dst: &mut BytesMut, command: &[u8], exptime: Option<u32>, key
         dst.put_u8(b' ');
         dst.put_slice(key);
     }
-    dst.put_slice(b"\r\n");
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_storage(
-    dst: &mut BytesMut,
-    command: &[u8],
-    key: &[u8],
-    flags: u32,
-    exptime: u32,
-    value: &[u8],
-    cas: Option<u64>,
-    noreply: bool,
-) {
-    dst.reserve(command.len() + key.len() + 64 + value.len());
-    write_storage_line(dst, command, key, flags, exptime, value.len(), cas, noreply);
-    dst.put_slice(value);
     dst.put_slice(b"\r\n");
 }
 
