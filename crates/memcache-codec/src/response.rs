@@ -76,6 +76,21 @@ pub enum MetaStatus {
     Noop,
 }
 
+impl MetaStatus {
+    /// The two-letter code the server sends (`VA`, `HD`, `EN`, ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            MetaStatus::Value => "VA",
+            MetaStatus::Header => "HD",
+            MetaStatus::Miss => "EN",
+            MetaStatus::NotFound => "NF",
+            MetaStatus::NotStored => "NS",
+            MetaStatus::Exists => "EX",
+            MetaStatus::Noop => "MN",
+        }
+    }
+}
+
 /// A meta reply with its return flags and, for `VA`, its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetaResponse {
@@ -161,15 +176,7 @@ impl MetaResponse {
     fn encode(&self, dst: &mut bytes::BytesMut) {
         use crate::request::put_u64;
         use bytes::BufMut;
-        dst.put_slice(match self.status {
-            MetaStatus::Value => b"VA",
-            MetaStatus::Header => b"HD",
-            MetaStatus::Miss => b"EN",
-            MetaStatus::NotFound => b"NF",
-            MetaStatus::NotStored => b"NS",
-            MetaStatus::Exists => b"EX",
-            MetaStatus::Noop => b"MN",
-        });
+        dst.put_slice(self.status.code().as_bytes());
         if let (MetaStatus::Value, Some(value)) = (self.status, &self.value) {
             dst.put_u8(b' ');
             put_u64(dst, value.len() as u64);
