@@ -340,15 +340,20 @@ impl Exchange for Stats<'_> {
 
 /// Several single-line requests pipelined in one write (`set_many`,
 /// `delete_many`): one reply each, in order, unless sent with `noreply`.
+/// The requests were validated, all of them, before any server was written
+/// to.
 pub(crate) struct Batch<'a> {
-    pub requests: Vec<Request<'a>>,
+    requests: Vec<ValidRequest<'a>>,
     pub replies: Vec<Response>,
     expected: usize,
 }
 
 impl<'a> Batch<'a> {
-    pub fn new(requests: Vec<Request<'a>>) -> Self {
-        let expected = requests.iter().filter(|r| r.expects_reply()).count();
+    pub fn new(requests: Vec<ValidRequest<'a>>) -> Self {
+        let expected = requests
+            .iter()
+            .filter(|r| r.request().expects_reply())
+            .count();
         Batch {
             replies: Vec::with_capacity(expected),
             requests,
@@ -358,13 +363,9 @@ impl<'a> Batch<'a> {
 }
 
 impl Exchange for Batch<'_> {
-    fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
-        let start = buf.len();
+    fn encode(&self, buf: &mut BytesMut, _limits: &Limits) -> Result<(), EncodeError> {
         for request in &self.requests {
-            if let Err(e) = request.encode(buf, limits) {
-                buf.truncate(start);
-                return Err(e);
-            }
+            request.write(buf);
         }
         Ok(())
     }
@@ -380,8 +381,10 @@ impl Exchange for Batch<'_> {
 /// Meta requests followed by `mn`: replies until `MN`. Quiet requests
 /// answer only on some outcomes, so replies are matched to requests by
 /// their opaque (`O`) token, which the caller sets to the request index.
+/// The requests were validated, all of them, before any server was written
+/// to.
 pub(crate) struct MetaPipeline<'a> {
-    pub requests: Vec<Request<'a>>,
+    requests: Vec<ValidRequest<'a>>,
     pub replies: Vec<MetaResponse>,
     /// Index of the first request not yet answered: replies come in request
     /// order, so each must echo the opaque of a request at or after it.
@@ -389,7 +392,7 @@ pub(crate) struct MetaPipeline<'a> {
 }
 
 impl<'a> MetaPipeline<'a> {
-    pub fn new(requests: Vec<Request<'a>>) -> Self {
+    pub fn new(requests: Vec<ValidRequest<'a>>) -> Self {
         MetaPipeline {
             requests,
             replies: Vec::new(),
@@ -400,18 +403,10 @@ impl<'a> MetaPipeline<'a> {
 
 impl Exchange for MetaPipeline<'_> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
-        let start = buf.len();
-        for request in self
-            .requests
-            .iter()
-            .chain(std::iter::once(&Request::MetaNoop))
-        {
-            if let Err(e) = request.encode(buf, limits) {
-                buf.truncate(start);
-                return Err(e);
-            }
+        for request in &self.requests {
+            request.write(buf);
         }
-        Ok(())
+        Request::MetaNoop.encode(buf, limits)
     }
     fn feed(&mut self, item: Response) -> Result<bool> {
         match check(item)? {
@@ -423,7 +418,7 @@ impl Exchange for MetaPipeline<'_> {
                 let opaque = m.flags.opaque.ok_or_else(unexpected)?;
                 let offset = self.requests[self.next_request.min(self.requests.len())..]
                     .iter()
-                    .position(|r| meta_opaque(r) == Some(opaque))
+                    .position(|r| meta_opaque(r.request()) == Some(opaque))
                     .ok_or_else(unexpected)?;
                 self.next_request += offset + 1;
                 self.replies.push(m);

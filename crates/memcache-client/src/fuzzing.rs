@@ -77,12 +77,17 @@ pub fn decode_reply(selector: u8, chunk: usize, reply: &[u8]) -> Decoded {
                 .collect();
         }
         3 => {
-            let mut ex = MetaPipeline::new((0..3).map(meta_get).collect());
+            // Constant, valid requests.
+            let valid = (0..3)
+                .map(meta_get)
+                .filter_map(|r| r.validate(&limits).ok());
+            let mut ex = MetaPipeline::new(valid.collect());
             finish(&mut out, drive(&mut ex, reply, chunk, &limits));
             out.opaques = ex.replies.iter().map(|m| m.flags.opaque).collect();
         }
         4 => {
-            let mut ex = Batch::new((0..3).map(store).collect());
+            let valid = (0..3).map(store).filter_map(|r| r.validate(&limits).ok());
+            let mut ex = Batch::new(valid.collect());
             finish(&mut out, drive(&mut ex, reply, chunk, &limits));
             out.replies = ex.replies;
         }

@@ -68,6 +68,7 @@ pub use outcome::{
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 
+pub use memcache_codec::MAX_KEY_LEN;
 /// The codec types that appear in this crate's API (meta flags and replies,
 /// limits).
 pub use memcache_codec::{

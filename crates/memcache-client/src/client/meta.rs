@@ -210,18 +210,20 @@ impl Client {
         let keys: Vec<&[u8]> = requests.iter().map(MetaRequest::key).collect();
         trace::record_keys(span, self.config().record_keys, &keys);
         // Every request, before any is sent: a bad one must not leave the
-        // pipeline half applied on the other servers.
-        for request in requests {
-            request.with_opaque(0).validate(&self.config().limits)?;
-        }
-        let groups = self.group(requests.iter().copied(), |r| r.key())?;
+        // pipeline half applied on the other servers. Each carries its
+        // position as its opaque; the pipelines write these validated
+        // requests without a second check.
+        let limits = &self.config().limits;
+        let valid = requests
+            .iter()
+            .zip(0..count)
+            .map(|(r, pos)| Ok((r.key(), r.with_opaque(pos).validate(limits)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let groups = self.group(valid, |(key, _)| *key)?;
         let work = groups
             .into_iter()
             .map(|(server, items)| {
-                let requests = items
-                    .into_iter()
-                    .map(|(pos, r)| r.with_opaque(pos as u32))
-                    .collect();
+                let requests = items.into_iter().map(|(_, (_, v))| v).collect();
                 (server, MetaPipeline::new(requests))
             })
             .collect();

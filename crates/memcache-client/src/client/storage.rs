@@ -6,7 +6,7 @@ use memcache_codec::{Request, Response, StoreCommand};
 use tracing::Span;
 
 use super::{finish, Client};
-use crate::exchange::{Batch, Single};
+use crate::exchange::{Batch, Exchange, Single};
 use crate::trace::{self, op_span};
 use crate::{DeleteOutcome, Error, Expiry, Result, StoreOptions, StoreOutcome, TouchOutcome};
 
@@ -317,7 +317,7 @@ impl Client {
                 value: value.as_ref(),
                 noreply: options.noreply,
             });
-            let replies = self.pipeline(requests, items.len(), &span).await?;
+            let replies = self.pipeline(requests, &span).await?;
             replies.into_iter().map(store_outcome).collect()
         }
         .await;
@@ -334,7 +334,7 @@ impl Client {
                 key: key.as_ref(),
                 noreply: false,
             });
-            let replies = self.pipeline(requests, keys.len(), &span).await?;
+            let replies = self.pipeline(requests, &span).await?;
             replies.into_iter().map(delete_outcome).collect()
         }
         .await;
@@ -346,28 +346,28 @@ impl Client {
     async fn pipeline<'a>(
         &self,
         requests: impl Iterator<Item = Request<'a>>,
-        count: usize,
         span: &Span,
     ) -> Result<Vec<Option<Response>>> {
-        let requests: Vec<Request<'a>> = requests.collect();
         // Every request, before any is sent: a bad one must not leave the
-        // batch half applied on the other servers.
+        // batch half applied on the other servers. The batches write these
+        // validated requests without a second check.
         let limits = &self.config().limits;
-        for request in &requests {
-            request.validate(limits)?;
-        }
-        let groups = self.group(requests, |r| request_key(r))?;
+        let requests = requests
+            .map(|r| r.validate(limits))
+            .collect::<Result<Vec<_>, _>>()?;
+        let count = requests.len();
+        let groups = self.group(requests, |r| request_key(r.request()))?;
         let mut positions = Vec::with_capacity(groups.len());
         let mut work = Vec::with_capacity(groups.len());
         for (server, items) in groups {
-            let (pos, reqs): (Vec<usize>, Vec<Request<'a>>) = items.into_iter().unzip();
+            let (pos, reqs): (Vec<usize>, Vec<_>) = items.into_iter().unzip();
             positions.push(pos);
             work.push((server, Batch::new(reqs)));
         }
         let done = self.on_servers(work, span).await?;
         let mut replies: Vec<Option<Response>> = vec![None; count];
         for (pos, (_, batch)) in positions.into_iter().zip(done) {
-            if batch.requests.iter().any(|r| r.expects_reply()) {
+            if batch.expects_reply() {
                 for (p, reply) in pos.into_iter().zip(batch.replies) {
                     replies[p] = Some(reply);
                 }
