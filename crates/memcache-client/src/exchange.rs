@@ -215,9 +215,10 @@ impl<'a> Retrieve<'a> {
         Ok(exchange)
     }
 
-    /// The value of a single-key request (`None` on a miss).
+    /// The value of a single-key request (`None` on a miss): a one-key
+    /// request keeps its value in `one`.
     pub fn take_one(&mut self) -> Option<Value> {
-        self.one.take().or_else(|| self.values.pop())
+        self.one.take()
     }
 
     /// Every value, in reply order.

@@ -126,8 +126,7 @@ impl Pool {
     /// Closes every idle connection (after a connection failure they are
     /// most likely dead too, for example after a server restart).
     pub fn clear_idle(&self) {
-        let drained = std::mem::take(&mut *self.idle());
-        drop(drained);
+        drop(self.take_idle());
     }
 
     /// Takes every idle connection out of the pool (for `quit`).

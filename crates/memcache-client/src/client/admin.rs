@@ -62,42 +62,22 @@ impl Client {
     pub async fn flush_all(&self, delay: Option<Duration>) -> Result<()> {
         let span = op_span!("flush_all");
         let delay = delay.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
-        let r = async {
-            let replies = self
-                .broadcast(
-                    || {
-                        Single::new(Request::FlushAll {
-                            delay,
-                            noreply: false,
-                        })
-                    },
-                    &span,
-                )
-                .await?;
-            expect_ok(replies, "flush_all")
-        }
-        .await;
+        let request = Request::FlushAll {
+            delay,
+            noreply: false,
+        };
+        let r = self.broadcast_ok(request, "flush_all", &span).await;
         finish(&span, r)
     }
 
     /// Sets every server's logging verbosity.
     pub async fn verbosity(&self, level: u32) -> Result<()> {
         let span = op_span!("verbosity");
-        let r = async {
-            let replies = self
-                .broadcast(
-                    || {
-                        Single::new(Request::Verbosity {
-                            level,
-                            noreply: false,
-                        })
-                    },
-                    &span,
-                )
-                .await?;
-            expect_ok(replies, "verbosity")
-        }
-        .await;
+        let request = Request::Verbosity {
+            level,
+            noreply: false,
+        };
+        let r = self.broadcast_ok(request, "verbosity", &span).await;
         finish(&span, r)
     }
 
@@ -134,13 +114,20 @@ impl Client {
             .map(|(i, ex)| (self.servers()[i].addr.to_string(), ex))
             .collect())
     }
-}
 
-fn expect_ok(replies: Vec<(String, Single<'_>)>, command: &'static str) -> Result<()> {
-    for (_, ex) in replies {
-        if !matches!(ex.reply, Some(Response::Ok)) {
-            return Err(Error::UnexpectedResponse { command });
+    /// Sends `request` to every server; each must answer `OK`.
+    async fn broadcast_ok(
+        &self,
+        request: Request<'_>,
+        command: &'static str,
+        span: &Span,
+    ) -> Result<()> {
+        let replies = self.broadcast(|| Single::new(request), span).await?;
+        for (_, ex) in replies {
+            if !matches!(ex.reply, Some(Response::Ok)) {
+                return Err(Error::UnexpectedResponse { command });
+            }
         }
+        Ok(())
     }
-    Ok(())
 }

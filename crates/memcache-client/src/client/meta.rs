@@ -78,18 +78,6 @@ impl<'a> MetaRequest<'a> {
     }
 }
 
-fn status_name(status: MetaStatus) -> &'static str {
-    match status {
-        MetaStatus::Value => "VA",
-        MetaStatus::Header => "HD",
-        MetaStatus::Miss => "EN",
-        MetaStatus::NotFound => "NF",
-        MetaStatus::NotStored => "NS",
-        MetaStatus::Exists => "EX",
-        MetaStatus::Noop => "MN",
-    }
-}
-
 impl Client {
     /// `mg`: reads an item's value and/or metadata, as the flags ask.
     pub async fn meta_get(
@@ -258,7 +246,7 @@ impl Client {
         match self.meta_exchange(key, request, span).await? {
             Some(Response::Meta(m)) => {
                 if !span.is_disabled() {
-                    span.record("memcached.outcome", status_name(m.status));
+                    span.record("memcached.outcome", m.status.code());
                     if is_read {
                         match m.status {
                             MetaStatus::Value | MetaStatus::Header => {

@@ -219,14 +219,13 @@ impl Client {
                 }
                 Err(e) => e,
             };
-            let closed_while_idle = conn.reused
-                && !conn.received_any()
-                && matches!(error, Error::Io(_) | Error::ConnectionClosed);
+            let broken = matches!(error, Error::Io(_) | Error::ConnectionClosed);
+            let closed_while_idle = broken && conn.reused && !conn.received_any();
             drop(conn);
             if error.is_server_failure() {
                 // A broken socket suggests the server went away, taking the
                 // other idle connections with it; a timeout does not.
-                if matches!(error, Error::Io(_) | Error::ConnectionClosed) {
+                if broken {
                     server.pool.clear_idle();
                 }
                 if closed_while_idle && !retried {
