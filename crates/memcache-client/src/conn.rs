@@ -162,55 +162,15 @@ impl Conn {
             decoder: &self.decoder,
             received: &mut self.received,
         };
-        let mut request = &self.write_buf[..];
-        if let Some(value) = exchange.large_value() {
-            // One request: the server answers only once it has the whole
-            // value, so writing before reading cannot deadlock.
-            match &mut self.stream {
-                Stream::Tcp(s) => vectored::write_line_value(s, request, value).await?,
-                Stream::Unix(s) => vectored::write_line_value(s, request, value).await?,
-                #[cfg(feature = "tls")]
-                Stream::Tls(s) => vectored::write_line_value(&mut **s, request, value).await?,
-            }
-            request = &[];
-        }
+        let request = &self.write_buf[..];
         match &mut self.stream {
-            Stream::Tcp(s) => {
-                let (mut r, mut w) = s.split();
-                exchange_io(
-                    &mut r,
-                    &mut w,
-                    request,
-                    &mut reader,
-                    exchange,
-                    expects_reply,
-                )
-                .await?
-            }
+            Stream::Tcp(s) => exchange_io(s, request, &mut reader, exchange, expects_reply).await?,
             Stream::Unix(s) => {
-                let (mut r, mut w) = s.split();
-                exchange_io(
-                    &mut r,
-                    &mut w,
-                    request,
-                    &mut reader,
-                    exchange,
-                    expects_reply,
-                )
-                .await?
+                exchange_io(s, request, &mut reader, exchange, expects_reply).await?
             }
             #[cfg(feature = "tls")]
             Stream::Tls(s) => {
-                let (mut r, mut w) = tokio::io::split(&mut **s);
-                exchange_io(
-                    &mut r,
-                    &mut w,
-                    request,
-                    &mut reader,
-                    exchange,
-                    expects_reply,
-                )
-                .await?
+                exchange_io(&mut **s, request, &mut reader, exchange, expects_reply).await?
             }
         }
         // A huge value must not stay allocated for the connection's lifetime.
@@ -316,28 +276,36 @@ impl Reader<'_> {
 }
 
 /// Writes the request and reads the reply: sequentially for small requests,
-/// concurrently for large ones (see [`Conn::run`]).
-async fn exchange_io<R, W, E>(
-    r: &mut R,
-    w: &mut W,
+/// concurrently for large ones (see [`Conn::run`]). A large storage value
+/// goes out from the caller's slice after the encoded command line.
+async fn exchange_io<S, E>(
+    stream: &mut S,
     request: &[u8],
     reader: &mut Reader<'_>,
     exchange: &mut E,
     expects_reply: bool,
 ) -> Result<()>
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
     E: Exchange + ?Sized,
 {
+    let mut request = request;
+    if let Some(value) = exchange.large_value() {
+        // One request: the server answers only once it has the whole
+        // value, so writing before reading cannot deadlock.
+        vectored::write_line_value(stream, request, value).await?;
+        request = &[];
+    }
     if !expects_reply {
-        w.write_all(request).await?;
+        stream.write_all(request).await?;
         return Ok(());
     }
     if request.len() <= WRITE_THEN_READ_MAX {
-        w.write_all(request).await?;
-        return reader.read_reply(r, exchange).await;
+        stream.write_all(request).await?;
+        return reader.read_reply(stream, exchange).await;
     }
+    // Rare (a request over 32 KiB), so the halves' shared lock is no cost.
+    let (mut r, mut w) = tokio::io::split(stream);
     let write = async { w.write_all(request).await.map_err(Error::from) };
-    tokio::try_join!(write, reader.read_reply(r, exchange)).map(|_| ())
+    tokio::try_join!(write, reader.read_reply(&mut r, exchange)).map(|_| ())
 }
