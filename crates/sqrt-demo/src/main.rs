@@ -72,19 +72,14 @@ async fn async_main(args: Args) -> ExitCode {
         }
     };
 
-    let root = tracing::info_span!("MemcacheRustUsage", otel.name = ROOT_SPAN);
+    let root = tracing::info_span!(ROOT_SPAN, otel.name = ROOT_SPAN);
     let trace_id = root.context().span().span_context().trace_id();
     let outcome = work(&args, &config).instrument(root).await;
 
     println!("Sending all pending spans before terminating.");
-    let flushed = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
     let mut code = ExitCode::SUCCESS;
-    match flushed {
-        Ok(Ok(report)) => println!("{report}"),
-        Ok(Err(e)) => {
-            eprintln!("sqrt-demo: flushing spans failed: {e}");
-            code = ExitCode::FAILURE;
-        }
+    match telemetry.shutdown_async().await {
+        Ok(report) => println!("{report}"),
         Err(e) => {
             eprintln!("sqrt-demo: flushing spans failed: {e}");
             code = ExitCode::FAILURE;
