@@ -16,7 +16,7 @@ use sqrt_demo::numbers::{lines_of, parse_all, SEED_NUMBERS};
 use sqrt_demo::{run, RunConfig, ROOT_SPAN};
 use sqrt_memo::{MemoConfig, SqrtMemo};
 use traced_telemetry::opentelemetry::trace::TraceContextExt;
-use traced_telemetry::{EnvVars, ExporterConfig, OpenTelemetrySpanExt};
+use traced_telemetry::{EnvVars, OpenTelemetrySpanExt, OTEL_TRACES_EXPORTER};
 use tracing::Instrument;
 
 #[derive(Parser, Debug)]
@@ -133,18 +133,14 @@ fn run_config(args: &Args) -> Result<RunConfig, String> {
 }
 
 fn telemetry(args: &Args) -> Result<traced_telemetry::TelemetryGuard, String> {
-    let env = EnvVars::from_process();
-    let mut builder = traced_telemetry::builder("sqrt-demo")
-        .service_version(env!("CARGO_PKG_VERSION"))
-        .env(env.clone());
+    let mut env = EnvVars::from_process();
     if let Some(kind) = &args.exporter {
-        let exporter = match kind.as_str() {
-            "otlp" => ExporterConfig::otlp_from_env(&env),
-            "none" => Ok(ExporterConfig::None),
-            _ => ExporterConfig::zipkin_from_env(&env),
-        }
-        .map_err(|e| e.to_string())?;
-        builder = builder.exporter(exporter);
+        // The flag stands for the variable and wins over it.
+        env = env.with(OTEL_TRACES_EXPORTER, kind);
     }
-    builder.install().map_err(|e| e.to_string())
+    traced_telemetry::builder("sqrt-demo")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .env(env)
+        .install()
+        .map_err(|e| e.to_string())
 }
