@@ -10,4 +10,4 @@
 pub mod numbers;
 pub mod run;
 
-pub use run::{format_line, run, RoundResult, RunConfig, ROOT_SPAN};
+pub use run::{format_line, run, RunConfig, ROOT_SPAN};

@@ -106,7 +106,6 @@ async fn work(args: &Args, config: &RunConfig) -> Result<(), String> {
     let memo = SqrtMemo::new(client, MemoConfig::default());
     run(&memo, config, |line| println!("{line}"))
         .await
-        .map(|_| ())
         .map_err(|e| e.to_string())
 }
 

@@ -1,6 +1,6 @@
 //! The traced run: the seed's loop over numbers and rounds.
 
-use sqrt_memo::{CanonicalDecimal, MemoError, MemoStore, Source, SqrtMemo};
+use sqrt_memo::{CanonicalDecimal, MemoError, MemoStore, SqrtMemo};
 use tracing::{info_span, Instrument};
 
 /// Name of the span that covers the whole run.
@@ -16,15 +16,6 @@ pub struct RunConfig {
     pub no_cleanup: bool,
 }
 
-/// One printed line's worth of result.
-#[derive(Debug, Clone)]
-pub struct RoundResult {
-    pub number: String,
-    pub round: u32,
-    pub root: String,
-    pub source: Source,
-}
-
 /// The seed's output line: `number ==> root`, the number left-aligned in
 /// 100 columns as the seed's `%-100.10f` did, the root exact.
 pub fn format_line(number: &str, root: &str) -> String {
@@ -38,8 +29,7 @@ pub async fn run<S: MemoStore>(
     memo: &SqrtMemo<S>,
     config: &RunConfig,
     mut print: impl FnMut(&str),
-) -> Result<Vec<RoundResult>, MemoError> {
-    let mut results = Vec::new();
+) -> Result<(), MemoError> {
     for number in &config.numbers {
         let text = number.as_str().to_string();
         let n = number.to_integer();
@@ -60,14 +50,7 @@ pub async fn run<S: MemoStore>(
                     .instrument(round_span.clone())
                     .await?;
                 round_span.record("sqrt.source", outcome.source.as_str());
-                let root = outcome.root.to_string();
-                print(&format_line(&text, &root));
-                results.push(RoundResult {
-                    number: text.clone(),
-                    round,
-                    root,
-                    source: outcome.source,
-                });
+                print(&format_line(&text, &outcome.root.to_string()));
             }
             if !config.no_cleanup {
                 memo.forget(&n, config.digits).await?;
@@ -77,5 +60,5 @@ pub async fn run<S: MemoStore>(
         .instrument(span)
         .await?;
     }
-    Ok(results)
+    Ok(())
 }
