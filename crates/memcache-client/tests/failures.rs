@@ -113,10 +113,7 @@ async fn server_error_is_surfaced_and_client_recovers() {
 #[tokio::test]
 async fn unreachable_server_is_an_io_error() {
     // A port that was just free: nothing listens there.
-    let addr = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let addr = common::dead_addr();
     let c = Client::builder().server_addr(addr).build().unwrap();
     let err = c.get("k").await.unwrap_err();
     assert_eq!(err.kind(), "io", "{err}");

@@ -126,7 +126,7 @@ async fn server_killed_mid_load_fails_cleanly_and_recovers() {
     let ok_while_down = report.ok.load(Ordering::Relaxed);
 
     // Restart on the same port: the client must find it again by itself.
-    common::restart_server(&mut server);
+    server.restart().unwrap();
     wait_for(|| report.ok.load(Ordering::Relaxed) >= ok_while_down + 500).await;
     stop.store(true, Ordering::Relaxed);
     for w in workers {
@@ -263,7 +263,7 @@ async fn one_of_three_down_with_failover_every_call_succeeds() {
     assert_eq!(c.get_many(&multi).await.unwrap().len(), 300);
 
     // It comes back: after the retry interval its keys go to it again.
-    common::restart_server(&mut servers[1]);
+    servers[1].restart().unwrap();
     let before = cmd_set(&servers[1]).await;
     wait_until_used_again(&c, &owners[&1][0], 1).await;
     for key in &owners[&1] {
@@ -314,7 +314,7 @@ async fn one_of_three_down_without_failover_fails_fast_and_spares_the_others() {
         }
     }
 
-    common::restart_server(&mut servers[2]);
+    servers[2].restart().unwrap();
     let before = cmd_set(&servers[2]).await;
     wait_until_used_again(&c, &owners[&2][0], 2).await;
     for key in &owners[&2] {

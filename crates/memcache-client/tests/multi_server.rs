@@ -123,7 +123,7 @@ async fn dead_server_fails_fast_then_comes_back() {
         Err(Error::ServerMarkedDead)
     ));
     c.set(&on_live, "v", StoreOptions::default()).await.unwrap();
-    common::restart_server(&mut servers[1]);
+    servers[1].restart().unwrap();
     // After the retry interval the server is tried again and revives.
     tokio::time::sleep(Duration::from_millis(400)).await;
     let mut back = false;

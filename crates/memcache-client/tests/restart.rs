@@ -33,7 +33,7 @@ async fn restart_between_calls_is_invisible() {
     b.unwrap();
     d.unwrap();
     assert!(c.idle_connections()[0] >= 1);
-    common::restart_server(&mut server);
+    server.restart().unwrap();
     // The server lost its data, but the very next call works.
     assert_eq!(c.get("a").await.unwrap(), None);
     c.set("a", "again", StoreOptions::default()).await.unwrap();
@@ -53,7 +53,7 @@ async fn calls_fail_while_down_and_recover_after_restart() {
             "{err}"
         );
     }
-    common::restart_server(&mut server);
+    server.restart().unwrap();
     // Bounded: the first call after the restart is expected to work, allow a
     // few in case the listener is not accepting yet.
     let mut recovered = false;

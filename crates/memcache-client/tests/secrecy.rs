@@ -172,10 +172,7 @@ async fn failing_run(record_keys: bool) -> Vec<String> {
     for _ in 0..3 {
         note(c.set(key, &value, o).await.map(|r| format!("{r:?}")));
     }
-    let gone = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let gone = common::dead_addr();
     let c = Client::builder()
         .server_addr(gone)
         .dead_after_failures(1)

@@ -384,9 +384,7 @@ async fn works_without_any_subscriber() {
 async fn marking_a_server_dead_is_an_event_of_the_failing_call() {
     let capture = Capture::default();
     let _guard = capture.install();
-    let mut server = common::start_server(&[]);
-    let addr = server.addr();
-    server.kill();
+    let addr = common::dead_addr();
     let c = Client::builder()
         .server_addr(addr)
         .connect_timeout(Duration::from_secs(2))

@@ -5,39 +5,24 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use memcache_client::Client;
 use memcached_harness::Memcached;
 
-/// Serializes server starts within this test process. The harness picks a
-/// free port and then starts memcached on it; two starts racing in parallel
-/// tests can pick the same port, and both handles then point at one process.
-static STARTING: Mutex<()> = Mutex::new(());
-
-fn starting() -> MutexGuard<'static, ()> {
-    STARTING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// An own memcached (see [`STARTING`]).
+/// An own memcached. (Parallel starts are safe: the harness never hands
+/// out one port twice in a process.)
 pub fn start_server(args: &[&str]) -> Memcached {
-    let _guard = starting();
     Memcached::start_with_args(args).unwrap()
 }
 
-/// Restarts an own memcached on its port (see [`STARTING`]).
-pub fn restart_server(server: &mut Memcached) {
-    let _guard = starting();
-    server.restart().unwrap();
-}
+pub use memcached_harness::shared_addr;
 
-/// The shared memcached, started on first use (see [`STARTING`]).
-pub fn shared_addr() -> SocketAddr {
-    let _guard = starting();
-    memcached_harness::shared_addr()
+/// A loopback address where nothing listens: a port the harness reserved
+/// and no server of this process will take (a port merely bound and
+/// released could be handed to a server started in parallel).
+pub fn dead_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], memcached_harness::free_port().unwrap()))
 }
 
 /// A prefix no other test (or test run) uses.
