@@ -385,32 +385,31 @@ fn validate_meta_key(key: &[u8], base64_key: bool) -> Result<(), EncodeError> {
     if key.is_empty() {
         return Err(KeyError::Empty.into());
     }
-    let encoded_len = key.len().div_ceil(3) * 4;
+    let encoded_len = b64_len(key.len());
     if encoded_len > MAX_KEY_LEN {
         return Err(KeyError::TooLong { len: encoded_len }.into());
     }
     Ok(())
 }
 
+/// Length of `len` bytes in padded base64.
+fn b64_len(len: usize) -> usize {
+    len.div_ceil(3) * 4
+}
+
 fn put_meta_key(dst: &mut BytesMut, command: &[u8], key: &[u8], base64_key: bool) {
     dst.put_slice(command);
     if base64_key {
         let start = dst.len();
-        let encoded_len = key.len().div_ceil(3) * 4;
+        let encoded_len = b64_len(key.len());
         dst.resize(start + encoded_len, 0);
-        // The buffer was sized for exactly the encoded length, so this
-        // cannot fail; fall back to the allocating encoder rather than panic.
-        if base64::engine::general_purpose::STANDARD
+        // The buffer is exactly the encoded length, so this cannot fail;
+        // were it to, no zero bytes would be left behind in the request.
+        let written = base64::engine::general_purpose::STANDARD
             .encode_slice(key, &mut dst[start..])
-            .is_err()
-        {
-            dst.truncate(start);
-            dst.put_slice(
-                base64::engine::general_purpose::STANDARD
-                    .encode(key)
-                    .as_bytes(),
-            );
-        }
+            .unwrap_or(0);
+        debug_assert_eq!(written, encoded_len);
+        dst.truncate(start + written);
     } else {
         dst.put_slice(key);
     }
