@@ -132,8 +132,7 @@ impl Decoder {
         let limit = self.limits.max_line_len;
         let window = &buf[..buf.len().min(limit + 2)];
         match memchr::memchr(b'\n', window) {
-            Some(0) => Err(DecodeError::Malformed("line ends with a bare \\n")),
-            Some(nl) if window[nl - 1] == b'\r' => Ok(Some(nl - 1)),
+            Some(nl) if nl > 0 && window[nl - 1] == b'\r' => Ok(Some(nl - 1)),
             Some(_) => Err(DecodeError::Malformed("line ends with a bare \\n")),
             None if buf.len() > limit + 1 => Err(DecodeError::LineTooLong { limit }),
             None => Ok(None),
