@@ -140,21 +140,11 @@ impl TelemetryGuard {
     /// test queries the collector); same report as [`Self::shutdown`].
     pub fn flush(&self) -> Result<ShutdownReport, ShutdownError> {
         let outcome = self.provider.force_flush();
-        self.report(outcome.err().map(|e| e.to_string()))
-    }
-
-    fn report(&self, failure: Option<String>) -> Result<ShutdownReport, ShutdownError> {
-        let report = ShutdownReport {
-            exporter: self.config.exporter.clone(),
-            counts: self.counters.snapshot(),
-            failure,
-            last_export_error: self.counters.last_error(),
-        };
-        if report.is_complete() {
-            Ok(report)
-        } else {
-            Err(ShutdownError { report })
-        }
+        shutdown_outcome(
+            self.config.exporter.clone(),
+            &self.counters,
+            outcome.err().map(|e| e.to_string()),
+        )
     }
 
     /// Flushes every pending span, stops the exporter, and reports how many
@@ -166,7 +156,11 @@ impl TelemetryGuard {
         let outcome = self
             .provider
             .shutdown_with_timeout(self.config.shutdown_timeout);
-        self.report(outcome.err().map(|e| e.to_string()))
+        shutdown_outcome(
+            self.config.exporter.clone(),
+            &self.counters,
+            outcome.err().map(|e| e.to_string()),
+        )
     }
 
     /// [`Self::shutdown`] on tokio's blocking thread pool.
@@ -175,15 +169,32 @@ impl TelemetryGuard {
         let counters = self.counters.clone();
         match tokio::task::spawn_blocking(move || self.shutdown()).await {
             Ok(result) => result,
-            Err(join_error) => Err(ShutdownError {
-                report: ShutdownReport {
-                    exporter,
-                    counts: counters.snapshot(),
-                    failure: Some(format!("shutdown task failed: {join_error}")),
-                    last_export_error: counters.last_error(),
-                },
-            }),
+            Err(join_error) => shutdown_outcome(
+                exporter,
+                &counters,
+                Some(format!("shutdown task failed: {join_error}")),
+            ),
         }
+    }
+}
+
+/// The report on what was exported; an error unless it is complete (a
+/// `failure` always makes it incomplete).
+fn shutdown_outcome(
+    exporter: ExporterConfig,
+    counters: &SpanCounters,
+    failure: Option<String>,
+) -> Result<ShutdownReport, ShutdownError> {
+    let report = ShutdownReport {
+        exporter,
+        counts: counters.snapshot(),
+        failure,
+        last_export_error: counters.last_error(),
+    };
+    if report.is_complete() {
+        Ok(report)
+    } else {
+        Err(ShutdownError { report })
     }
 }
 
