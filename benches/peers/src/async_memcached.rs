@@ -57,7 +57,7 @@ impl System for AsyncMemcached {
         NAME
     }
 
-    fn run(&mut self, workload: Workload, ops: usize) -> Result<Option<Duration>, BenchError> {
+    fn run(&mut self, workload: Workload, ops: usize) -> Result<Duration, BenchError> {
         let task = self
             .runtime
             .spawn(run(self.conns.clone(), self.data.clone(), workload, ops));
@@ -65,7 +65,7 @@ impl System for AsyncMemcached {
             .runtime
             .block_on(task)
             .map_err(|e| BenchError::system(NAME, e))??;
-        Ok(Some(elapsed))
+        Ok(elapsed)
     }
 }
 

@@ -167,7 +167,7 @@ impl System for Floor {
         Floor::NAME
     }
 
-    fn run(&mut self, workload: Workload, ops: usize) -> Result<Option<Duration>, BenchError> {
+    fn run(&mut self, workload: Workload, ops: usize) -> Result<Duration, BenchError> {
         let data = &*self.data;
         let conn = &mut self.conn;
         let name = Floor::NAME;
@@ -186,7 +186,7 @@ impl System for Floor {
             })?,
             Workload::LargeSet => timed(ops, |_| conn.set(&data.large_key, &data.large_value))?,
         };
-        Ok(Some(elapsed))
+        Ok(elapsed)
     }
 }
 

@@ -53,7 +53,7 @@ impl System for Ours {
         self.mode.label()
     }
 
-    fn run(&mut self, workload: Workload, ops: usize) -> Result<Option<Duration>, BenchError> {
+    fn run(&mut self, workload: Workload, ops: usize) -> Result<Duration, BenchError> {
         let client = self.client.clone();
         let data = self.data.clone();
         let name = self.mode.label();
@@ -65,7 +65,7 @@ impl System for Ours {
             .runtime
             .block_on(task)
             .map_err(|e| BenchError::system(name, e))??;
-        Ok(Some(elapsed))
+        Ok(elapsed)
     }
 
     fn notes(&self) -> Vec<String> {

@@ -54,7 +54,7 @@ impl System for RustMemcache {
         NAME
     }
 
-    fn run(&mut self, workload: Workload, ops: usize) -> Result<Option<Duration>, BenchError> {
+    fn run(&mut self, workload: Workload, ops: usize) -> Result<Duration, BenchError> {
         let (data, c) = (&*self.data, &self.single);
         let get = |c: &Client, key: &str| -> Result<(), BenchError> {
             expect_hit(NAME, c.get::<Vec<u8>>(key).map_err(err)?.is_some())
@@ -94,6 +94,6 @@ impl System for RustMemcache {
                     .map_err(err)
             })?,
         };
-        Ok(Some(elapsed))
+        Ok(elapsed)
     }
 }

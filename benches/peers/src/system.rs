@@ -10,9 +10,8 @@ pub trait System {
     /// The name in the table.
     fn name(&self) -> &str;
 
-    /// Runs `ops` operations of `workload`; `None` when the system does not
-    /// take part in that workload.
-    fn run(&mut self, workload: Workload, ops: usize) -> Result<Option<Duration>, BenchError>;
+    /// Runs `ops` operations of `workload`; how long they took.
+    fn run(&mut self, workload: Workload, ops: usize) -> Result<Duration, BenchError>;
 
     /// Facts about the run worth a line under the table.
     fn notes(&self) -> Vec<String> {
