@@ -230,29 +230,22 @@ impl<S: MemoStore> SqrtMemo<S> {
             let encoded = value::encode_root(root, &computed_by);
             let span = Span::current();
             span.record("sqrt.store.bytes", attr(encoded.len()));
-            let mut written = write_value(
-                &self.store,
-                key,
-                &encoded,
-                root.digits(),
-                computed_by,
-                &self.config,
-                cas,
-            )
-            .await?;
-            if written.status == SetStatus::NotFound {
-                // The placeholder expired or was deleted while computing;
-                // the result is still right, so store it unconditionally.
-                written = write_value(
+            let write = |cas| {
+                write_value(
                     &self.store,
                     key,
                     &encoded,
                     root.digits(),
                     computed_by,
                     &self.config,
-                    None,
+                    cas,
                 )
-                .await?;
+            };
+            let mut written = write(cas).await?;
+            if written.status == SetStatus::NotFound {
+                // The placeholder expired or was deleted while computing;
+                // the result is still right, so store it unconditionally.
+                written = write(None).await?;
             }
             span.record("sqrt.store.chunks", i64::from(written.chunks));
             span.record(
