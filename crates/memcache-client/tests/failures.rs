@@ -15,10 +15,7 @@ const INJECTION: &[u8] = b"a\r\nflush_all";
 async fn invalid_keys_never_reach_the_server() {
     // An own server: a flush would be visible and must not disturb others.
     let server = common::start_server(&[]);
-    let c = Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap();
+    let c = common::client_for(&server);
     let o = StoreOptions::default();
     c.set("canary", "alive", o).await.unwrap();
 

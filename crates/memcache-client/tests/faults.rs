@@ -163,10 +163,6 @@ async fn wait_for(condition: impl Fn() -> bool) {
     panic!("condition not reached within 30 s");
 }
 
-fn three_servers() -> Vec<Memcached> {
-    (0..3).map(|_| common::start_server(&[])).collect()
-}
-
 /// Long enough that the loops below finish within one interval, so the
 /// dead server is probed only when the test expects it.
 const RETRY_DEAD_AFTER: Duration = Duration::from_secs(3);
@@ -185,13 +181,6 @@ fn multi_client(servers: &[Memcached], failover: Failover) -> Client {
     b.build().unwrap()
 }
 
-fn single(server: &Memcached) -> Client {
-    Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap()
-}
-
 /// `count` keys, grouped by the server they belong to while all are live.
 fn keys_by_owner(c: &Client, prefix: &str, count: usize) -> HashMap<usize, Vec<String>> {
     let mut owners: HashMap<usize, Vec<String>> = HashMap::new();
@@ -206,7 +195,7 @@ fn keys_by_owner(c: &Client, prefix: &str, count: usize) -> HashMap<usize, Vec<S
 }
 
 async fn cmd_set(server: &Memcached) -> u64 {
-    let stats = single(server).stats(None).await.unwrap();
+    let stats = common::client_for(server).stats(None).await.unwrap();
     stats[0].1["cmd_set"].parse().unwrap()
 }
 
@@ -228,7 +217,7 @@ async fn wait_until_used_again(c: &Client, key: &str, owner: usize) {
 
 #[tokio::test]
 async fn one_of_three_down_with_failover_every_call_succeeds() {
-    let mut servers = three_servers();
+    let mut servers = common::start_servers(3);
     let c = multi_client(&servers, Failover::NextServer);
     let owners = keys_by_owner(&c, "fo3:", 300);
     assert_eq!(owners.len(), 3, "300 keys should span three servers");
@@ -277,7 +266,7 @@ async fn one_of_three_down_with_failover_every_call_succeeds() {
 
 #[tokio::test]
 async fn one_of_three_down_without_failover_fails_fast_and_spares_the_others() {
-    let mut servers = three_servers();
+    let mut servers = common::start_servers(3);
     let c = multi_client(&servers, Failover::FailFast);
     let owners = keys_by_owner(&c, "ff3:", 300);
     assert_eq!(owners.len(), 3);

@@ -129,10 +129,7 @@ async fn bad_keys_are_refused_before_a_byte_is_written() {
     assert_eq!(proxy.accepted(), 0, "a connection was opened for nothing");
 
     // The client works, and the server's counters saw nothing before.
-    let direct = Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap();
+    let direct = common::client_for(&server);
     let stats = &direct.stats(None).await.unwrap()[0].1;
     for counter in [
         "cmd_get",
@@ -245,10 +242,7 @@ async fn a_bad_item_in_a_multi_server_batch_stops_the_whole_batch() {
 #[tokio::test]
 async fn binary_keys_travel_base64_encoded_through_the_meta_commands() {
     let server = common::start_server(&[]);
-    let c = Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap();
+    let c = common::client_for(&server);
     let keys: Vec<Vec<u8>> = vec![
         b"a\r\nflush_all".to_vec(),
         b"with space".to_vec(),
@@ -423,10 +417,7 @@ async fn unicode_and_high_byte_keys_are_ordinary_keys() {
     // memcached's text protocol takes any byte above space (except DEL):
     // UTF-8 and even non-UTF-8 high bytes are valid keys, stored verbatim.
     let server = common::start_server(&[]);
-    let c = Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap();
+    let c = common::client_for(&server);
     let keys: Vec<Vec<u8>> = vec![
         "clé-ünïcode".as_bytes().to_vec(),
         "日本語のキー".as_bytes().to_vec(),

@@ -9,10 +9,6 @@ use std::time::Duration;
 use memcache_client::{Client, Distribution, Error, Failover, Ketama, Rendezvous, StoreOptions};
 use memcached_harness::Memcached;
 
-fn start(n: usize) -> Vec<Memcached> {
-    (0..n).map(|_| common::start_server(&[])).collect()
-}
-
 fn client(servers: &[Memcached], distribution: Distribution, failover: Failover) -> Client {
     let mut b = Client::builder()
         .distribution(distribution)
@@ -26,17 +22,10 @@ fn client(servers: &[Memcached], distribution: Distribution, failover: Failover)
     b.build().unwrap()
 }
 
-fn single(server: &Memcached) -> Client {
-    Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap()
-}
-
 /// Keys are stored on the server the distribution names, which is also the
 /// one an independent computation of the same algorithm names.
 async fn check_placement(distribution: Distribution) {
-    let servers = start(3);
+    let servers = common::start_servers(3);
     let c = client(&servers, distribution, Failover::FailFast);
     let names: Vec<String> = servers
         .iter()
@@ -51,7 +40,7 @@ async fn check_placement(distribution: Distribution) {
     let keys: Vec<String> = (0..300).map(|i| format!("placement-{i}")).collect();
     let items: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), format!("v-{k}"))).collect();
     c.set_many(&items, StoreOptions::default()).await.unwrap();
-    let direct: Vec<Client> = servers.iter().map(single).collect();
+    let direct: Vec<Client> = servers.iter().map(common::client_for).collect();
     let mut per_server = [0usize; 3];
     for k in &keys {
         let owner = c.server_for_key(k).unwrap();
@@ -110,7 +99,7 @@ fn key_on(c: &Client, owner: usize) -> String {
 
 #[tokio::test]
 async fn dead_server_fails_fast_then_comes_back() {
-    let mut servers = start(2);
+    let mut servers = common::start_servers(2);
     let c = client(&servers, Distribution::Ketama, Failover::FailFast);
     let on_dead = key_on(&c, 1);
     let on_live = key_on(&c, 0);
@@ -140,7 +129,7 @@ async fn dead_server_fails_fast_then_comes_back() {
 
 #[tokio::test]
 async fn dead_server_keys_fail_over_to_the_next_server() {
-    let mut servers = start(3);
+    let mut servers = common::start_servers(3);
     let c = client(&servers, Distribution::Rendezvous, Failover::NextServer);
     let on_dead = key_on(&c, 2);
     servers[2].kill();
@@ -154,7 +143,7 @@ async fn dead_server_keys_fail_over_to_the_next_server() {
         .await
         .unwrap();
     assert_eq!(&c.get(&on_dead).await.unwrap().unwrap().value[..], b"moved");
-    assert!(single(&servers[moved_to])
+    assert!(common::client_for(&servers[moved_to])
         .get(&on_dead)
         .await
         .unwrap()
@@ -168,7 +157,7 @@ async fn dead_server_keys_fail_over_to_the_next_server() {
 
 #[tokio::test]
 async fn all_servers_dead_is_no_server_available() {
-    let mut servers = start(2);
+    let mut servers = common::start_servers(2);
     let c = client(&servers, Distribution::Ketama, Failover::NextServer);
     for s in &mut servers {
         s.kill();
@@ -184,7 +173,7 @@ async fn all_servers_dead_is_no_server_available() {
 /// server the valid keys go to.
 #[tokio::test]
 async fn invalid_key_in_multi_server_get_many_reaches_no_server() {
-    let servers = start(3);
+    let servers = common::start_servers(3);
     let c = client(&servers, Distribution::Ketama, Failover::FailFast);
     let mut keys: Vec<String> = (0..60).map(|i| format!("split-invalid-{i}")).collect();
     keys.push("has space".to_string());

@@ -146,10 +146,7 @@ const SECRET_VALUE: &str = "secret-value-never-in-spans";
 async fn every_public_method_emits_its_span() {
     let server = common::start_server(&[]);
     let port = server.addr().port();
-    let c = Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap();
+    let c = common::client_for(&server);
     let capture = Capture::default();
     let _guard = capture.install();
     let o = StoreOptions::default();
@@ -318,10 +315,7 @@ async fn every_public_method_emits_its_span() {
 #[tokio::test]
 async fn failures_set_error_type_and_status() {
     let server = common::start_server(&[]);
-    let c = Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap();
+    let c = common::client_for(&server);
     let capture = Capture::default();
     let _guard = capture.install();
     assert!(c.get("bad key").await.is_err());
@@ -372,10 +366,7 @@ async fn keys_are_recorded_only_when_enabled() {
 #[tokio::test]
 async fn works_without_any_subscriber() {
     let server = common::start_server(&[]);
-    let c = Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap();
+    let c = common::client_for(&server);
     c.set("k", "v", StoreOptions::default()).await.unwrap();
     assert!(c.get("k").await.unwrap().is_some());
 }

@@ -18,6 +18,19 @@ pub fn start_server(args: &[&str]) -> Memcached {
 
 pub use memcached_harness::shared_addr;
 
+/// `n` own memcached servers.
+pub fn start_servers(n: usize) -> Vec<Memcached> {
+    (0..n).map(|_| start_server(&[])).collect()
+}
+
+/// A client of `server` alone, with default settings.
+pub fn client_for(server: &Memcached) -> Client {
+    Client::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap()
+}
+
 /// A loopback address where nothing listens: a port the harness reserved
 /// and no server of this process will take (a port merely bound and
 /// released could be handed to a server started in parallel).
