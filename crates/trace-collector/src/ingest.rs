@@ -6,6 +6,7 @@
 //! more than the limit), JSON shape and span ids. A rejected batch changes
 //! nothing.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use axum::http::StatusCode;
@@ -99,12 +100,13 @@ pub fn otlp_format(content_type: Option<&str>) -> Result<Format, IngestError> {
     }
 }
 
-/// Undoes `Content-Encoding`, refusing output larger than `limit`.
-pub fn decode_body(
-    body: &[u8],
+/// Undoes `Content-Encoding`, refusing output larger than `limit`; an
+/// uncompressed body is passed through without a copy.
+pub fn decode_body<'a>(
+    body: &'a [u8],
     content_encoding: Option<&str>,
     limit: usize,
-) -> Result<Vec<u8>, IngestError> {
+) -> Result<Cow<'a, [u8]>, IngestError> {
     if body.len() > limit {
         return Err(IngestError::TooLarge { limit });
     }
@@ -112,7 +114,7 @@ pub fn decode_body(
         .map(|e| e.trim().to_ascii_lowercase())
         .unwrap_or_default();
     match encoding.as_str() {
-        "" | "identity" => Ok(body.to_vec()),
+        "" | "identity" => Ok(Cow::Borrowed(body)),
         "gzip" | "x-gzip" => inflate(flate2::read::GzDecoder::new(body), "gzip", limit),
         "deflate" => inflate(flate2::read::ZlibDecoder::new(body), "deflate", limit),
         _ => Err(IngestError::UnsupportedEncoding(encoding)),
@@ -123,7 +125,7 @@ fn inflate(
     decoder: impl Read,
     encoding: &'static str,
     limit: usize,
-) -> Result<Vec<u8>, IngestError> {
+) -> Result<Cow<'static, [u8]>, IngestError> {
     let mut out = Vec::new();
     // One byte past the limit is enough to know the limit was exceeded.
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
@@ -134,7 +136,7 @@ fn inflate(
     if out.len() > limit {
         return Err(IngestError::DecompressedTooLarge { limit });
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Parses and validates a decoded body in the given format.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -86,18 +86,15 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 /// Reads the whole body, refusing more than `limit` bytes. The body is read
 /// up to the limit even when `Content-Length` already says it is too big, so
 /// the client has finished sending and can read the 413 instead of a reset.
-async fn read_body(body: Body, limit: usize) -> Result<Vec<u8>, IngestError> {
-    match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(e) => {
-            let inner = e.into_inner();
-            if inner.is::<http_body_util::LengthLimitError>() {
-                Err(IngestError::TooLarge { limit })
-            } else {
-                Err(IngestError::Read(inner.to_string()))
-            }
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.is::<http_body_util::LengthLimitError>() {
+            IngestError::TooLarge { limit }
+        } else {
+            IngestError::Read(inner.to_string())
         }
-    }
+    })
 }
 
 /// Decodes, validates, stores and logs one posted batch; all or nothing.
