@@ -149,6 +149,7 @@ impl CollectorBuilder {
 pub struct RunningCollector {
     addr: SocketAddr,
     state: AppState,
+    /// Sending on it, or dropping it (with the collector), stops the server.
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -196,14 +197,6 @@ impl RunningCollector {
         match self.task.take() {
             Some(task) => task.await?.map_err(CollectorError::Serve),
             None => Ok(()),
-        }
-    }
-}
-
-impl Drop for RunningCollector {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
         }
     }
 }
