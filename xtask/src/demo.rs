@@ -6,13 +6,12 @@
 //! signal), unless `--keep` asks to leave them up for browsing until Ctrl-C.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use memcached_harness::{free_port, Memcached};
+use memcached_harness::{die_with_parent, free_port, wait_listening, Memcached};
 
 use crate::{cargo, run, system, target_dir};
 
@@ -98,23 +97,17 @@ fn start_collector(bin: &Path, addr: SocketAddr) -> Result<Managed, String> {
         name: "the trace collector",
         child,
     };
-    let deadline = Instant::now() + COLLECTOR_START;
-    loop {
-        if let Ok(Some(status)) = managed.child.try_wait() {
-            return Err(format!(
-                "the trace collector exited at start ({status}); is {addr} in use?"
-            ));
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(managed);
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "the trace collector did not accept connections on {addr} within {COLLECTOR_START:?}"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    if wait_listening(addr, &mut managed.child, COLLECTOR_START) {
+        return Ok(managed);
     }
+    Err(match managed.child.try_wait() {
+        Ok(Some(status)) => {
+            format!("the trace collector exited at start ({status}); is {addr} in use?")
+        }
+        _ => format!(
+            "the trace collector did not accept connections on {addr} within {COLLECTOR_START:?}"
+        ),
+    })
 }
 
 /// Runs the demo, echoing its output, and returns the trace id it printed.
@@ -174,15 +167,5 @@ fn fetch_tree(bin: &Path, collector_url: &str, trace_id: &str) -> Result<String,
             ));
         }
         std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
     }
 }

@@ -3,9 +3,8 @@
 
 mod common;
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use memcache_client::{Client, ServerAddr, StoreOptions};
@@ -41,20 +40,11 @@ impl UnixMemcached {
                 .unwrap()
                 .subsec_nanos()
         ));
-        let mut cmd = Command::new("memcached");
-        cmd.arg("-s").arg(&path).args(["-U", "0"]);
-        // memcached refuses to run as root without -u.
-        if std::fs::metadata("/proc/self")
-            .map(|m| m.uid())
-            .unwrap_or(1)
-            == 0
-        {
-            cmd.args(["-u", "root"]);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        let child = memcached_harness::memcached_command()
+            .unwrap()
+            .arg("-s")
+            .arg(&path)
+            .args(["-U", "0"])
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);

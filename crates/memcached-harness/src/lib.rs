@@ -77,31 +77,13 @@ impl Memcached {
     }
 
     fn spawn(&mut self) -> io::Result<()> {
-        let bin = memcached_binary()?;
         let port = self.addr.port().to_string();
         // A port freed a moment ago may still be held briefly; retry a few times.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let mut cmd = Command::new(&bin);
+            let mut cmd = memcached_command()?;
             cmd.args(["-l", "127.0.0.1", "-p", &port, "-U", "0", "-t", "2"])
-                .args(&self.args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            // The server must not outlive the test that started it, even when
-            // the test process is killed.
-            // SAFETY: prctl is async-signal-safe; nothing else runs between
-            // fork and exec.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
-            // memcached refuses to run as root without -u.
-            if is_root() {
-                cmd.args(["-u", "root"]);
-            }
+                .args(&self.args);
             let mut child = cmd.spawn()?;
             if wait_listening(self.addr, &mut child, Duration::from_secs(5))
                 && still_running(&mut child)
@@ -189,7 +171,38 @@ fn still_running(child: &mut Child) -> bool {
     matches!(child.try_wait(), Ok(None))
 }
 
-fn wait_listening(addr: SocketAddr, child: &mut Child, limit: Duration) -> bool {
+/// A `memcached` command with no listening options yet: the binary of
+/// [`memcached_binary`], null stdio, `-u root` when running as root
+/// (memcached refuses root otherwise), and killed when its parent dies.
+pub fn memcached_command() -> io::Result<Command> {
+    let mut cmd = Command::new(memcached_binary()?);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    die_with_parent(&mut cmd);
+    if is_root() {
+        cmd.args(["-u", "root"]);
+    }
+    Ok(cmd)
+}
+
+/// Makes the process `cmd` starts receive SIGKILL when its parent dies, so
+/// no server outlives the test or task that started it, even when that is
+/// killed.
+pub fn die_with_parent(cmd: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; nothing else runs between fork
+    // and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+/// Waits up to `limit` until `addr` accepts connections; `false` if it did
+/// not, or if `child` exited first.
+pub fn wait_listening(addr: SocketAddr, child: &mut Child, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
