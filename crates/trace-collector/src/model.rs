@@ -127,6 +127,12 @@ impl Span {
             .filter(|s| !s.is_empty())
     }
 
+    /// Whether the local service is `name` (case-insensitive, as Zipkin matches).
+    pub fn has_service(&self, name: &str) -> bool {
+        self.service_name()
+            .is_some_and(|s| s.eq_ignore_ascii_case(name))
+    }
+
     /// The remote service name, if the span carries one.
     pub fn remote_service_name(&self) -> Option<&str> {
         self.remote_endpoint

@@ -77,10 +77,9 @@ impl TraceQuery {
     }
 
     fn service_ok(&self, span: &Span) -> bool {
-        self.service_name.as_deref().is_none_or(|want| {
-            span.service_name()
-                .is_some_and(|s| s.eq_ignore_ascii_case(want))
-        })
+        self.service_name
+            .as_deref()
+            .is_none_or(|want| span.has_service(want))
     }
 
     fn annotation_terms(&self) -> impl Iterator<Item = AnnotationTerm<'_>> {

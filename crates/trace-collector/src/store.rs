@@ -133,21 +133,15 @@ impl Store {
     /// Span names recorded by `service` (case-insensitive), sorted.
     pub fn span_names(&self, service: &str) -> Vec<String> {
         self.distinct(|s| {
-            let mine = s
-                .service_name()
-                .is_some_and(|n| n.eq_ignore_ascii_case(service));
-            mine.then_some(s.name.as_deref()?).filter(|n| !n.is_empty())
+            s.has_service(service)
+                .then_some(s.name.as_deref()?)
+                .filter(|n| !n.is_empty())
         })
     }
 
     /// Remote service names that `service` talked to, sorted.
     pub fn remote_services(&self, service: &str) -> Vec<String> {
-        self.distinct(|s| {
-            let mine = s
-                .service_name()
-                .is_some_and(|n| n.eq_ignore_ascii_case(service));
-            mine.then_some(s.remote_service_name()?)
-        })
+        self.distinct(|s| s.has_service(service).then_some(s.remote_service_name()?))
     }
 
     fn distinct<'a>(&'a self, pick: impl Fn(&'a Span) -> Option<&'a str>) -> Vec<String> {
