@@ -2,9 +2,10 @@
 //! view (`trace-collector print`) and by the demo task to show the newest
 //! trace. Works against this collector or a real Zipkin server.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::model::Span;
+use crate::query::now_ms;
 use crate::tree::{render_tree, root_span};
 
 /// How many candidate traces to inspect when looking for a root span name.
@@ -119,15 +120,12 @@ pub fn find_latest_trace(
     base_url: &str,
     filter: &TraceFilter,
 ) -> Result<Option<Vec<Span>>, ClientError> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
+    let now = now_ms();
     let mut query = vec![
         ("limit", SEARCH_LIMIT.to_string()),
         // Everything since the epoch: the collector's own cap bounds the answer.
-        ("lookback", now_ms.to_string()),
-        ("endTs", now_ms.saturating_add(60_000).to_string()),
+        ("lookback", now.to_string()),
+        ("endTs", now.saturating_add(60_000).to_string()),
     ];
     if let Some(service) = &filter.service_name {
         query.push(("serviceName", service.clone()));

@@ -4,12 +4,23 @@
 //! duration criteria together, its start lies in the `[endTs - lookback, endTs]`
 //! window, and every `annotationQuery` term is satisfied by some span.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::model::Span;
 
 /// Zipkin's default search window: one day.
 pub const DEFAULT_LOOKBACK_MS: u64 = 86_400_000;
 /// Zipkin's default number of traces returned.
 pub const DEFAULT_LIMIT: usize = 10;
+
+/// Now, in the milliseconds of `endTs` and `lookback` (0 if the clock is
+/// before the epoch).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
 
 /// What `/api/v2/traces` was asked for. Names compare case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -17,7 +16,7 @@ use prost::Message as _;
 use crate::ingest::{self, Format, IngestError};
 use crate::model::Span;
 use crate::persist::SpanLog;
-use crate::query::{TraceQuery, DEFAULT_LIMIT, DEFAULT_LOOKBACK_MS};
+use crate::query::{now_ms, TraceQuery, DEFAULT_LIMIT, DEFAULT_LOOKBACK_MS};
 use crate::store::{Store, StoreStats};
 use crate::web;
 
@@ -240,10 +239,6 @@ fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
 
 /// Parses `/api/v2/traces` parameters into a query.
 fn trace_query(params: &HashMap<String, String>) -> Result<TraceQuery, ApiError> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
     let limit = number::<usize>(params, "limit")?.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 {
         return Err(ApiError(
@@ -256,7 +251,7 @@ fn trace_query(params: &HashMap<String, String>) -> Result<TraceQuery, ApiError>
         span_name: text(params, "spanName"),
         min_duration: number(params, "minDuration")?,
         max_duration: number(params, "maxDuration")?,
-        end_ts_ms: number(params, "endTs")?.unwrap_or(now_ms),
+        end_ts_ms: number(params, "endTs")?.unwrap_or_else(now_ms),
         lookback_ms: number(params, "lookback")?.unwrap_or(DEFAULT_LOOKBACK_MS),
         limit,
         annotation_query: text(params, "annotationQuery"),
