@@ -37,25 +37,25 @@ pub fn tree_rows(spans: &[Span]) -> Vec<TreeRow<'_>> {
     let mut seen = HashSet::new();
     let roots = children.get(&None).cloned().unwrap_or_default();
     for root in roots {
-        visit(spans, &children, root, 0, &mut seen, &mut rows);
+        visit(spans, &children, root, &mut seen, &mut rows);
     }
     // Spans caught in a parent cycle were never reached from a root.
     for i in 0..spans.len() {
-        visit(spans, &children, i, 0, &mut seen, &mut rows);
+        visit(spans, &children, i, &mut seen, &mut rows);
     }
     rows
 }
 
+/// Appends the not yet seen part of `start`'s subtree, `start` at depth 0.
 fn visit<'a>(
     spans: &'a [Span],
     children: &HashMap<Option<usize>, Vec<usize>>,
     start: usize,
-    depth: usize,
     seen: &mut HashSet<usize>,
     rows: &mut Vec<TreeRow<'a>>,
 ) {
     // Explicit stack: deep traces must not overflow the call stack.
-    let mut stack = vec![(start, depth)];
+    let mut stack = vec![(start, 0)];
     while let Some((i, depth)) = stack.pop() {
         if !seen.insert(i) {
             continue;
