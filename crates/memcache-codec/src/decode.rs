@@ -26,10 +26,23 @@ pub struct Decoder {
 enum Line {
     /// A line with no data block, decoded straight from the line.
     Simple(Response),
-    /// A line whose payload is kept as `Bytes` (split off the buffer).
-    Owned,
+    /// A line whose payload is kept as `Bytes` (split off the buffer); its
+    /// text after the first word starts at `rest_start`.
+    Owned { kind: Owned, rest_start: usize },
     /// A line followed by a data block.
     Data(DataLine),
+}
+
+/// The lines decoded into slices of their own frame, told apart once (by
+/// [`Decoder::classify`]).
+#[derive(Clone, Copy)]
+enum Owned {
+    Stat,
+    Version,
+    ClientError,
+    ServerError,
+    Meta(MetaStatus),
+    MetaDebug,
 }
 
 /// A line announcing a data block, parsed once.
@@ -81,9 +94,9 @@ impl Decoder {
                 buf.advance(line_len + 2);
                 return Ok(Some(response));
             }
-            Line::Owned => {
+            Line::Owned { kind, rest_start } => {
                 let frame = buf.split_to(line_len + 2).freeze();
-                return parse_owned(&frame, line_len).map(Some);
+                return parse_owned(&frame, line_len, kind, rest_start).map(Some);
             }
             Line::Data(data_line) => data_line,
         };
@@ -142,6 +155,12 @@ impl Decoder {
     fn classify(&self, line: &[u8]) -> Result<Line, DecodeError> {
         let (word, rest) = split_word(line);
         let simple = |r| Ok(Line::Simple(r));
+        let owned = |kind| {
+            Ok(Line::Owned {
+                kind,
+                rest_start: (word.len() + 1).min(line.len()),
+            })
+        };
         match word {
             b"VALUE" => Ok(Line::Data(DataLine::Value(self.value_header(rest)?))),
             b"VA" => {
@@ -168,8 +187,16 @@ impl Decoder {
                 flags: MetaReturnFlags::default(),
                 value: None,
             })),
-            b"STAT" | b"VERSION" | b"CLIENT_ERROR" | b"SERVER_ERROR" | b"HD" | b"EN" | b"NF"
-            | b"NS" | b"EX" | b"ME" => Ok(Line::Owned),
+            b"STAT" => owned(Owned::Stat),
+            b"VERSION" => owned(Owned::Version),
+            b"CLIENT_ERROR" => owned(Owned::ClientError),
+            b"SERVER_ERROR" => owned(Owned::ServerError),
+            b"HD" => owned(Owned::Meta(MetaStatus::Header)),
+            b"EN" => owned(Owned::Meta(MetaStatus::Miss)),
+            b"NF" => owned(Owned::Meta(MetaStatus::NotFound)),
+            b"NS" => owned(Owned::Meta(MetaStatus::NotStored)),
+            b"EX" => owned(Owned::Meta(MetaStatus::Exists)),
+            b"ME" => owned(Owned::MetaDebug),
             _ if !word.is_empty() && word.iter().all(u8::is_ascii_digit) => {
                 // incr/decr may pad the number with trailing spaces.
                 if rest.iter().any(|&b| b != b' ') {
@@ -256,21 +283,16 @@ fn split_word(line: &[u8]) -> (&[u8], &[u8]) {
 }
 
 /// Decodes a line whose parts are kept as slices of `frame`.
-fn parse_owned(frame: &Bytes, line_len: usize) -> Result<Response, DecodeError> {
-    let line = &frame[..line_len];
-    let (word, rest) = split_word(line);
-    let rest_start = (word.len() + 1).min(line_len);
+fn parse_owned(
+    frame: &Bytes,
+    line_len: usize,
+    kind: Owned,
+    rest_start: usize,
+) -> Result<Response, DecodeError> {
     let rest_bytes = || frame.slice(rest_start..line_len);
-    let meta = |status| {
-        Ok(Response::Meta(MetaResponse {
-            status,
-            flags: MetaReturnFlags::parse(frame, rest_start, line_len)?,
-            value: None,
-        }))
-    };
-    match word {
-        b"STAT" => {
-            let (name, value) = split_word(rest);
+    match kind {
+        Owned::Stat => {
+            let (name, value) = split_word(&frame[rest_start..line_len]);
             if name.is_empty() {
                 return Err(DecodeError::Malformed("STAT without a name"));
             }
@@ -282,16 +304,15 @@ fn parse_owned(frame: &Bytes, line_len: usize) -> Result<Response, DecodeError> 
                 value: frame.slice(value_start..line_len),
             })
         }
-        b"VERSION" => Ok(Response::Version(rest_bytes())),
-        b"CLIENT_ERROR" => Ok(Response::ClientError(rest_bytes())),
-        b"SERVER_ERROR" => Ok(Response::ServerError(rest_bytes())),
-        b"HD" => meta(MetaStatus::Header),
-        b"EN" => meta(MetaStatus::Miss),
-        b"NF" => meta(MetaStatus::NotFound),
-        b"NS" => meta(MetaStatus::NotStored),
-        b"EX" => meta(MetaStatus::Exists),
-        b"ME" => parse_meta_debug(frame, rest_start, line_len),
-        _ => Err(DecodeError::Malformed("unknown response line")),
+        Owned::Version => Ok(Response::Version(rest_bytes())),
+        Owned::ClientError => Ok(Response::ClientError(rest_bytes())),
+        Owned::ServerError => Ok(Response::ServerError(rest_bytes())),
+        Owned::Meta(status) => Ok(Response::Meta(MetaResponse {
+            status,
+            flags: MetaReturnFlags::parse(frame, rest_start, line_len)?,
+            value: None,
+        })),
+        Owned::MetaDebug => parse_meta_debug(frame, rest_start, line_len),
     }
 }
 
