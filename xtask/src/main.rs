@@ -66,6 +66,13 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(["test", "--workspace"])
         .args(extra)
         .env("MEMCACHED_ADDR", &addr))?;
+    // The client's integration tests once more on multiplexed connections
+    // (their helpers read the mode from this variable).
+    run(Command::new(cargo())
+        .args(["test", "-p", "memcache-client", "--tests"])
+        .args(extra)
+        .env("MEMCACHED_ADDR", &addr)
+        .env("MCC_TEST_CONNECTION_MODE", "multiplexed"))?;
     // `server` drops here (and on every early return above): memcached stops.
     Ok(())
 }

@@ -27,6 +27,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use floor::{Floor, RawConn};
+use memcache_client::ConnectionMode::{Exclusive, Multiplexed};
 use report::{External, Results};
 use system::{BenchError, System};
 use tracing_modes::TracingMode;
@@ -126,13 +127,30 @@ fn bench(options: Options) -> Result<(), BenchError> {
 
     let mut systems: Vec<Box<dyn System>> = vec![
         Box::new(Floor::new(addr, data.clone())?),
-        Box::new(ours::Ours::new(addr, TracingMode::Off, data.clone())?),
+        Box::new(ours::Ours::new(
+            addr,
+            TracingMode::Off,
+            Exclusive,
+            data.clone(),
+        )?),
         Box::new(ours::Ours::new(
             addr,
             TracingMode::DisabledByLevel,
+            Exclusive,
             data.clone(),
         )?),
-        Box::new(ours::Ours::new(addr, TracingMode::AlwaysOn, data.clone())?),
+        Box::new(ours::Ours::new(
+            addr,
+            TracingMode::AlwaysOn,
+            Exclusive,
+            data.clone(),
+        )?),
+        Box::new(ours::Ours::new(
+            addr,
+            TracingMode::Off,
+            Multiplexed,
+            data.clone(),
+        )?),
         Box::new(rust_memcache::RustMemcache::new(addr, data.clone())?),
         Box::new(async_memcached::AsyncMemcached::new(addr, data.clone())?),
     ];

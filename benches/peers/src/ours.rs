@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use memcache_client::{Client, StoreOptions, StoreOutcome};
+use memcache_client::{Client, ConnectionMode, StoreOptions, StoreOutcome};
 use tokio::runtime::Runtime;
 
 use crate::system::{expect_hit, BenchError, System};
@@ -12,7 +12,7 @@ use crate::tracing_modes::{Tracing, TracingMode};
 use crate::workload::{concurrent_is_set, concurrent_key, Data, Workload, CONCURRENCY, POOL_SIZE};
 
 pub struct Ours {
-    mode: TracingMode,
+    name: String,
     client: Client,
     data: Arc<Data>,
     // Field order: the runtime (and its threads' dispatcher guards) goes
@@ -27,18 +27,24 @@ impl Ours {
     pub fn new(
         addr: std::net::SocketAddr,
         mode: TracingMode,
+        connections: ConnectionMode,
         data: Arc<Data>,
     ) -> Result<Ours, BenchError> {
         let tracing = Tracing::new(mode);
         let runtime = tracing.runtime()?;
+        let name = match connections {
+            ConnectionMode::Multiplexed => format!("{} (multiplexed)", mode.label()),
+            _ => mode.label().to_string(),
+        };
         let client = Client::builder()
             .server_addr(addr)
+            .connection_mode(connections)
             .max_connections_per_server(POOL_SIZE)
             .operation_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| BenchError::system(mode.label(), e))?;
         Ok(Ours {
-            mode,
+            name,
             client,
             data,
             runtime,
@@ -50,13 +56,13 @@ impl Ours {
 
 impl System for Ours {
     fn name(&self) -> &str {
-        self.mode.label()
+        &self.name
     }
 
     fn run(&mut self, workload: Workload, ops: usize) -> Result<Duration, BenchError> {
         let client = self.client.clone();
         let data = self.data.clone();
-        let name = self.mode.label();
+        let name = self.name.clone();
         // Spawned, not run inside block_on: the work then runs on a worker
         // thread, which has this mode's dispatcher.
         self.calls += ops as u64;
@@ -64,7 +70,7 @@ impl System for Ours {
         let elapsed = self
             .runtime
             .block_on(task)
-            .map_err(|e| BenchError::system(name, e))??;
+            .map_err(|e| BenchError::system(&name, e))??;
         Ok(elapsed)
     }
 
@@ -73,8 +79,7 @@ impl System for Ours {
         if let Some(spans) = self.tracing.exported_spans() {
             notes.push(format!(
                 "{}: spans that reached the exporter / client calls: {spans} / {}",
-                self.mode.label(),
-                self.calls
+                self.name, self.calls
             ));
         }
         notes

@@ -147,6 +147,27 @@ pub enum Failover {
     NextServer,
 }
 
+/// How calls share a server's connections.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConnectionMode {
+    /// A pool: each call takes a connection to itself for its exchange and
+    /// gives it back afterwards (when in step). Callers beyond
+    /// `max_connections_per_server` wait up to `pool_wait_timeout`. The
+    /// least work per call for a lone caller.
+    #[default]
+    Exclusive,
+    /// Each of up to `max_connections_per_server` connections carries many
+    /// calls at once: concurrent callers' requests are written together
+    /// and the replies matched to them in order, so under load the client
+    /// and the server make several times fewer system calls. No caller
+    /// waits for a free connection (`pool_wait_timeout` is unused); a
+    /// cancelled call leaves its reply to be read and dropped. The oldest
+    /// request passing the operation timeout, a server error line or a
+    /// malformed reply ends the connection for every call on it
+    /// ([`crate::Error::Aborted`] for those not at fault).
+    Multiplexed,
+}
+
 /// Everything a [`crate::Client`] is built from. `Default` has no servers.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -159,6 +180,8 @@ pub struct ClientConfig {
     pub operation_timeout: Duration,
     /// Most connections open to one server at once.
     pub max_connections_per_server: usize,
+    /// Whether a connection serves one call at a time or many.
+    pub connection_mode: ConnectionMode,
     /// Longest wait for a free pooled connection; zero means do not wait.
     pub pool_wait_timeout: Duration,
     /// Consecutive failures (IO errors, timeouts) after which a server is
@@ -188,6 +211,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(1),
             operation_timeout: Duration::from_secs(1),
             max_connections_per_server: 16,
+            connection_mode: ConnectionMode::Exclusive,
             pool_wait_timeout: Duration::from_secs(1),
             dead_after_failures: 3,
             retry_dead_after: Duration::from_secs(2),

@@ -10,11 +10,12 @@
 //! (its future dropped) still has it set and is never reused.
 
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use memcache_codec::{Decoder, Limits};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::time::{Instant, Sleep};
 
@@ -24,20 +25,59 @@ use crate::vectored;
 use crate::{Error, Result, ServerAddr};
 
 /// Initial read buffer size; grows for large values.
-const READ_CHUNK: usize = 16 * 1024;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// Requests up to this size are written before reading (one write, then
 /// reads); larger ones are written while the replies are read.
 const WRITE_THEN_READ_MAX: usize = 32 * 1024;
 
 /// A write buffer grown past this (a huge value) is released afterwards.
-const SHRINK_ABOVE: usize = 256 * 1024;
+pub(crate) const SHRINK_ABOVE: usize = 256 * 1024;
 
-enum Stream {
+pub(crate) enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Whichever stream it is, for the multiplexed connection's driver
+/// (exclusive connections call each stream type directly instead).
+macro_rules! on_stream {
+    ($stream:expr, $s:ident => $body:expr) => {
+        match $stream {
+            Stream::Tcp($s) => $body,
+            Stream::Unix($s) => $body,
+            #[cfg(feature = "tls")]
+            Stream::Tls($s) => $body,
+        }
+    };
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        on_stream!(self.get_mut(), s => Pin::new(s).poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        on_stream!(self.get_mut(), s => Pin::new(s).poll_write(cx, buf))
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        on_stream!(self.get_mut(), s => Pin::new(s).poll_flush(cx))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        on_stream!(self.get_mut(), s => Pin::new(s).poll_shutdown(cx))
+    }
 }
 
 /// The connected peer, for `network.peer.*` span attributes.
@@ -128,6 +168,13 @@ impl Conn {
     /// complete error line the caller expected (the authentication probe).
     pub(crate) fn mark_in_step(&mut self) {
         self.in_flight = false;
+    }
+
+    /// The socket, whatever the read buffer already holds, and the decoder:
+    /// a connected (and authenticated) connection handed to a multiplexed
+    /// connection's driver.
+    pub fn into_parts(self) -> (Stream, BytesMut, Decoder, Peer) {
+        (self.stream, self.read_buf, self.decoder, self.peer)
     }
 
     /// Whether the connection is in step with the server and can be reused.
@@ -228,12 +275,7 @@ impl Conn {
     /// Sends raw, already-encoded bytes without waiting for a reply (`quit`).
     pub async fn send_only(&mut self, bytes: &[u8]) -> Result<()> {
         self.in_flight = true;
-        match &mut self.stream {
-            Stream::Tcp(s) => s.write_all(bytes).await?,
-            Stream::Unix(s) => s.write_all(bytes).await?,
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.write_all(bytes).await?,
-        }
+        self.stream.write_all(bytes).await?;
         Ok(())
     }
 }

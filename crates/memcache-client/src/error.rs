@@ -38,6 +38,11 @@ pub enum Error {
     /// `ERROR`: the server does not know the command.
     #[error("server does not support the command")]
     UnknownCommand,
+    /// The multiplexed connection carrying the request ended because of an
+    /// earlier request's reply (an error line, a malformed reply); the
+    /// request may or may not have been carried out.
+    #[error("multiplexed connection ended by an earlier request's failure")]
+    Aborted,
     /// The key was refused before anything was sent.
     #[error("invalid key: {0}")]
     InvalidKey(#[from] KeyError),
@@ -81,6 +86,7 @@ impl Error {
             Error::Server(_) => "server_error",
             Error::Client(_) => "client_error",
             Error::UnknownCommand => "unknown_command",
+            Error::Aborted => "aborted",
             Error::InvalidKey(_) => "invalid_key",
             Error::ValueTooLarge { .. } => "value_too_large",
             Error::InvalidArgument(_) => "invalid_argument",

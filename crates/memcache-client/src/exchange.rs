@@ -11,6 +11,7 @@ use memcache_codec::{
     EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, ValidRequest, Value,
 };
 
+use crate::mux::ReplyEnd;
 use crate::vectored;
 use crate::{Error, Result};
 
@@ -28,6 +29,9 @@ pub(crate) trait Exchange {
     }
     /// Takes one response item; `Ok(true)` when the reply is complete.
     fn feed(&mut self, item: Response) -> Result<bool>;
+    /// Where the reply ends, for a multiplexed connection's driver, which
+    /// reads it without this exchange (see [`crate::mux`]).
+    fn reply_end(&self) -> ReplyEnd;
 }
 
 /// Turns the error lines into errors; anything else is returned.
@@ -104,6 +108,12 @@ impl Exchange for Single<'_> {
     }
     fn large_value(&self) -> Option<&[u8]> {
         vectored::large_value(&self.request)
+    }
+    fn reply_end(&self) -> ReplyEnd {
+        match self.expects_reply() {
+            true => ReplyEnd::Lines(1),
+            false => ReplyEnd::Nothing,
+        }
     }
     fn feed(&mut self, item: Response) -> Result<bool> {
         let item = check(item)?;
@@ -271,6 +281,12 @@ impl Exchange for Retrieve<'_> {
             (None, None) => self.encode_lines(buf, limits),
         }
     }
+    fn reply_end(&self) -> ReplyEnd {
+        ReplyEnd::Ends {
+            ends: self.ends_left,
+            values: self.keys.len(),
+        }
+    }
     #[inline]
     fn feed(&mut self, item: Response) -> Result<bool> {
         // Matched directly, not through `check`: a `Response` is 160 bytes
@@ -324,6 +340,11 @@ impl Exchange for Stats<'_> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
         Request::Stats { arg: self.arg }.encode(buf, limits)
     }
+    fn reply_end(&self) -> ReplyEnd {
+        ReplyEnd::Stats {
+            lines: MAX_STAT_LINES,
+        }
+    }
     fn feed(&mut self, item: Response) -> Result<bool> {
         match check(item)? {
             Response::Stat { .. } if self.stats.len() >= MAX_STAT_LINES => {
@@ -373,6 +394,12 @@ impl Exchange for Batch<'_> {
     fn expects_reply(&self) -> bool {
         self.expected > 0
     }
+    fn reply_end(&self) -> ReplyEnd {
+        match self.expected {
+            0 => ReplyEnd::Nothing,
+            n => ReplyEnd::Lines(n),
+        }
+    }
     fn feed(&mut self, item: Response) -> Result<bool> {
         self.replies.push(check(item)?);
         Ok(self.replies.len() >= self.expected)
@@ -408,6 +435,11 @@ impl Exchange for MetaPipeline<'_> {
             request.write(buf);
         }
         Request::MetaNoop.encode(buf, limits)
+    }
+    fn reply_end(&self) -> ReplyEnd {
+        ReplyEnd::Noop {
+            replies: self.requests.len(),
+        }
     }
     fn feed(&mut self, item: Response) -> Result<bool> {
         match check(item)? {

@@ -47,6 +47,7 @@ mod exchange;
 mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
+mod mux;
 mod outcome;
 mod pool;
 mod server;
@@ -58,7 +59,9 @@ mod vectored;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, MetaRequest};
-pub use config::{ClientConfig, Distribution, Failover, ServerAddr, ServerConfig, DEFAULT_PORT};
+pub use config::{
+    ClientConfig, ConnectionMode, Distribution, Failover, ServerAddr, ServerConfig, DEFAULT_PORT,
+};
 pub use distribution::{murmur3_32, Ketama, Rendezvous};
 pub use error::{Error, Result};
 pub use expiry::{Expiry, MAX_RELATIVE_EXPTIME};

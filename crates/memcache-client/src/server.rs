@@ -9,15 +9,19 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use crate::mux::Multiplexer;
 use crate::pool::Pool;
 use crate::setup::ConnSetup;
-use crate::{ClientConfig, ServerAddr};
+use crate::{ClientConfig, ConnectionMode, ServerAddr};
 
 pub(crate) struct Server {
     pub addr: ServerAddr,
     /// `server.address`: host name or socket path, computed once.
     pub host: String,
     pub pool: Pool,
+    /// The multiplexed connections, in [`ConnectionMode::Multiplexed`];
+    /// the pool then stays empty.
+    pub mux: Option<Multiplexer>,
     health: Health,
 }
 
@@ -38,6 +42,16 @@ impl Server {
         epoch: Instant,
         setup: ConnSetup,
     ) -> Server {
+        let mux = match config.connection_mode {
+            ConnectionMode::Exclusive => None,
+            ConnectionMode::Multiplexed => Some(Multiplexer::new(
+                addr.clone(),
+                config.max_connections_per_server,
+                config.connect_timeout,
+                config.limits,
+                setup.clone(),
+            )),
+        };
         let pool = Pool::new(
             addr.clone(),
             config.max_connections_per_server,
@@ -50,6 +64,7 @@ impl Server {
             host: addr.host(),
             addr,
             pool,
+            mux,
             health: Health {
                 epoch,
                 failures: AtomicU32::new(0),

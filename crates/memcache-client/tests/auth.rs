@@ -32,7 +32,7 @@ fn auth_server() -> AuthServer {
 }
 
 fn client(server: &Memcached, credentials: Option<Credentials>) -> Client {
-    let mut b = Client::builder()
+    let mut b = common::builder()
         .server_addr(server.addr())
         .connect_timeout(Duration::from_secs(2))
         .operation_timeout(Duration::from_secs(2));
@@ -126,7 +126,7 @@ fn credentials_that_cannot_be_sent_are_refused() {
     }
     let shown = format!(
         "{:?}",
-        Client::builder()
+        common::builder()
             .server("127.0.0.1:1")
             .credentials(Credentials::new("alice", "wonderland").unwrap())
             .config()

@@ -41,7 +41,7 @@ async fn check_ops(c: &Client, p: &str, count: usize) {
 async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
     let server = common::start_server(&[]);
     let pid = server.pid().expect("memcached is running");
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(server.addr())
         .operation_timeout(Duration::from_millis(200))
         // Timeouts must not mark the only server dead in this test.
@@ -54,7 +54,12 @@ async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
     for round in 0..5 {
         // 1. The caller drops the future (a timeout around the call).
         check_ops(&c, &p, 1).await;
-        assert_eq!(c.idle_connections(), vec![1]);
+        // (A multiplexed connection stays open: the driver reads the late
+        // reply and drops it. The checks after `resume` hold either way.)
+        let pooled = !common::multiplexed();
+        if pooled {
+            assert_eq!(c.idle_connections(), vec![1]);
+        }
         common::pause(pid);
         let cancelled = tokio::time::timeout(Duration::from_millis(20), c.get(&big)).await;
         assert!(
@@ -62,7 +67,9 @@ async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
             "round {round}: get finished on a paused server"
         );
         // The in-flight connection was dropped, not returned to the pool.
-        assert_eq!(c.idle_connections(), vec![0], "round {round}");
+        if pooled {
+            assert_eq!(c.idle_connections(), vec![0], "round {round}");
+        }
         common::resume(pid);
         check_ops(&c, &p, 20).await;
 
@@ -95,7 +102,7 @@ async fn cancelled_and_timed_out_requests_never_poison_later_operations() {
 /// reading); whatever happened, later operations see their own values.
 #[tokio::test]
 async fn racing_zero_timeouts_never_poison_later_operations() {
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(common::shared_addr())
         .operation_timeout(Duration::from_secs(5))
         .build()
@@ -121,7 +128,7 @@ async fn a_reused_connection_times_out_at_its_own_deadline() {
     let server = common::start_server(&[]);
     let pid = server.pid().expect("memcached is running");
     let timeout = Duration::from_millis(400);
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(server.addr())
         .operation_timeout(timeout)
         .dead_after_failures(u32::MAX)

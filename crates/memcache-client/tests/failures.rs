@@ -85,7 +85,7 @@ async fn server_error_is_surfaced_and_client_recovers() {
         max_value_len: 4 << 20,
         ..Limits::default()
     };
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(server.addr())
         .limits(limits)
         .build()
@@ -111,13 +111,14 @@ async fn server_error_is_surfaced_and_client_recovers() {
 async fn unreachable_server_is_an_io_error() {
     // A port that was just free: nothing listens there.
     let addr = common::dead_addr();
-    let c = Client::builder().server_addr(addr).build().unwrap();
+    let c = common::builder().server_addr(addr).build().unwrap();
     let err = c.get("k").await.unwrap_err();
     assert_eq!(err.kind(), "io", "{err}");
 }
 
 #[tokio::test]
 async fn pool_exhaustion_times_out_with_a_typed_error() {
+    // The pool is the exclusive mode's (multiplexed callers never wait).
     let c = Client::builder()
         .server_addr(common::shared_addr())
         .max_connections_per_server(1)
@@ -147,13 +148,13 @@ async fn pool_exhaustion_times_out_with_a_typed_error() {
 
 #[tokio::test]
 async fn config_errors_are_typed() {
-    assert!(matches!(Client::builder().build(), Err(Error::Config(_))));
+    assert!(matches!(common::builder().build(), Err(Error::Config(_))));
     assert!(matches!(
-        Client::builder().server("host:notaport").build(),
+        common::builder().server("host:notaport").build(),
         Err(Error::Config(_))
     ));
     assert!(matches!(
-        Client::builder()
+        common::builder()
             .server("h:1")
             .max_connections_per_server(0)
             .build(),
@@ -179,7 +180,7 @@ async fn connect_timeout_is_typed_and_the_server_is_marked_dead() {
             fillers.push(s);
         }
     }
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(server.addr())
         .connect_timeout(Duration::from_millis(100))
         .dead_after_failures(2)

@@ -105,7 +105,7 @@ async fn worker(c: Client, id: usize, stop: Arc<AtomicBool>, report: Arc<LoadRep
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_killed_mid_load_fails_cleanly_and_recovers() {
     let mut server = common::start_server(&[]);
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(server.addr())
         .operation_timeout(OP_TIMEOUT)
         .connect_timeout(OP_TIMEOUT)
@@ -168,7 +168,7 @@ async fn wait_for(condition: impl Fn() -> bool) {
 const RETRY_DEAD_AFTER: Duration = Duration::from_secs(3);
 
 fn multi_client(servers: &[Memcached], failover: Failover) -> Client {
-    let mut b = Client::builder()
+    let mut b = common::builder()
         .distribution(Distribution::Ketama)
         .failover(failover)
         .operation_timeout(OP_TIMEOUT)
@@ -426,7 +426,7 @@ async fn storm_op(c: Client, seed: u64, version: u64, attempts: Attempts) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancellation_storm_leaves_every_key_consistent() {
     let server = common::start_server(&["-m", "256"]);
-    let patient = Client::builder()
+    let patient = common::builder()
         .server_addr(server.addr())
         .operation_timeout(Duration::from_secs(10))
         .max_connections_per_server(8)
@@ -435,7 +435,7 @@ async fn cancellation_storm_leaves_every_key_consistent() {
         .unwrap();
     // A second client on the same server whose own timeout is tiny: its
     // calls time out inside the client rather than being dropped.
-    let hasty = Client::builder()
+    let hasty = common::builder()
         .server_addr(server.addr())
         .operation_timeout(Duration::from_millis(1))
         .max_connections_per_server(8)

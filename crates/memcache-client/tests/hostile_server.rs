@@ -28,7 +28,7 @@ enum Op {
 }
 
 fn client(addr: std::net::SocketAddr, timeout: Duration) -> Client {
-    Client::builder()
+    common::builder()
         .server_addr(addr)
         .operation_timeout(timeout)
         // Every case here fails once on purpose; the server must stay live.

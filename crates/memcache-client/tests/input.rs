@@ -115,7 +115,7 @@ async fn every_method_refuses(c: &Client, name: &str, key: &[u8]) {
 async fn bad_keys_are_refused_before_a_byte_is_written() {
     let server = common::start_server(&[]);
     let proxy = FakeServer::start(vec![Behavior::Proxy(server.addr())]).await;
-    let c = Client::builder().server_addr(proxy.addr).build().unwrap();
+    let c = common::builder().server_addr(proxy.addr).build().unwrap();
     for (name, key) in bad_keys() {
         every_method_refuses(&c, name, &key).await;
     }
@@ -156,7 +156,7 @@ async fn two_servers(limits: Limits) -> TwoServers {
     for s in &servers {
         proxies.push(FakeServer::start(vec![Behavior::Proxy(s.addr())]).await);
     }
-    let client = Client::builder()
+    let client = common::builder()
         .distribution(Distribution::Ketama)
         .server_addr(proxies[0].addr)
         .server_addr(proxies[1].addr)
@@ -317,7 +317,7 @@ async fn values_at_and_around_the_client_limit() {
     let server = common::start_server(&["-I", "2m"]);
     let proxy = FakeServer::start(vec![Behavior::Proxy(server.addr())]).await;
     let limit = Limits::default().max_value_len;
-    let c = Client::builder().server_addr(proxy.addr).build().unwrap();
+    let c = common::builder().server_addr(proxy.addr).build().unwrap();
     for (name, len) in [("under", limit - 1), ("at", limit)] {
         let value = vec![b'u'; len];
         c.set(name, &value, StoreOptions::default()).await.unwrap();
@@ -355,7 +355,7 @@ async fn values_at_and_around_the_client_limit() {
     // A value the server holds but the client may not read (stored by a
     // client with a higher limit) is refused from its header: a typed error,
     // the connection dropped, the next call fine.
-    let generous = Client::builder()
+    let generous = common::builder()
         .server_addr(server.addr())
         .limits(Limits {
             max_value_len: 2 << 20,
@@ -384,7 +384,7 @@ async fn values_at_and_around_the_server_limit() {
     // The client allows 4 MiB, the server stores items up to 1 MiB (value
     // plus its item header).
     let server = common::start_server(&["-I", "1m"]);
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(server.addr())
         .limits(Limits {
             max_value_len: 4 << 20,

@@ -6,12 +6,12 @@ mod common;
 
 use std::time::Duration;
 
-use memcache_client::{Client, StoreOptions, StoreOutcome};
+use memcache_client::{StoreOptions, StoreOutcome};
 
 #[tokio::test]
 async fn huge_get_many_and_set_many_complete() {
     let server = common::start_server(&["-m", "256"]);
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(server.addr())
         .operation_timeout(Duration::from_secs(30))
         .build()

@@ -10,7 +10,7 @@ use memcache_client::{Client, Distribution, Error, Failover, Ketama, Rendezvous,
 use memcached_harness::Memcached;
 
 fn client(servers: &[Memcached], distribution: Distribution, failover: Failover) -> Client {
-    let mut b = Client::builder()
+    let mut b = common::builder()
         .distribution(distribution)
         .failover(failover)
         .operation_timeout(Duration::from_secs(2))

@@ -11,7 +11,7 @@ use memcache_client::{Client, StoreOptions};
 use memcached_harness::Memcached;
 
 fn client_for(server: &Memcached) -> Client {
-    Client::builder()
+    common::builder()
         .server_addr(server.addr())
         .operation_timeout(Duration::from_secs(2))
         .dead_after_failures(1000)

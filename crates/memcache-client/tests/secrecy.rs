@@ -15,9 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fake::{Behavior, FakeServer};
-use memcache_client::{
-    Client, Credentials, Limits, MetaGetFlags, MetaRequest, MetaSetFlags, StoreOptions,
-};
+use memcache_client::{Credentials, Limits, MetaGetFlags, MetaRequest, MetaSetFlags, StoreOptions};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
@@ -78,7 +76,7 @@ async fn failing_run(record_keys: bool) -> Vec<String> {
     let o = StoreOptions::default();
 
     // A healthy server first: the success path must not leak either.
-    let healthy = Client::builder()
+    let healthy = common::builder()
         .server_addr(common::shared_addr())
         .record_keys(record_keys)
         .build()
@@ -143,7 +141,7 @@ async fn failing_run(record_keys: bool) -> Vec<String> {
     ];
     for reply in echoes {
         let fake = FakeServer::start(vec![Behavior::Reply(reply.into_bytes())]).await;
-        let c = Client::builder()
+        let c = common::builder()
             .server_addr(fake.addr)
             .operation_timeout(Duration::from_millis(300))
             .record_keys(record_keys)
@@ -162,7 +160,7 @@ async fn failing_run(record_keys: bool) -> Vec<String> {
     // Silence (timeouts), then a server that is gone (IO errors, then
     // marked dead).
     let silent = FakeServer::start(vec![Behavior::Silent]).await;
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(silent.addr)
         .operation_timeout(Duration::from_millis(100))
         .dead_after_failures(2)
@@ -173,7 +171,7 @@ async fn failing_run(record_keys: bool) -> Vec<String> {
         note(c.set(key, &value, o).await.map(|r| format!("{r:?}")));
     }
     let gone = common::dead_addr();
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(gone)
         .dead_after_failures(1)
         .record_keys(record_keys)
@@ -185,7 +183,7 @@ async fn failing_run(record_keys: bool) -> Vec<String> {
 
     // A real server refusing the item (SERVER_ERROR object too large).
     let small = common::start_server(&["-I", "1m"]);
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(small.addr())
         .limits(Limits {
             max_value_len: 4 << 20,
@@ -203,7 +201,7 @@ async fn failing_run(record_keys: bool) -> Vec<String> {
     std::fs::write(&file, format!("user:{SECRET_PASSWORD}\n")).unwrap();
     let auth = common::start_server(&["-Y", &file.display().to_string()]);
     for password in [SECRET_PASSWORD, WRONG_PASSWORD] {
-        let c = Client::builder()
+        let c = common::builder()
             .server_addr(auth.addr())
             .credentials(Credentials::new("user", password).unwrap())
             .record_keys(record_keys)

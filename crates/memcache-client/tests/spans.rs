@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use memcache_client::{
-    Client, Expiry, MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaRequest, MetaSetFlags,
+    Expiry, MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaRequest, MetaSetFlags,
     StoreOptions,
 };
 use tracing::field::{Field, Visit};
@@ -334,7 +334,7 @@ async fn failures_set_error_type_and_status() {
 #[tokio::test]
 async fn keys_are_recorded_only_when_enabled() {
     let server = common::start_server(&[]);
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(server.addr())
         .record_keys(true)
         .build()
@@ -376,7 +376,7 @@ async fn marking_a_server_dead_is_an_event_of_the_failing_call() {
     let capture = Capture::default();
     let _guard = capture.install();
     let addr = common::dead_addr();
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(addr)
         .connect_timeout(Duration::from_secs(2))
         .dead_after_failures(1)

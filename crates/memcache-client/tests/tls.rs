@@ -26,7 +26,7 @@ fn tls_server(leaf: &Leaf, extra: &[&str]) -> Memcached {
 }
 
 fn client(server: &Memcached, tls: TlsConfig) -> Client {
-    Client::builder()
+    common::builder()
         .server_addr(server.addr())
         .connect_timeout(Duration::from_secs(1))
         .operation_timeout(Duration::from_secs(5))
@@ -138,7 +138,7 @@ async fn plaintext_to_the_tls_port_fails_cleanly() {
     let ca = Ca::new("test CA");
     let leaf = ca.leaf(&["127.0.0.1"]);
     let server = tls_server(&leaf, &[]);
-    let plain = Client::builder()
+    let plain = common::builder()
         .server_addr(server.addr())
         .connect_timeout(Duration::from_secs(1))
         .operation_timeout(Duration::from_secs(1))
@@ -207,7 +207,7 @@ async fn tls_and_authentication_together() {
     let auth_file = auth_file.display().to_string();
     let server = tls_server(&leaf, &["-Y", &auth_file]);
     let tls = || TlsConfig::from_ca_pem(ca.pem.as_bytes()).unwrap();
-    let good = Client::builder()
+    let good = common::builder()
         .server_addr(server.addr())
         .tls(tls())
         .credentials(Credentials::new("alice", "wonderland").unwrap())
@@ -215,7 +215,7 @@ async fn tls_and_authentication_together() {
         .unwrap();
     good.set("k", "v", StoreOptions::default()).await.unwrap();
     assert!(good.get("k").await.unwrap().is_some());
-    let bad = Client::builder()
+    let bad = common::builder()
         .server_addr(server.addr())
         .tls(tls())
         .credentials(Credentials::new("alice", "guess").unwrap())
@@ -239,7 +239,7 @@ fn bad_tls_material_is_a_config_error() {
         Err(Error::Config(_))
     ));
     // TLS over a Unix socket is refused rather than silently skipped.
-    let err = Client::builder()
+    let err = common::builder()
         .server("/tmp/mc.sock")
         .tls(tls)
         .build()

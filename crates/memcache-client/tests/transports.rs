@@ -70,7 +70,7 @@ impl Drop for UnixMemcached {
 #[tokio::test]
 async fn unix_socket_server() {
     let server = UnixMemcached::start();
-    let c = Client::builder()
+    let c = common::builder()
         .server_addr(ServerAddr::unix(&server.path))
         .build()
         .unwrap();

@@ -89,6 +89,10 @@ impl Client {
             let mut quit = bytes::BytesMut::new();
             Request::Quit.encode(&mut quit, &self.config().limits)?;
             for server in self.servers() {
+                if let Some(mux) = &server.mux {
+                    // Closed once what is queued on them is answered.
+                    mux.release_all();
+                }
                 for mut conn in server.pool.take_idle() {
                     // The server closes the connection; a send failure means it
                     // already had, which is what quit asks for.

@@ -17,6 +17,7 @@ use tracing::Span;
 
 use crate::distribution::Distributor;
 use crate::exchange::Exchange;
+use crate::mux::{Failure, Multiplexer};
 use crate::pool::deadline_after;
 use crate::server::Server;
 use crate::setup::ConnSetup;
@@ -103,12 +104,16 @@ impl Client {
         self.route(key.as_ref())
     }
 
-    /// Idle pooled connections per server (diagnostics and tests).
+    /// Idle pooled connections per server (diagnostics and tests); with
+    /// multiplexed connections, which are never checked out, the open ones.
     pub fn idle_connections(&self) -> Vec<usize> {
         self.inner
             .servers
             .iter()
-            .map(|s| s.pool.idle_count())
+            .map(|s| match &s.mux {
+                Some(mux) => mux.open_count(),
+                None => s.pool.idle_count(),
+            })
             .collect()
     }
 
@@ -191,6 +196,11 @@ impl Client {
         record_server: bool,
     ) -> Result<()> {
         let server = &self.inner.servers[index];
+        if let Some(mux) = &server.mux {
+            return self
+                .execute_multiplexed(server, mux, exchange, span, record_server)
+                .await;
+        }
         let config = &self.inner.config;
         let mut retried = false;
         loop {
@@ -235,6 +245,52 @@ impl Client {
                 server.record_failure(span);
             }
             return Err(error);
+        }
+    }
+
+    /// [`Client::execute`] on a multiplexed connection: the same failure
+    /// accounting and safe retry (a request the server most likely never
+    /// read because it had closed the connection), without a pool.
+    async fn execute_multiplexed<E: Exchange + ?Sized>(
+        &self,
+        server: &Server,
+        mux: &Multiplexer,
+        exchange: &mut E,
+        span: &Span,
+        record_server: bool,
+    ) -> Result<()> {
+        let config = &self.inner.config;
+        let mut retried = false;
+        loop {
+            let conn = match mux.conn().await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    if e.is_server_failure() {
+                        server.record_failure(span);
+                    }
+                    return Err(e);
+                }
+            };
+            if record_server {
+                trace::record_server(span, server, &conn.peer);
+            }
+            let deadline = deadline_after(config.operation_timeout);
+            match conn.run(exchange, &config.limits, deadline).await {
+                Ok(()) => {
+                    server.record_success();
+                    return Ok(());
+                }
+                Err(Failure { error, unanswered }) => {
+                    if error.is_server_failure() {
+                        if unanswered && !retried {
+                            retried = true;
+                            continue;
+                        }
+                        server.record_failure(span);
+                    }
+                    return Err(error);
+                }
+            }
         }
     }
 
@@ -360,6 +416,13 @@ impl ClientBuilder {
 
     pub fn max_connections_per_server(mut self, max: usize) -> Self {
         self.config.max_connections_per_server = max;
+        self
+    }
+
+    /// Pooled exclusive connections (the default) or multiplexed ones
+    /// (see [`ConnectionMode`]).
+    pub fn connection_mode(mut self, mode: crate::ConnectionMode) -> Self {
+        self.config.connection_mode = mode;
         self
     }
 

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use memcache_client::Client;
+use memcache_client::{Client, ClientBuilder, ConnectionMode};
 use memcached_harness::Memcached;
 
 /// An own memcached. (Parallel starts are safe: the harness never hands
@@ -23,12 +23,29 @@ pub fn start_servers(n: usize) -> Vec<Memcached> {
     (0..n).map(|_| start_server(&[])).collect()
 }
 
+/// The connection mode under test: `MCC_TEST_CONNECTION_MODE=multiplexed`
+/// runs the suite on multiplexed connections (`cargo xtask test` runs it
+/// both ways), anything else on the default exclusive ones.
+pub fn mode() -> ConnectionMode {
+    match std::env::var("MCC_TEST_CONNECTION_MODE").as_deref() {
+        Ok("multiplexed") => ConnectionMode::Multiplexed,
+        _ => ConnectionMode::Exclusive,
+    }
+}
+
+/// Whether the suite runs on multiplexed connections.
+pub fn multiplexed() -> bool {
+    mode() == ConnectionMode::Multiplexed
+}
+
+/// A client builder in the connection mode under test.
+pub fn builder() -> ClientBuilder {
+    Client::builder().connection_mode(mode())
+}
+
 /// A client of `server` alone, with default settings.
 pub fn client_for(server: &Memcached) -> Client {
-    Client::builder()
-        .server_addr(server.addr())
-        .build()
-        .unwrap()
+    builder().server_addr(server.addr()).build().unwrap()
 }
 
 /// A loopback address where nothing listens: a port the harness reserved
@@ -51,7 +68,7 @@ pub fn prefix(test: &str) -> String {
 
 /// A client for the shared memcached.
 pub fn shared_client() -> Client {
-    Client::builder()
+    builder()
         .server_addr(shared_addr())
         .operation_timeout(Duration::from_secs(5))
         .build()

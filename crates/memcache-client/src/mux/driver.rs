@@ -1,0 +1,453 @@
+//! The task that owns a multiplexed connection's socket.
+//!
+//! Callers append their encoded requests to a shared buffer and queue a
+//! [`Pending`] each (see [`super::MuxConn::enqueue`]). The driver takes
+//! everything queued at once, writes it with as few writes as the socket
+//! allows, and reads the replies, which memcached sends in request order:
+//! each decoded item goes to the oldest unanswered request until its
+//! [`ReplyEnd`] says the reply is complete, and the whole reply is then
+//! handed to that caller. So callers that arrive together share writes and
+//! reads (and the server's), and a caller that gives up (its future
+//! dropped) costs nothing: its reply is read and discarded, and the stream
+//! stays in step.
+//!
+//! The connection ends for everyone waiting on it when it can no longer be
+//! trusted or used: the server closes it or the socket fails, a reply is
+//! malformed or out of shape, an error line arrives (after `CLIENT_ERROR`
+//! memcached may read the rest of a request as commands), or the oldest
+//! request passes its deadline (the later ones wait behind it). Each
+//! waiting caller then gets an error; nothing is ever answered out of step.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use futures_util::task::AtomicWaker;
+use memcache_codec::{DecodeError, Decoder, Response};
+use tokio::io::AsyncWrite;
+use tokio::sync::oneshot;
+use tokio::time::{Instant, Sleep};
+
+use super::framing::{ReplyEnd, Step};
+use crate::conn::{Stream, READ_CHUNK, SHRINK_ABOVE};
+use crate::Error;
+
+/// What a caller gets back: the items of its reply, or why there is none.
+pub(crate) type Outcome = Result<Vec<Response>, Failure>;
+
+/// A request that got no reply.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub error: Error,
+    /// The connection had answered earlier requests and nothing arrived
+    /// after this one was written: the server most likely closed it
+    /// before reading the request (a restart), so sending it again on a
+    /// new connection is safe.
+    pub unanswered: bool,
+}
+
+/// One queued request: the shape of its reply, its deadline and where the
+/// reply goes.
+pub(crate) struct Pending {
+    pub end: ReplyEnd,
+    pub deadline: Instant,
+    pub reply: oneshot::Sender<Outcome>,
+    /// `State::out`'s length right after this request was appended.
+    pub out_end: usize,
+    /// Set by the driver: the items so far, the stream offset just past
+    /// the request, and what had been read and answered when it was taken.
+    items: Vec<Response>,
+    sent_end: u64,
+    received_before: u64,
+    answered_before: u64,
+}
+
+impl Pending {
+    pub fn new(
+        end: ReplyEnd,
+        deadline: Instant,
+        reply: oneshot::Sender<Outcome>,
+        out_end: usize,
+    ) -> Self {
+        Pending {
+            end,
+            deadline,
+            reply,
+            out_end,
+            items: Vec::new(),
+            sent_end: 0,
+            received_before: 0,
+            answered_before: 0,
+        }
+    }
+}
+
+/// What callers and the driver share.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Wakes the driver: new requests, a release, or a caller that found a
+    /// reply its exchange refused.
+    pub waker: AtomicWaker,
+    /// Set by a caller whose exchange refused its reply: the driver ends
+    /// the connection at its next poll.
+    pub poisoned: AtomicBool,
+    /// Set once the connection has ended (as `State::closed`, readable
+    /// without the lock).
+    closed: AtomicBool,
+    /// Requests queued and not yet answered: how busy the connection is.
+    pub load: AtomicUsize,
+}
+
+pub(crate) struct State {
+    /// Encoded requests the driver has not taken yet.
+    pub out: BytesMut,
+    /// Their pending replies, in request order.
+    pub queued: VecDeque<Pending>,
+    /// The connection has ended: nothing more may be queued.
+    pub closed: bool,
+    /// The client let go of the connection: the driver answers what is
+    /// queued, then closes it.
+    pub released: bool,
+}
+
+impl Shared {
+    pub fn new() -> Self {
+        Shared {
+            state: Mutex::new(State {
+                out: BytesMut::with_capacity(1024),
+                queued: VecDeque::new(),
+                closed: false,
+                released: false,
+            }),
+            waker: AtomicWaker::new(),
+            poisoned: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            load: AtomicUsize::new(0),
+        }
+    }
+
+    /// Whether the connection has ended or is about to (poisoned by a
+    /// caller): nothing more may be queued on it.
+    pub fn is_over(&self) -> bool {
+        self.poisoned.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire)
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while the lock is held; never propagate poison.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Why the driver ended the connection.
+#[derive(Debug)]
+enum End {
+    /// The server closed it.
+    Closed,
+    Io(std::io::Error),
+    /// The oldest request passed its deadline.
+    Timeout,
+    /// The reply stream could not be parsed.
+    Protocol(DecodeError),
+    /// A reply broke the stream (error line, wrong shape, bytes nobody
+    /// asked for, or an exchange that refused its reply).
+    Broken,
+}
+
+impl End {
+    /// The error a waiting request gets; `first` is the oldest one.
+    fn error(&self, first: bool) -> Error {
+        match self {
+            End::Closed => Error::ConnectionClosed,
+            End::Io(e) => Error::Io(std::io::Error::new(e.kind(), e.to_string())),
+            End::Timeout => Error::Timeout,
+            End::Protocol(e) if first => Error::Protocol(e.clone()),
+            End::Protocol(_) | End::Broken => Error::Aborted,
+        }
+    }
+}
+
+pub(crate) struct Driver {
+    shared: Arc<Shared>,
+    stream: Stream,
+    read_buf: BytesMut,
+    decoder: Decoder,
+    /// Requests being written, and how much of them is out.
+    writing: BytesMut,
+    written: usize,
+    /// A write completed that the stream may still buffer (TLS).
+    needs_flush: bool,
+    /// Requests written or being written, oldest first.
+    waiting: VecDeque<Pending>,
+    /// Stream offsets: bytes taken for writing, written, and read.
+    taken_total: u64,
+    written_total: u64,
+    received_total: u64,
+    /// Replies completed so far.
+    answered: u64,
+    /// One timeout timer for the whole connection, armed at the oldest
+    /// request's deadline or earlier and moved forward lazily.
+    timer: Pin<Box<Sleep>>,
+    ended: bool,
+}
+
+impl Driver {
+    pub fn new(shared: Arc<Shared>, stream: Stream, read_buf: BytesMut, decoder: Decoder) -> Self {
+        Driver {
+            shared,
+            stream,
+            read_buf,
+            decoder,
+            writing: BytesMut::with_capacity(1024),
+            written: 0,
+            needs_flush: false,
+            waiting: VecDeque::new(),
+            taken_total: 0,
+            written_total: 0,
+            received_total: 0,
+            answered: 0,
+            timer: Box::pin(tokio::time::sleep_until(Instant::now())),
+            ended: false,
+        }
+    }
+
+    /// Runs until the connection ends or is released with nothing waiting:
+    /// `Ok(true)` to stop quietly, `Ok(false)` to wait for the next wakeup.
+    fn drive(&mut self, cx: &mut Context<'_>) -> Result<bool, End> {
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return Err(End::Broken);
+        }
+        loop {
+            let mut progress = false;
+            if self.written == self.writing.len() && !self.needs_flush {
+                match self.take_queued() {
+                    Some(took) => progress |= took,
+                    None => return Ok(true),
+                }
+            }
+            progress |= self.write(cx)?;
+            progress |= self.read(cx)?;
+            if !progress {
+                break;
+            }
+        }
+        self.check_deadline(cx)?;
+        Ok(false)
+    }
+
+    /// Takes every queued request for writing. `None` once the client has
+    /// released the connection and nothing is left to answer.
+    fn take_queued(&mut self) -> Option<bool> {
+        self.writing.clear();
+        self.written = 0;
+        if self.writing.capacity() > SHRINK_ABOVE {
+            self.writing = BytesMut::with_capacity(1024);
+        }
+        let mut state = self.shared.state();
+        if state.out.is_empty() {
+            let done = state.released && self.waiting.is_empty();
+            return if done { None } else { Some(false) };
+        }
+        std::mem::swap(&mut state.out, &mut self.writing);
+        let base = self.taken_total;
+        for mut pending in state.queued.drain(..) {
+            pending.sent_end = base + pending.out_end as u64;
+            pending.received_before = self.received_total;
+            pending.answered_before = self.answered;
+            self.waiting.push_back(pending);
+        }
+        drop(state);
+        self.taken_total += self.writing.len() as u64;
+        Some(true)
+    }
+
+    /// Writes what it can; completes `noreply` requests that are out.
+    fn write(&mut self, cx: &mut Context<'_>) -> Result<bool, End> {
+        let mut progress = false;
+        while self.written < self.writing.len() {
+            match Pin::new(&mut self.stream).poll_write(cx, &self.writing[self.written..]) {
+                Poll::Ready(Ok(0)) => {
+                    return Err(End::Io(std::io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.written += n;
+                    self.written_total += n as u64;
+                    self.needs_flush = true;
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) => return Err(End::Io(e)),
+                Poll::Pending => return Ok(progress),
+            }
+        }
+        if self.needs_flush {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(e)) => return Err(End::Io(e)),
+                Poll::Pending => return Ok(progress),
+            }
+        }
+        self.complete_unanswered_writes();
+        Ok(progress)
+    }
+
+    /// Hands `pending` its outcome (a caller that gave up is not there to
+    /// take it, which is fine).
+    fn finish(&self, pending: Pending, outcome: Outcome) {
+        self.shared.load.fetch_sub(1, Ordering::Relaxed);
+        let _ = pending.reply.send(outcome);
+    }
+
+    /// Completes the `noreply` requests at the front whose bytes are out.
+    fn complete_unanswered_writes(&mut self) {
+        while let Some(front) = self.waiting.front() {
+            if front.end != ReplyEnd::Nothing || front.sent_end > self.written_total {
+                break;
+            }
+            if let Some(done) = self.waiting.pop_front() {
+                self.finish(done, Ok(Vec::new()));
+            }
+        }
+    }
+
+    /// Reads what has arrived and hands out every reply it completes.
+    fn read(&mut self, cx: &mut Context<'_>) -> Result<bool, End> {
+        if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
+            self.read_buf.reserve(READ_CHUNK);
+        }
+        let n =
+            match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read_buf)
+            {
+                Poll::Ready(Ok(0)) => return Err(End::Closed),
+                Poll::Ready(Ok(n)) => n,
+                Poll::Ready(Err(e)) => return Err(End::Io(e)),
+                Poll::Pending => return Ok(false),
+            };
+        self.received_total += n as u64;
+        while let Some(item) = self
+            .decoder
+            .decode(&mut self.read_buf)
+            .map_err(End::Protocol)?
+        {
+            self.route(item)?;
+        }
+        Ok(true)
+    }
+
+    /// Gives one reply item to the oldest request still waiting for one.
+    fn route(&mut self, item: Response) -> Result<(), End> {
+        // A reply to a later request means every `noreply` one before it
+        // was written whole.
+        while self
+            .waiting
+            .front()
+            .is_some_and(|p| p.end == ReplyEnd::Nothing)
+        {
+            if let Some(done) = self.waiting.pop_front() {
+                self.finish(done, Ok(Vec::new()));
+            }
+        }
+        // Bytes nobody asked for.
+        let front = self.waiting.front_mut().ok_or(End::Broken)?;
+        let step = front.end.step(&item);
+        front.items.push(item);
+        if step == Step::More {
+            return Ok(());
+        }
+        let Some(mut done) = self.waiting.pop_front() else {
+            return Ok(());
+        };
+        self.answered += 1;
+        if step == Step::Broken {
+            // Ended before the caller hears of it: nobody may queue on this
+            // connection once its caller has the error.
+            self.end(&End::Broken);
+        }
+        // The caller's exchange turns an error line into its error.
+        let items = std::mem::take(&mut done.items);
+        self.finish(done, Ok(items));
+        match step {
+            Step::Broken => Err(End::Broken),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fails everything if the oldest request is past its deadline; keeps
+    /// the timer armed otherwise.
+    fn check_deadline(&mut self, cx: &mut Context<'_>) -> Result<(), End> {
+        let Some(deadline) = self.waiting.front().map(|p| p.deadline) else {
+            return Ok(());
+        };
+        if self.timer.deadline() > deadline {
+            self.timer.as_mut().reset(deadline);
+        }
+        while self.timer.as_mut().poll(cx).is_ready() {
+            if Instant::now() >= deadline {
+                return Err(End::Timeout);
+            }
+            self.timer.as_mut().reset(deadline);
+        }
+        Ok(())
+    }
+
+    /// Ends the connection: every waiting and queued request gets an error.
+    fn end(&mut self, why: &End) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        let queued = {
+            let mut state = self.shared.state();
+            state.closed = true;
+            self.shared.closed.store(true, Ordering::Release);
+            std::mem::take(&mut state.queued)
+        };
+        let (received, answered) = (self.received_total, self.answered);
+        let waiting = std::mem::take(&mut self.waiting);
+        for (i, pending) in waiting.into_iter().chain(queued).enumerate() {
+            let unanswered = matches!(why, End::Closed | End::Io(_))
+                && pending.answered_before > 0
+                && pending.received_before == received
+                && pending.answered_before == answered;
+            let failure = Failure {
+                error: why.error(i == 0),
+                unanswered,
+            };
+            self.finish(pending, Err(failure));
+        }
+    }
+}
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        // Registered before looking at the queue: a request queued after
+        // the look wakes this task again.
+        this.shared.waker.register(cx.waker());
+        match this.drive(cx) {
+            Ok(false) => Poll::Pending,
+            Ok(true) => {
+                this.end(&End::Closed);
+                Poll::Ready(())
+            }
+            Err(why) => {
+                this.end(&why);
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl Drop for Driver {
+    /// A driver dropped unfinished (its runtime shut down) leaves no
+    /// caller waiting forever and no connection that looks usable.
+    fn drop(&mut self) {
+        self.end(&End::Closed);
+    }
+}

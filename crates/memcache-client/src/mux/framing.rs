@@ -1,0 +1,197 @@
+//! Where one reply ends in a stream of pipelined replies.
+//!
+//! A multiplexed connection's driver reads replies for many callers, in
+//! request order, without their exchanges (which borrow the callers'
+//! keys). Each request therefore carries the shape of its reply: enough to
+//! find its last item and to bound how many items it may have, so that a
+//! confused or hostile server can neither shift replies onto the next
+//! caller unnoticed nor make the driver buffer without limit. The caller's
+//! exchange still checks every item (keys, opaques, outcomes).
+
+use memcache_codec::{MetaStatus, Response};
+
+/// The shape of one request's reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReplyEnd {
+    /// Sent with `noreply`: complete once written.
+    Nothing,
+    /// Exactly this many one-line replies (storage, delete, arithmetic,
+    /// touch, meta commands, version, ...).
+    Lines(usize),
+    /// Retrieval lines: `VALUE`* `END`, `ends` times, with at most
+    /// `values` values in all (one per requested key).
+    Ends { ends: usize, values: usize },
+    /// `stats`: at most `lines` `STAT` lines, then `END` or `RESET`.
+    Stats { lines: usize },
+    /// A meta pipeline: at most `replies` meta replies, then `MN`.
+    Noop { replies: usize },
+}
+
+/// What one more item means for the reply it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// More items follow.
+    More,
+    /// This item completes the reply.
+    Done,
+    /// This item ends the reply, and the connection can no longer be
+    /// trusted: an error line, or an item the reply cannot contain.
+    Broken,
+}
+
+impl ReplyEnd {
+    /// Takes one item of the reply and says whether it was the last.
+    pub fn step(&mut self, item: &Response) -> Step {
+        if matches!(
+            item,
+            Response::Error | Response::ClientError(_) | Response::ServerError(_)
+        ) {
+            return Step::Broken;
+        }
+        match self {
+            ReplyEnd::Nothing => Step::Broken,
+            ReplyEnd::Lines(n) => match item {
+                Response::Value(_) | Response::Stat { .. } | Response::End => Step::Broken,
+                _ => count_down(n),
+            },
+            ReplyEnd::Ends { ends, values } => match item {
+                Response::Value(_) if *values > 0 => {
+                    *values -= 1;
+                    Step::More
+                }
+                Response::End => count_down(ends),
+                _ => Step::Broken,
+            },
+            ReplyEnd::Stats { lines } => match item {
+                Response::Stat { .. } if *lines > 0 => {
+                    *lines -= 1;
+                    Step::More
+                }
+                Response::End | Response::Reset => Step::Done,
+                _ => Step::Broken,
+            },
+            ReplyEnd::Noop { replies } => match item {
+                Response::Meta(m) if m.status == MetaStatus::Noop => Step::Done,
+                Response::Meta(_) if *replies > 0 => {
+                    *replies -= 1;
+                    Step::More
+                }
+                _ => Step::Broken,
+            },
+        }
+    }
+}
+
+/// One more of `n` expected items: done at the last (a zero count, which
+/// no exchange produces, is broken rather than an underflow).
+fn count_down(n: &mut usize) -> Step {
+    match *n {
+        0 => Step::Broken,
+        1 => {
+            *n = 0;
+            Step::Done
+        }
+        _ => {
+            *n -= 1;
+            Step::More
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use memcache_codec::{Decoder, Limits};
+
+    use super::*;
+
+    /// Decodes `wire` and steps `end` through it; the steps taken.
+    fn steps(mut end: ReplyEnd, wire: &[u8]) -> Vec<Step> {
+        let decoder = Decoder::new(Limits::default());
+        let mut buf = bytes::BytesMut::from(wire);
+        let mut steps = Vec::new();
+        while let Some(item) = decoder.decode(&mut buf).unwrap() {
+            steps.push(end.step(&item));
+        }
+        assert!(buf.is_empty(), "undecoded bytes left");
+        steps
+    }
+
+    use Step::{Broken, Done, More};
+
+    #[test]
+    fn lines_end_after_their_count() {
+        assert_eq!(steps(ReplyEnd::Lines(1), b"STORED\r\n"), [Done]);
+        assert_eq!(
+            steps(ReplyEnd::Lines(3), b"STORED\r\nNOT_FOUND\r\n42\r\n"),
+            [More, More, Done]
+        );
+        assert_eq!(steps(ReplyEnd::Lines(2), b"HD\r\nEN\r\n"), [More, Done]);
+        // A value or END is no one-line reply.
+        assert_eq!(steps(ReplyEnd::Lines(1), b"END\r\n"), [Broken]);
+        assert_eq!(steps(ReplyEnd::Lines(1), b"VALUE k 0 1\r\nx\r\n"), [Broken]);
+    }
+
+    #[test]
+    fn retrievals_end_at_their_last_end_and_bound_values() {
+        let two = b"VALUE a 0 1\r\nx\r\nVALUE b 0 1\r\ny\r\nEND\r\n";
+        assert_eq!(
+            steps(ReplyEnd::Ends { ends: 1, values: 2 }, two),
+            [More, More, Done]
+        );
+        // More values than keys asked for.
+        assert_eq!(
+            steps(ReplyEnd::Ends { ends: 1, values: 1 }, two),
+            [More, Broken, Done]
+        );
+        assert_eq!(
+            steps(ReplyEnd::Ends { ends: 2, values: 5 }, b"END\r\nEND\r\n"),
+            [More, Done]
+        );
+        assert_eq!(
+            steps(ReplyEnd::Ends { ends: 1, values: 1 }, b"STORED\r\n"),
+            [Broken]
+        );
+    }
+
+    #[test]
+    fn stats_and_meta_pipelines() {
+        let stats = b"STAT pid 1\r\nSTAT uptime 2\r\nEND\r\n";
+        assert_eq!(
+            steps(ReplyEnd::Stats { lines: 10 }, stats),
+            [More, More, Done]
+        );
+        assert_eq!(
+            steps(ReplyEnd::Stats { lines: 1 }, stats),
+            [More, Broken, Done]
+        );
+        assert_eq!(steps(ReplyEnd::Stats { lines: 1 }, b"RESET\r\n"), [Done]);
+        let meta = b"HD O1\r\nEN O2\r\nMN\r\n";
+        assert_eq!(
+            steps(ReplyEnd::Noop { replies: 2 }, meta),
+            [More, More, Done]
+        );
+        assert_eq!(
+            steps(ReplyEnd::Noop { replies: 1 }, meta),
+            [More, Broken, Done]
+        );
+    }
+
+    #[test]
+    fn error_lines_and_unexpected_replies_break() {
+        for end in [
+            ReplyEnd::Lines(2),
+            ReplyEnd::Ends { ends: 1, values: 1 },
+            ReplyEnd::Stats { lines: 1 },
+            ReplyEnd::Noop { replies: 1 },
+        ] {
+            for wire in [
+                &b"ERROR\r\n"[..],
+                b"CLIENT_ERROR bad\r\n",
+                b"SERVER_ERROR out of memory\r\n",
+            ] {
+                assert_eq!(steps(end, wire), [Broken], "{end:?} {wire:?}");
+            }
+        }
+        assert_eq!(steps(ReplyEnd::Nothing, b"STORED\r\n"), [Broken]);
+    }
+}
