@@ -1,0 +1,145 @@
+//! What multiplexed connections promise beyond the suite's other tests
+//! (which `cargo xtask test` also runs on multiplexed connections): many
+//! callers share a connection without ever getting each other's replies, a
+//! cancelled call leaves its connection usable, and a failure ends the
+//! connection for the calls queued behind it, each with a typed error.
+
+mod common;
+
+use std::time::Duration;
+
+use common::prefix;
+use memcache_client::{Client, ConnectionMode, Error, Limits, StoreOptions};
+use memcached_harness::Memcached;
+
+fn multiplexed(server: &Memcached, connections: usize, timeout: Duration) -> Client {
+    Client::builder()
+        .server_addr(server.addr())
+        .connection_mode(ConnectionMode::Multiplexed)
+        .max_connections_per_server(connections)
+        .operation_timeout(timeout)
+        .dead_after_failures(u32::MAX)
+        .build()
+        .unwrap()
+}
+
+/// The server's `total_connections` stat: connections ever accepted.
+async fn total_connections(c: &Client) -> u64 {
+    let stats = c.stats(None).await.unwrap();
+    stats[0].1["total_connections"].parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_callers_share_connections_and_each_gets_its_own_reply() {
+    let server = common::start_server(&[]);
+    let c = multiplexed(&server, 2, Duration::from_secs(5));
+    let p = prefix("mux-share");
+    let before = total_connections(&c).await;
+    let tasks: Vec<_> = (0..200)
+        .map(|t| {
+            let (c, p) = (c.clone(), p.clone());
+            tokio::spawn(async move {
+                for round in 0..20 {
+                    let key = format!("{p}{t}");
+                    let value = format!("task {t} round {round}");
+                    c.set(&key, &value, StoreOptions::default()).await.unwrap();
+                    let item = c.get(&key).await.unwrap().unwrap();
+                    assert_eq!(item.value, value.as_bytes(), "task {t} round {round}");
+                    let many = c.get_many(&[&key, &format!("{p}absent")]).await.unwrap();
+                    assert_eq!(many.len(), 1);
+                    assert_eq!(many[key.as_bytes()].value, value.as_bytes());
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // 200 callers, 12,000 calls: at most the two connections (opened
+    // after `before`'s stats call, which used the first).
+    let opened = total_connections(&c).await - before;
+    assert!(opened <= 2, "{opened} connections opened");
+}
+
+#[tokio::test]
+async fn a_cancelled_call_leaves_its_connection_in_step_and_open() {
+    let server = common::start_server(&[]);
+    let pid = server.pid().unwrap();
+    let c = multiplexed(&server, 1, Duration::from_secs(5));
+    let p = prefix("mux-cancel");
+    let big = format!("{p}big");
+    c.set(&big, vec![b'B'; 900 * 1024], StoreOptions::default())
+        .await
+        .unwrap();
+    c.set(format!("{p}small"), "small", StoreOptions::default())
+        .await
+        .unwrap();
+    let before = total_connections(&c).await;
+    for round in 0..5 {
+        common::pause(pid);
+        let cancelled = tokio::time::timeout(Duration::from_millis(20), c.get(&big)).await;
+        assert!(cancelled.is_err(), "round {round}: finished while paused");
+        common::resume(pid);
+        // The late 900 KiB reply is read and dropped by the driver; the
+        // next reply on the same connection is this call's own.
+        let item = c.get(format!("{p}small")).await.unwrap().unwrap();
+        assert_eq!(&item.value[..], b"small", "round {round}");
+    }
+    assert_eq!(total_connections(&c).await, before, "a connection was replaced");
+}
+
+#[tokio::test]
+async fn a_timeout_ends_the_connection_for_every_call_queued_on_it() {
+    let server = common::start_server(&[]);
+    let pid = server.pid().unwrap();
+    let c = multiplexed(&server, 1, Duration::from_millis(300));
+    let p = prefix("mux-timeout");
+    let (a, b) = (format!("{p}a"), format!("{p}b"));
+    c.set(&a, "a", StoreOptions::default()).await.unwrap();
+    let before = total_connections(&c).await;
+    common::pause(pid);
+    let (ra, rb, rc) = tokio::join!(
+        c.get(&a),
+        c.set(&b, "b", StoreOptions::default()),
+        c.get(&b)
+    );
+    common::resume(pid);
+    assert!(matches!(ra, Err(Error::Timeout)), "{ra:?}");
+    assert!(matches!(rb, Err(Error::Timeout)), "{rb:?}");
+    assert!(matches!(rc, Err(Error::Timeout)), "{rc:?}");
+    // A new connection; the old one's late replies never reach anyone.
+    assert_eq!(&c.get(&a).await.unwrap().unwrap().value[..], b"a");
+    assert_eq!(total_connections(&c).await, before + 1);
+}
+
+#[tokio::test]
+async fn a_server_error_is_surfaced_and_later_calls_on_the_connection_are_aborted() {
+    // The server's item limit (1 MiB) is below the client's, so the big
+    // set reaches the server and comes back as SERVER_ERROR.
+    let server = common::start_server(&[]);
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .connection_mode(ConnectionMode::Multiplexed)
+        .max_connections_per_server(1)
+        .limits(Limits {
+            max_value_len: 4 * 1024 * 1024,
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let p = prefix("mux-server-error");
+    let (a, big, b) = (format!("{p}a"), format!("{p}big"), format!("{p}b"));
+    c.set(&a, "a", StoreOptions::default()).await.unwrap();
+    // All three are queued before the driver runs (one thread), in order.
+    let (ra, rbig, rb) = tokio::join!(
+        c.get(&a),
+        c.set(&big, vec![0u8; 2 * 1024 * 1024], StoreOptions::default()),
+        c.set(&b, "b", StoreOptions::default())
+    );
+    assert_eq!(&ra.unwrap().unwrap().value[..], b"a");
+    assert!(matches!(rbig, Err(Error::Server(_))), "{rbig:?}");
+    assert!(matches!(rb, Err(Error::Aborted)), "{rb:?}");
+    // The client goes on, on a new connection.
+    c.set(&b, "b", StoreOptions::default()).await.unwrap();
+    assert_eq!(&c.get(&b).await.unwrap().unwrap().value[..], b"b");
+}
