@@ -151,6 +151,12 @@ fn bench(options: Options) -> Result<(), BenchError> {
             Multiplexed,
             data.clone(),
         )?),
+        Box::new(ours::Ours::new(
+            addr,
+            TracingMode::AlwaysOn,
+            Multiplexed,
+            data.clone(),
+        )?),
         Box::new(rust_memcache::RustMemcache::new(addr, data.clone())?),
         Box::new(async_memcached::AsyncMemcached::new(addr, data.clone())?),
     ];

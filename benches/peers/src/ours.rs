@@ -32,10 +32,7 @@ impl Ours {
     ) -> Result<Ours, BenchError> {
         let tracing = Tracing::new(mode);
         let runtime = tracing.runtime()?;
-        let name = match connections {
-            ConnectionMode::Multiplexed => format!("{} (multiplexed)", mode.label()),
-            _ => mode.label().to_string(),
-        };
+        let name = name(mode, connections);
         let client = Client::builder()
             .server_addr(addr)
             .connection_mode(connections)
@@ -51,6 +48,15 @@ impl Ours {
             tracing,
             calls: 0,
         })
+    }
+}
+
+/// The system's name: the tracing mode, and the connection mode unless it
+/// is the default (exclusive pooled connections).
+pub fn name(mode: TracingMode, connections: ConnectionMode) -> String {
+    match connections {
+        ConnectionMode::Multiplexed => format!("{} (multiplexed)", mode.label()),
+        _ => mode.label().to_string(),
     }
 }
 

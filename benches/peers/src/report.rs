@@ -4,7 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use memcache_client::ConnectionMode::Multiplexed;
+
 use crate::floor::Floor;
+use crate::ours;
 use crate::tracing_modes::TracingMode;
 use crate::workload::Workload;
 
@@ -76,10 +79,10 @@ fn median(values: &[f64]) -> f64 {
 /// The full report: per-workload table, then the key ratios.
 pub fn render(results: &Results, external: &External, notes: &[String]) -> String {
     let mut out = String::new();
-    let line = "-".repeat(96);
+    let line = "-".repeat(108);
     let _ = writeln!(
         out,
-        "{:<30} {:<38} {:>12} {:>9} {:>8}",
+        "{:<30} {:<50} {:>12} {:>9} {:>8}",
         "workload", "system", "ops/s", "x floor", "spread"
     );
     let _ = writeln!(out, "{line}");
@@ -97,7 +100,7 @@ pub fn render(results: &Results, external: &External, notes: &[String]) -> Strin
             let spread = spread.map_or("-".to_string(), |s| format!("{:.1}%", s * 100.0));
             let _ = writeln!(
                 out,
-                "{label:<30} {system:<38} {:>12} {ratio:>9} {spread:>8}",
+                "{label:<30} {system:<50} {:>12} {ratio:>9} {spread:>8}",
                 thousands(ops)
             );
         };
@@ -147,13 +150,13 @@ impl std::fmt::Display for Check {
                 let verdict = if v >= self.target { "PASS" } else { "MISS" };
                 write!(
                     f,
-                    "  {verdict}  {:<72} {v:>8.3}  (target >= {})",
+                    "  {verdict}  {:<88} {v:>8.3}  (target >= {})",
                     self.name, self.target
                 )
             }
             None => write!(
                 f,
-                "  n/a   {:<72} {:>8}  (target >= {})",
+                "  n/a   {:<88} {:>8}  (target >= {})",
                 self.name, "-", self.target
             ),
         }
@@ -201,7 +204,14 @@ fn key_ratios(results: &Results, external: &External) -> Vec<Check> {
     let peer_name = best_peer.map_or("best Rust peer".to_string(), |(s, _)| {
         s.trim_start_matches("peer: ").to_string()
     });
-    for (system, label) in [(ours, "untraced"), (traced, "OTel always-on")] {
+    let ours_mux = ours::name(TracingMode::Off, Multiplexed);
+    let traced_mux = ours::name(TracingMode::AlwaysOn, Multiplexed);
+    for (system, label) in [
+        (ours, "untraced"),
+        (traced, "OTel always-on"),
+        (&ours_mux, "untraced, multiplexed"),
+        (&traced_mux, "OTel always-on, multiplexed"),
+    ] {
         checks.push(Check {
             name: format!("concurrent: ours {label} / {peer_name}"),
             value: best_peer.and_then(|(peer, _)| paired(system, peer, Workload::Concurrent)),
@@ -219,6 +229,17 @@ fn key_ratios(results: &Results, external: &External) -> Vec<Check> {
             target: 5.0,
         });
     }
+    checks.push(Check {
+        name: format!(
+            "{}: ours OTel always-on, multiplexed / {PYMEMCACHE_OTEL}",
+            Workload::Concurrent
+        ),
+        value: ratio(
+            m(&traced_mux, Workload::Concurrent),
+            python.and_then(|p| p.get(Workload::Concurrent.id()).copied()),
+        ),
+        target: 5.0,
+    });
     checks
 }
 
