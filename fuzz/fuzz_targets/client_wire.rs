@@ -4,6 +4,10 @@
 //! call selected by the first byte: connection, read loop, exchanges and
 //! the per-command result mapping, as in production.
 //!
+//! A selector of 128 or more runs the client on one multiplexed connection
+//! and makes two calls at once (the second chosen by `selector >> 3`), so
+//! the driver's framing of pipelined replies meets the same bytes.
+//!
 //! Checks: every call returns (no hang past its timeout), returned values
 //! respect the limits and belong to keys that were asked for, a pipeline
 //! answers every request slot, and errors format.
@@ -15,7 +19,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use memcache_client::{Client, Expiry, Limits, MetaGetFlags, MetaRequest, StoreOptions};
+use memcache_client::{
+    Client, ConnectionMode, Expiry, Limits, MetaGetFlags, MetaRequest, StoreOptions,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -106,9 +112,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let w = world();
+    let multiplexed = selector >= 128;
+    let mode = match multiplexed {
+        true => ConnectionMode::Multiplexed,
+        false => ConnectionMode::Exclusive,
+    };
     w.rt.block_on(async {
         let client = Client::builder()
             .server_addr(w.addr)
+            .connection_mode(mode)
+            .max_connections_per_server(1)
             .operation_timeout(Duration::from_millis(200))
             .dead_after_failures(u32::MAX)
             .limits(LIMITS)
@@ -121,13 +134,25 @@ fuzz_target!(|data: &[u8]| {
             let _ = socket.write_all(reply).await;
             let _ = socket.shutdown().await;
         };
-        let guarded = tokio::time::timeout(Duration::from_secs(5), call(&client, selector));
-        let (_, result) = tokio::join!(server, guarded);
-        match result.expect("a call hung past its timeout") {
-            Ok(()) => {}
-            Err(e) => {
-                assert!(!e.kind().is_empty());
-                let _ = format!("{e} {e:?}");
+        let calls = async {
+            let second = async {
+                match multiplexed {
+                    true => call(&client, selector >> 3).await,
+                    false => Ok(()),
+                }
+            };
+            let (first, second) = tokio::join!(call(&client, selector), second);
+            [first, second]
+        };
+        let guarded = tokio::time::timeout(Duration::from_secs(5), calls);
+        let (_, results) = tokio::join!(server, guarded);
+        for result in results.expect("a call hung past its timeout") {
+            match result {
+                Ok(()) => {}
+                Err(e) => {
+                    assert!(!e.kind().is_empty());
+                    let _ = format!("{e} {e:?}");
+                }
             }
         }
     });
