@@ -9,6 +9,7 @@ use memcache_codec::{
 };
 
 use crate::exchange::{Batch, Exchange, MetaPipeline, Retrieval, Retrieve, Single, Stats};
+use crate::mux::Step;
 use crate::Error;
 
 /// The keys every fuzzed request asks for.
@@ -152,10 +153,26 @@ fn drive<E: Exchange>(
     let decoder = Decoder::new(*limits);
     let mut buf = BytesMut::new();
     let mut rest = reply;
+    // A multiplexed connection's driver frames the reply without the
+    // exchange: wherever the exchange accepts an item, the two must agree
+    // on whether it ends the reply.
+    // (After an item that breaks the framing, the driver would have ended
+    // the connection: nothing after it is compared.)
+    let mut end = Some(exchange.reply_end());
     loop {
         match decoder.decode(&mut buf)? {
             Some(item) => {
-                if exchange.feed(item)? {
+                let step = end.as_mut().map_or(Step::Broken, |end| end.step(&item));
+                if step == Step::Broken {
+                    end = None;
+                }
+                let fed = exchange.feed(item);
+                match (&fed, step) {
+                    (Ok(true), Step::More) => panic!("framing wants more after a whole reply"),
+                    (Ok(false), Step::Done) => panic!("framing ended an unfinished reply"),
+                    _ => {}
+                }
+                if fed? {
                     return Ok(true);
                 }
             }

@@ -85,7 +85,11 @@ async fn a_cancelled_call_leaves_its_connection_in_step_and_open() {
         let item = c.get(format!("{p}small")).await.unwrap().unwrap();
         assert_eq!(&item.value[..], b"small", "round {round}");
     }
-    assert_eq!(total_connections(&c).await, before, "a connection was replaced");
+    assert_eq!(
+        total_connections(&c).await,
+        before,
+        "a connection was replaced"
+    );
 }
 
 #[tokio::test]

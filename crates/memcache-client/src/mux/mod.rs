@@ -16,7 +16,7 @@
 mod driver;
 mod framing;
 
-pub(crate) use framing::ReplyEnd;
+pub(crate) use framing::{ReplyEnd, Step};
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
