@@ -99,6 +99,35 @@ impl Error {
         }
     }
 
+    /// The same error for another caller that failed for the same reason
+    /// (an `io::Error` is not `Clone`: its kind and message are kept).
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::Io(e) => Error::Io(std::io::Error::new(e.kind(), e.to_string())),
+            Error::ConnectionClosed => Error::ConnectionClosed,
+            Error::ConnectTimeout => Error::ConnectTimeout,
+            Error::Timeout => Error::Timeout,
+            Error::Protocol(e) => Error::Protocol(e.clone()),
+            Error::UnexpectedResponse { command } => Error::UnexpectedResponse { command },
+            Error::Server(m) => Error::Server(m.clone()),
+            Error::Client(m) => Error::Client(m.clone()),
+            Error::UnknownCommand => Error::UnknownCommand,
+            Error::Aborted => Error::Aborted,
+            Error::InvalidKey(e) => Error::InvalidKey(*e),
+            Error::ValueTooLarge { len, limit } => Error::ValueTooLarge {
+                len: *len,
+                limit: *limit,
+            },
+            Error::InvalidArgument(what) => Error::InvalidArgument(what),
+            Error::PoolTimeout => Error::PoolTimeout,
+            Error::ServerMarkedDead => Error::ServerMarkedDead,
+            Error::NoServerAvailable => Error::NoServerAvailable,
+            Error::Config(m) => Error::Config(m.clone()),
+            Error::AuthFailed => Error::AuthFailed,
+            Error::Tls(m) => Error::Tls(m.clone()),
+        }
+    }
+
     /// Whether the failure happened while connecting, so that the request
     /// was certainly never sent: a refused connection (a refusal only
     /// answers a connect) or a connect timeout.

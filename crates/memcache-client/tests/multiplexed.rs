@@ -147,3 +147,43 @@ async fn a_server_error_is_surfaced_and_later_calls_on_the_connection_are_aborte
     c.set(&b, "b", StoreOptions::default()).await.unwrap();
     assert_eq!(&c.get(&b).await.unwrap().unwrap().value[..], b"b");
 }
+
+#[tokio::test]
+async fn callers_queued_on_a_connect_share_its_timeout() {
+    // A listener with a full accept queue: further connects get no answer
+    // (Linux drops their SYNs), so they end at the connect timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let connect = tokio::net::TcpStream::connect(addr);
+        match tokio::time::timeout(Duration::from_millis(300), connect).await {
+            Ok(stream) => fillers.push(stream.unwrap()),
+            Err(_) => break,
+        }
+    }
+    let c = Client::builder()
+        .server_addr(addr)
+        .connection_mode(ConnectionMode::Multiplexed)
+        .max_connections_per_server(1)
+        .connect_timeout(Duration::from_millis(250))
+        .dead_after_failures(u32::MAX)
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let calls = (0..16).map(|i| {
+        let c = c.clone();
+        async move { c.get(format!("k{i}")).await }
+    });
+    let results = futures_util::future::join_all(calls).await;
+    for r in &results {
+        assert!(matches!(r, Err(Error::ConnectTimeout)), "{r:?}");
+    }
+    // One attempt's timeout answered all 16 callers; trying again in turn
+    // would take 16 x 250 ms.
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_millis(2000), "{elapsed:?}");
+    drop(fillers);
+}

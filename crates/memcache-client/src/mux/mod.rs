@@ -18,7 +18,7 @@ mod framing;
 
 pub(crate) use framing::{ReplyEnd, Step};
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -51,8 +51,12 @@ const FILL: usize = 8;
 struct Slot {
     conn: Mutex<Option<Arc<MuxConn>>>,
     /// Held while this slot connects: callers that pick it meanwhile wait
-    /// for that connection instead of opening their own.
-    connecting: tokio::sync::Mutex<()>,
+    /// for that connection instead of opening their own. Holds the last
+    /// attempt's error, if it failed.
+    connecting: tokio::sync::Mutex<Option<Error>>,
+    /// Connect attempts finished, to tell whether one ended while a caller
+    /// waited for `connecting`.
+    attempts: AtomicU64,
 }
 
 /// A handle on one multiplexed connection. When the last handle goes (the
@@ -79,7 +83,8 @@ impl Multiplexer {
             slots: (0..connections.max(1))
                 .map(|_| Slot {
                     conn: Mutex::new(None),
-                    connecting: tokio::sync::Mutex::new(()),
+                    connecting: tokio::sync::Mutex::new(None),
+                    attempts: AtomicU64::new(0),
                 })
                 .collect(),
         }
@@ -116,18 +121,37 @@ impl Multiplexer {
 
     /// The slot's connection, opened or replaced.
     async fn connect(&self, slot: &Slot) -> Result<Arc<MuxConn>> {
-        let _connecting = slot.connecting.lock().await;
+        let seen = slot.attempts.load(Ordering::Acquire);
+        let mut last_failure = slot.connecting.lock().await;
         if let Some(conn) = slot.live() {
             return Ok(conn);
         }
+        // An attempt that ended while this caller waited has failed: its
+        // error answers this caller too. (Trying again in turn would make
+        // the callers queued on a dead server wait one connect timeout
+        // each, one after the other.)
+        if slot.attempts.load(Ordering::Acquire) != seen {
+            if let Some(error) = last_failure.as_ref() {
+                return Err(error.duplicate());
+            }
+        }
         // Boxed: the connect future is large and rarely run (see `Pool::get`).
-        let conn = Box::pin(Conn::connect(
+        let connected = Box::pin(Conn::connect(
             &self.addr,
             self.connect_timeout,
             self.limits,
             &self.setup,
         ))
-        .await?;
+        .await;
+        slot.attempts.fetch_add(1, Ordering::Release);
+        let conn = match connected {
+            Ok(conn) => conn,
+            Err(error) => {
+                *last_failure = Some(error.duplicate());
+                return Err(error);
+            }
+        };
+        *last_failure = None;
         let (stream, read_buf, decoder, peer) = conn.into_parts();
         let shared = Arc::new(Shared::new());
         tokio::spawn(Driver::new(shared.clone(), stream, read_buf, decoder));
