@@ -161,7 +161,11 @@ fn bench(options: Options) -> Result<(), BenchError> {
         Box::new(async_memcached::AsyncMemcached::new(addr, data.clone())?),
     ];
     if let Some(wanted) = &options.system {
-        systems.retain(|s| s.name().contains(wanted.as_str()));
+        // `=name` keeps exactly that system; `name` every one containing it.
+        systems.retain(|s| match wanted.strip_prefix('=') {
+            Some(exact) => s.name() == exact,
+            None => s.name().contains(wanted.as_str()),
+        });
     }
     let mut results = Results::default();
     let ids: Vec<usize> = systems
