@@ -11,7 +11,10 @@
 //!   [`ClientConfig::record_keys`] is on; values never.
 //! - Bounded per-server connection pools over TCP (IPv4/IPv6) or Unix
 //!   sockets, connect and operation timeouts; a connection whose exchange
-//!   timed out, failed or was cancelled is discarded, never reused.
+//!   timed out, failed or was cancelled is discarded, never reused. Or,
+//!   with [`ConnectionMode::Multiplexed`], connections that each carry many
+//!   concurrent calls, pipelined, with replies matched in order: several
+//!   times fewer system calls under concurrent load.
 //! - Several servers with libmemcached-compatible ketama or
 //!   pymemcache-compatible rendezvous hashing, dead-server detection and
 //!   optional failover.
