@@ -420,7 +420,7 @@ impl ClientBuilder {
     }
 
     /// Pooled exclusive connections (the default) or multiplexed ones
-    /// (see [`ConnectionMode`]).
+    /// (see [`ConnectionMode`](crate::ConnectionMode)).
     pub fn connection_mode(mut self, mode: crate::ConnectionMode) -> Self {
         self.config.connection_mode = mode;
         self
