@@ -10,6 +10,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::meta::parse_num;
+use crate::plain_value;
 use crate::{DecodeError, Limits, MetaResponse, MetaReturnFlags, MetaStatus, Response, Value};
 
 /// Extra room reserved after an incomplete data block, for the line that
@@ -64,14 +65,15 @@ impl DataLine {
 
 /// The fields of `VALUE <key> <flags> <bytes> [<cas>]`; the key starts right
 /// after `VALUE `.
-struct ValueHeader {
-    key_len: usize,
-    flags: u32,
-    cas: Option<u64>,
-    len: usize,
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct ValueHeader {
+    pub key_len: usize,
+    pub flags: u32,
+    pub cas: Option<u64>,
+    pub len: usize,
 }
 
-const VALUE_PREFIX: usize = b"VALUE ".len();
+const VALUE_PREFIX: usize = plain_value::PREFIX.len();
 
 impl Decoder {
     /// A decoder with the given limits.
@@ -85,20 +87,24 @@ impl Decoder {
     /// - `Ok(None)`: `buf` holds only part of an item; nothing was consumed.
     /// - `Err(_)`: the stream cannot be decoded; drop the connection.
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Response>, DecodeError> {
-        let Some(line_len) = self.find_line(buf)? else {
-            return Ok(None);
-        };
-        let line = &buf[..line_len];
-        let data_line = match self.classify(line)? {
-            Line::Simple(response) => {
-                buf.advance(line_len + 2);
-                return Ok(Some(response));
+        let (line_len, data_line) = match self.plain_value_line(buf) {
+            Some((line_len, header)) => (line_len, DataLine::Value(header)),
+            None => {
+                let Some(line_len) = self.find_line(buf)? else {
+                    return Ok(None);
+                };
+                match self.classify(&buf[..line_len])? {
+                    Line::Simple(response) => {
+                        buf.advance(line_len + 2);
+                        return Ok(Some(response));
+                    }
+                    Line::Owned { kind, rest_start } => {
+                        let frame = buf.split_to(line_len + 2).freeze();
+                        return parse_owned(&frame, line_len, kind, rest_start).map(Some);
+                    }
+                    Line::Data(data_line) => (line_len, data_line),
+                }
             }
-            Line::Owned { kind, rest_start } => {
-                let frame = buf.split_to(line_len + 2).freeze();
-                return parse_owned(&frame, line_len, kind, rest_start).map(Some);
-            }
-            Line::Data(data_line) => data_line,
         };
         let len = data_line.len();
         let data_start = line_len + 2;
@@ -138,6 +144,17 @@ impl Decoder {
                 value: Some(data),
             }),
         }))
+    }
+
+    /// A whole plain `VALUE` line at the front of `buf` within the line
+    /// limit, with a length within the value limit (see
+    /// [`plain_value`](crate::plain_value)); `None` leaves it to the
+    /// general path, errors included.
+    #[inline]
+    fn plain_value_line(&self, buf: &[u8]) -> Option<(usize, ValueHeader)> {
+        let limit = self.limits.max_line_len;
+        let (line_len, header) = plain_value::parse(&buf[..buf.len().min(limit + 2)])?;
+        (line_len <= limit && header.len <= self.limits.max_value_len).then_some((line_len, header))
     }
 
     /// Length of the first line (without `\r\n`), if a whole line is there.
@@ -334,4 +351,103 @@ fn parse_meta_debug(frame: &Bytes, start: usize, end: usize) -> Result<Response,
         ));
     }
     Ok(Response::MetaDebug(pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The header the general path reads from the front of `buf`, if a
+    /// `VALUE` line.
+    fn general(decoder: &Decoder, buf: &[u8]) -> Option<(usize, ValueHeader)> {
+        let line_len = decoder.find_line(buf).ok()??;
+        match decoder.classify(&buf[..line_len]).ok()? {
+            Line::Data(DataLine::Value(h)) => Some((line_len, h)),
+            _ => None,
+        }
+    }
+
+    /// Mostly plain keys, sometimes odd bytes.
+    fn key_part() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            12 => proptest::collection::vec(0x21u8..0x7f, 0..20),
+            1 => Just("cl\u{e9}".as_bytes().to_vec()),
+            1 => proptest::collection::vec(any::<u8>(), 0..12),
+        ]
+    }
+
+    /// Mostly numbers, sometimes too long or not numbers at all.
+    fn number_part() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            16 => (0u64..100).prop_map(|n| n.to_string().into_bytes()),
+            4 => any::<u64>().prop_map(|n| n.to_string().into_bytes()),
+            1 => Just(b"4294967296".to_vec()),
+            1 => Just(b"99999999999999999999".to_vec()),
+            1 => Just(b"00000000000000000000001".to_vec()),
+            1 => proptest::collection::vec(any::<u8>(), 0..4),
+        ]
+    }
+
+    /// Mostly single spaces.
+    fn gap() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            20 => Just(b" ".to_vec()),
+            1 => Just(b"  ".to_vec()),
+            1 => Just(b"".to_vec()),
+            1 => Just(b"\t".to_vec()),
+        ]
+    }
+
+    /// Mostly `\r\n`.
+    fn line_end() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            20 => Just(b"\r\n".to_vec()),
+            1 => Just(b"\r".to_vec()),
+            1 => Just(b"\n".to_vec()),
+            1 => Just(b" \r\n".to_vec()),
+            1 => Just(b"".to_vec()),
+        ]
+    }
+
+    #[test]
+    fn plain_lines_take_the_fast_path() {
+        let decoder = Decoder::default();
+        let line = b"VALUE peers-bench:many:42 0 32 7\r\n";
+        assert!(decoder.plain_value_line(line).is_some());
+        assert_eq!(decoder.plain_value_line(line), general(&decoder, line));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 4096, ..ProptestConfig::default() })]
+
+        /// The fast path accepts only lines the general path reads the
+        /// same way (everything else it leaves to the general path).
+        #[test]
+        fn the_fast_path_agrees_with_the_general_one(
+            prefix in prop_oneof![4 => Just(&b"VALUE "[..]), 1 => Just(&b"VALUE"[..])],
+            fields in (key_part(), gap(), number_part(), gap(), number_part()),
+            cas in proptest::option::of((gap(), number_part())),
+            end in line_end(),
+            tail in proptest::collection::vec(any::<u8>(), 0..4),
+            max_line_len in prop_oneof![1 => 8usize..80, 3 => Just(2048usize)],
+            max_value_len in prop_oneof![1 => 0usize..100, 3 => Just(1usize << 20)],
+        ) {
+            let (key, gap1, flags, gap2, len) = fields;
+            let mut line = prefix.to_vec();
+            for part in [key, gap1, flags, gap2, len] {
+                line.extend(part);
+            }
+            if let Some((gap3, cas)) = cas {
+                line.extend(gap3);
+                line.extend(cas);
+            }
+            line.extend(end);
+            line.extend(tail);
+            let decoder = Decoder::new(Limits { max_line_len, max_value_len });
+            if let Some(fast) = decoder.plain_value_line(&line) {
+                prop_assert_eq!(Some(fast), general(&decoder, &line));
+            }
+        }
+    }
 }
