@@ -8,9 +8,10 @@
 
 use bytes::{Bytes, BytesMut};
 use memcache_codec::{
-    EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, ValidRequest, Value,
+    EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, ValidRequest,
 };
 
+use crate::hits::Hits;
 use crate::vectored;
 use crate::{Error, Result};
 
@@ -145,14 +146,11 @@ impl Retrieval {
 }
 
 /// `get`/`gets`/`gat`/`gats` for any number of keys: `VALUE`* `END` per line.
-pub(crate) struct Retrieve<'a> {
+/// The values accepted go into `hits` as they are read.
+pub(crate) struct Retrieve<'a, H> {
     pub kind: Retrieval,
     pub keys: &'a [&'a [u8]],
-    /// The values of a multi-key request, in reply order.
-    values: Vec<Value>,
-    /// The value of a single-key request: kept out of `values` so that a
-    /// `get` allocates no vector.
-    one: Option<Value>,
+    hits: H,
     /// The request, encoded (and so validated) before any connection is
     /// taken ([`Retrieve::prepared`]); `None` encodes on each attempt.
     prepared: Option<Bytes>,
@@ -165,18 +163,13 @@ pub(crate) struct Retrieve<'a> {
     next_key: usize,
 }
 
-impl<'a> Retrieve<'a> {
-    /// A retrieval of `keys`; a multi-key one has room for every key being
-    /// a hit.
+impl<'a, H: Hits> Retrieve<'a, H> {
+    /// A retrieval of `keys`, with room for every key being a hit.
     pub fn new(kind: Retrieval, keys: &'a [&'a [u8]]) -> Self {
         Retrieve {
             kind,
             keys,
-            values: match keys.len() {
-                1 => Vec::new(),
-                n => Vec::with_capacity(n),
-            },
-            one: None,
+            hits: H::for_keys(keys.len()),
             prepared: None,
             valid: None,
             ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
@@ -215,18 +208,9 @@ impl<'a> Retrieve<'a> {
         Ok(exchange)
     }
 
-    /// The value of a single-key request (`None` on a miss): a one-key
-    /// request keeps its value in `one`.
-    pub fn take_one(&mut self) -> Option<Value> {
-        self.one.take()
-    }
-
-    /// Every value, in reply order.
-    pub fn into_values(self) -> Vec<Value> {
-        match self.one {
-            Some(one) => vec![one],
-            None => self.values,
-        }
+    /// The values accepted (all of them once the exchange is complete).
+    pub fn into_hits(self) -> H {
+        self.hits
     }
 
     fn encode_lines(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
@@ -257,7 +241,7 @@ fn request_size_hint(kind: Retrieval, keys: &[&[u8]]) -> usize {
     keys.iter().map(|k| k.len() + 1).sum::<usize>() + lines * per_line
 }
 
-impl Exchange for Retrieve<'_> {
+impl<H: Hits> Exchange for Retrieve<'_, H> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
         match (&self.prepared, &self.valid) {
             (Some(request), _) => {
@@ -286,13 +270,7 @@ impl Exchange for Retrieve<'_> {
                         command: "retrieval",
                     })?;
                 self.next_key += offset + 1;
-                // A one-key request takes at most one value: a second
-                // names no key after the first and was refused above.
-                if self.keys.len() == 1 {
-                    self.one = Some(v);
-                } else {
-                    self.values.push(v);
-                }
+                self.hits.add(v);
                 Ok(false)
             }
             Response::End => {
@@ -433,6 +411,7 @@ impl Exchange for MetaPipeline<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use memcache_codec::Value;
 
     #[test]
     fn validated_stores_equal_the_codec_encoding() {
@@ -487,11 +466,11 @@ mod tests {
                 Retrieval::Gats(u32::MAX),
             ] {
                 let mut checked = BytesMut::new();
-                Retrieve::new(kind, keys)
+                Retrieve::<Vec<Value>>::new(kind, keys)
                     .encode(&mut checked, &limits)
                     .unwrap();
                 let mut unchecked = BytesMut::new();
-                Retrieve::validated(kind, keys, &limits)
+                Retrieve::<Vec<Value>>::validated(kind, keys, &limits)
                     .unwrap()
                     .encode(&mut unchecked, &limits)
                     .unwrap();

@@ -47,6 +47,7 @@ mod exchange;
 mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
+mod hits;
 mod outcome;
 mod pool;
 mod server;
