@@ -86,26 +86,45 @@ impl Decoder {
     /// - `Ok(Some(item))`: the item's bytes were consumed.
     /// - `Ok(None)`: `buf` holds only part of an item; nothing was consumed.
     /// - `Err(_)`: the stream cannot be decoded; drop the connection.
+    #[inline]
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Response>, DecodeError> {
-        let (line_len, data_line) = match self.plain_value_line(buf) {
-            Some((line_len, header)) => (line_len, DataLine::Value(header)),
-            None => {
-                let Some(line_len) = self.find_line(buf)? else {
-                    return Ok(None);
-                };
-                match self.classify(&buf[..line_len])? {
-                    Line::Simple(response) => {
-                        buf.advance(line_len + 2);
-                        return Ok(Some(response));
-                    }
-                    Line::Owned { kind, rest_start } => {
-                        let frame = buf.split_to(line_len + 2).freeze();
-                        return parse_owned(&frame, line_len, kind, rest_start).map(Some);
-                    }
-                    Line::Data(data_line) => (line_len, data_line),
-                }
-            }
+        // Only the common item of a multi-get is decoded inline, in the
+        // caller's read loop: the item is then built where the caller uses
+        // it instead of being returned through memory (a `Response` is 160
+        // bytes) and copied again. Everything else is out of line.
+        match self.plain_value_line(buf) {
+            Some((line_len, header)) => self.take_data(buf, line_len, DataLine::Value(header)),
+            None => self.decode_line(buf),
+        }
+    }
+
+    /// [`Decoder::decode`] of any item: the line is found, then told apart.
+    #[inline(never)]
+    fn decode_line(&self, buf: &mut BytesMut) -> Result<Option<Response>, DecodeError> {
+        let Some(line_len) = self.find_line(buf)? else {
+            return Ok(None);
         };
+        match self.classify(&buf[..line_len])? {
+            Line::Simple(response) => {
+                buf.advance(line_len + 2);
+                Ok(Some(response))
+            }
+            Line::Owned { kind, rest_start } => {
+                let frame = buf.split_to(line_len + 2).freeze();
+                parse_owned(&frame, line_len, kind, rest_start).map(Some)
+            }
+            Line::Data(data_line) => self.take_data(buf, line_len, data_line),
+        }
+    }
+
+    /// The item of a line announcing a data block, once the block is there.
+    #[inline]
+    fn take_data(
+        &self,
+        buf: &mut BytesMut,
+        line_len: usize,
+        data_line: DataLine,
+    ) -> Result<Option<Response>, DecodeError> {
         let len = data_line.len();
         let data_start = line_len + 2;
         let total = data_start + len + 2;
