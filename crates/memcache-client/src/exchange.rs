@@ -255,17 +255,18 @@ impl<H: Hits> Exchange for Retrieve<'_, H> {
             (None, None) => self.encode_lines(buf, limits),
         }
     }
-    #[inline]
+    #[inline(always)]
     fn feed(&mut self, item: Response) -> Result<bool> {
-        // Matched directly, not through `check`: a `Response` is 160 bytes
-        // and each pass by value is a copy, once per value of a multi-get.
+        // Small enough to be inlined into the read loop (the rare lines are
+        // handled out of line): a `VALUE` item then goes from the decoder
+        // to `hits` without being copied as a whole 160-byte `Response`.
         match item {
             Response::Value(v) => {
                 // A value for a key that was not asked for (or out of order)
                 // comes from a confused or hostile server: never hand it out.
                 let offset = self.keys[self.next_key.min(self.keys.len())..]
                     .iter()
-                    .position(|k| *k == &v.key[..])
+                    .position(|k| same_key(k, &v.key))
                     .ok_or(Error::UnexpectedResponse {
                         command: "retrieval",
                     })?;
@@ -277,14 +278,50 @@ impl<H: Hits> Exchange for Retrieve<'_, H> {
                 self.ends_left -= 1;
                 Ok(self.ends_left == 0)
             }
-            other => {
-                check(other)?;
-                Err(Error::UnexpectedResponse {
-                    command: "retrieval",
-                })
-            }
+            other => Err(not_retrieval(other)),
         }
     }
+}
+
+/// The error for a line that has no place in a retrieval reply: the
+/// server's error line as an error, anything else as unexpected.
+#[cold]
+#[inline(never)]
+fn not_retrieval(item: Response) -> Error {
+    match check(item) {
+        Err(e) => e,
+        Ok(_) => Error::UnexpectedResponse {
+            command: "retrieval",
+        },
+    }
+}
+
+/// `a == b` for keys, inline and eight bytes at a time: a call to `memcmp`
+/// per value of a multi-get cost more than the comparison itself.
+#[inline]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let len = a.len();
+    if len < 8 {
+        return a == b;
+    }
+    let mut at = 0;
+    while at + 8 < len {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last eight bytes (overlapping the words above when the length
+    // is not a multiple of eight).
+    word(a, len - 8) == word(b, len - 8)
 }
 
 /// Most `STAT` lines one reply may have. The longest real replies
@@ -412,6 +449,20 @@ impl Exchange for MetaPipeline<'_> {
 mod tests {
     use super::*;
     use memcache_codec::Value;
+
+    #[test]
+    fn same_key_is_slice_equality() {
+        for len in 0..40usize {
+            let key: Vec<u8> = (0..len as u8).map(|i| b'a' + i % 26).collect();
+            assert!(same_key(&key, &key.clone()));
+            assert!(!same_key(&key, &key[..len.saturating_sub(1)]) || len == 0);
+            for at in 0..len {
+                let mut other = key.clone();
+                other[at] ^= 0x80;
+                assert!(!same_key(&key, &other), "{len} {at}");
+            }
+        }
+    }
 
     #[test]
     fn validated_stores_equal_the_codec_encoding() {

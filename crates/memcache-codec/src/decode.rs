@@ -86,7 +86,7 @@ impl Decoder {
     /// - `Ok(Some(item))`: the item's bytes were consumed.
     /// - `Ok(None)`: `buf` holds only part of an item; nothing was consumed.
     /// - `Err(_)`: the stream cannot be decoded; drop the connection.
-    #[inline]
+    #[inline(always)]
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Response>, DecodeError> {
         // Only the common item of a multi-get is decoded inline, in the
         // caller's read loop: the item is then built where the caller uses
