@@ -259,8 +259,18 @@ impl Reader<'_> {
             // (a 160-byte `Response`) alive across the `.await`, and every
             // future up to the caller's would grow by it and be copied that
             // much more on every call.
-            while let Some(item) = self.decoder.decode(self.read_buf)? {
-                if exchange.feed(item)? {
+            // A multi-get reply is mostly plain `VALUE` items: those take
+            // the decoder's fast path, which hands over a `Value` (not a
+            // whole `Response`); anything else goes through `decode`.
+            loop {
+                let complete = match self.decoder.decode_value(self.read_buf) {
+                    Some(value) => exchange.feed_value(value)?,
+                    None => match self.decoder.decode(self.read_buf)? {
+                        Some(item) => exchange.feed(item)?,
+                        None => break,
+                    },
+                };
+                if complete {
                     return Ok(());
                 }
             }

@@ -8,7 +8,7 @@
 
 use bytes::{Bytes, BytesMut};
 use memcache_codec::{
-    EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, ValidRequest,
+    EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, ValidRequest, Value,
 };
 
 use crate::hits::Hits;
@@ -29,6 +29,11 @@ pub(crate) trait Exchange {
     }
     /// Takes one response item; `Ok(true)` when the reply is complete.
     fn feed(&mut self, item: Response) -> Result<bool>;
+    /// [`Exchange::feed`] of a `VALUE` item, decoded by the read loop's
+    /// fast path ([`memcache_codec::Decoder::decode_value`]).
+    fn feed_value(&mut self, value: Value) -> Result<bool> {
+        self.feed(Response::Value(value))
+    }
 }
 
 /// Turns the error lines into errors; anything else is returned.
@@ -255,31 +260,29 @@ impl<H: Hits> Exchange for Retrieve<'_, H> {
             (None, None) => self.encode_lines(buf, limits),
         }
     }
-    #[inline(always)]
     fn feed(&mut self, item: Response) -> Result<bool> {
-        // Small enough to be inlined into the read loop (the rare lines are
-        // handled out of line): a `VALUE` item then goes from the decoder
-        // to `hits` without being copied as a whole 160-byte `Response`.
         match item {
-            Response::Value(v) => {
-                // A value for a key that was not asked for (or out of order)
-                // comes from a confused or hostile server: never hand it out.
-                let offset = self.keys[self.next_key.min(self.keys.len())..]
-                    .iter()
-                    .position(|k| same_key(k, &v.key))
-                    .ok_or(Error::UnexpectedResponse {
-                        command: "retrieval",
-                    })?;
-                self.next_key += offset + 1;
-                self.hits.add(v);
-                Ok(false)
-            }
+            Response::Value(v) => self.feed_value(v),
             Response::End => {
                 self.ends_left -= 1;
                 Ok(self.ends_left == 0)
             }
             other => Err(not_retrieval(other)),
         }
+    }
+    #[inline(always)]
+    fn feed_value(&mut self, v: Value) -> Result<bool> {
+        // A value for a key that was not asked for (or out of order) comes
+        // from a confused or hostile server: never hand it out.
+        let offset = self.keys[self.next_key.min(self.keys.len())..]
+            .iter()
+            .position(|k| same_key(k, &v.key))
+            .ok_or(Error::UnexpectedResponse {
+                command: "retrieval",
+            })?;
+        self.next_key += offset + 1;
+        self.hits.add(v);
+        Ok(false)
     }
 }
 
@@ -448,7 +451,6 @@ impl Exchange for MetaPipeline<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use memcache_codec::Value;
 
     #[test]
     fn same_key_is_slice_equality() {
