@@ -86,12 +86,7 @@ impl Decoder {
     /// - `Ok(Some(item))`: the item's bytes were consumed.
     /// - `Ok(None)`: `buf` holds only part of an item; nothing was consumed.
     /// - `Err(_)`: the stream cannot be decoded; drop the connection.
-    #[inline(always)]
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Response>, DecodeError> {
-        // Only the common item of a multi-get is decoded inline, in the
-        // caller's read loop: the item is then built where the caller uses
-        // it instead of being returned through memory (a `Response` is 160
-        // bytes) and copied again. Everything else is out of line.
         match self.plain_value_line(buf) {
             Some((line_len, header)) => self.take_data(buf, line_len, DataLine::Value(header)),
             None => self.decode_line(buf),
@@ -99,7 +94,6 @@ impl Decoder {
     }
 
     /// [`Decoder::decode`] of any item: the line is found, then told apart.
-    #[inline(never)]
     fn decode_line(&self, buf: &mut BytesMut) -> Result<Option<Response>, DecodeError> {
         let Some(line_len) = self.find_line(buf)? else {
             return Ok(None);
