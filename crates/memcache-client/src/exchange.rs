@@ -270,6 +270,9 @@ impl<H: Hits> Exchange for Retrieve<'_, H> {
             other => Err(not_retrieval(other)),
         }
     }
+    // Always inlined into the read loop (a call per value measured slower):
+    // the value goes from the decoder into `hits` without being copied
+    // through memory on the way.
     #[inline(always)]
     fn feed_value(&mut self, v: Value) -> Result<bool> {
         // A value for a key that was not asked for (or out of order) comes

@@ -149,10 +149,10 @@ impl Decoder {
 
     /// Takes a whole plain `VALUE` item (`VALUE <key> <flags> <bytes>
     /// [<cas>]`, its data block and `\r\n`) off the front of `buf`, the
-    /// common item of a multi-get reply. `None`, with nothing consumed, for
-    /// anything else: another response, an incomplete or unusual item, an
-    /// error. [`Decoder::decode`] then handles it (and would have returned
-    /// this same value as a [`Response::Value`]).
+    /// common item of a multi-get reply: the value [`Decoder::decode`] would
+    /// have returned as a [`Response::Value`], with the same bytes consumed.
+    /// `None`, with nothing consumed, for anything else (another response,
+    /// an incomplete or unusual item, an error): call `decode` then.
     ///
     /// For read loops over many values: a [`Value`] is about half the size
     /// of a [`Response`], and this is inlined, so the value is built where
