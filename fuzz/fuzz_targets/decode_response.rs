@@ -1,8 +1,10 @@
 //! Fuzz target: arbitrary server bytes into the response decoder.
 //!
 //! Checks more than "no panic": the decoder never consumes more than it was
-//! given, a "need more" answer consumes nothing, and feeding the same bytes
-//! in two pieces yields the same items as feeding them whole.
+//! given, a "need more" answer consumes nothing, feeding the same bytes
+//! in two pieces yields the same items as feeding them whole, and the fast
+//! path for values (`decode_value`) takes exactly what `decode` returns as
+//! a value, or nothing.
 
 #![no_main]
 
@@ -14,16 +16,33 @@ fn drain(decoder: &Decoder, buf: &mut BytesMut) -> (Vec<Response>, bool) {
     let mut items = Vec::new();
     loop {
         let before = buf.len();
+        let mut fast = buf.clone();
+        let value = decoder.decode_value(&mut fast);
+        if value.is_none() {
+            assert_eq!(fast, *buf, "decode_value declining must consume nothing");
+        }
         match decoder.decode(buf) {
             Ok(Some(item)) => {
                 assert!(buf.len() < before, "an item must consume bytes");
+                if let Some(value) = value {
+                    assert_eq!(
+                        item,
+                        Response::Value(value),
+                        "decode_value took another item"
+                    );
+                    assert_eq!(fast, *buf, "decode_value took other bytes");
+                }
                 items.push(item);
             }
             Ok(None) => {
+                assert!(value.is_none(), "decode_value took an incomplete item");
                 assert_eq!(buf.len(), before, "need-more must consume nothing");
                 return (items, false);
             }
-            Err(_) => return (items, true),
+            Err(_) => {
+                assert!(value.is_none(), "decode_value took a malformed item");
+                return (items, true);
+            }
         }
     }
 }

@@ -300,9 +300,20 @@ impl Reader<'_> {
             // their own: a `match` on `decode(..)` would keep its scrutinee
             // (a 160-byte `Response`) alive across the `.await`, and every
             // future up to the caller's would grow by it and be copied that
-            // much more on every call.
-            while let Some(item) = self.decoder.decode(self.read_buf)? {
-                if exchange.feed(item)? {
+            // much more on every call. A multi-get reply is mostly plain
+            // `VALUE` items: those take the decoder's inline fast path,
+            // which hands over a `Value` built in place (not a `Response`
+            // returned through memory and copied); anything else goes
+            // through `decode`.
+            loop {
+                let complete = match self.decoder.decode_value(self.read_buf) {
+                    Some(value) => exchange.feed_value(value)?,
+                    None => match self.decoder.decode(self.read_buf)? {
+                        Some(item) => exchange.feed(item)?,
+                        None => break,
+                    },
+                };
+                if complete {
                     return Ok(());
                 }
             }

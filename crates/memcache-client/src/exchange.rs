@@ -11,6 +11,7 @@ use memcache_codec::{
     EncodeError, Limits, MetaResponse, MetaStatus, Request, Response, ValidRequest, Value,
 };
 
+use crate::hits::Hits;
 use crate::mux::ReplyEnd;
 use crate::vectored;
 use crate::{Error, Result};
@@ -29,6 +30,11 @@ pub(crate) trait Exchange {
     }
     /// Takes one response item; `Ok(true)` when the reply is complete.
     fn feed(&mut self, item: Response) -> Result<bool>;
+    /// [`Exchange::feed`] of a `VALUE` item, decoded by the read loop's
+    /// fast path ([`memcache_codec::Decoder::decode_value`]).
+    fn feed_value(&mut self, value: Value) -> Result<bool> {
+        self.feed(Response::Value(value))
+    }
     /// Where the reply ends, for a multiplexed connection's driver, which
     /// reads it without this exchange (see [`crate::mux`]).
     fn reply_end(&self) -> ReplyEnd;
@@ -155,14 +161,11 @@ impl Retrieval {
 }
 
 /// `get`/`gets`/`gat`/`gats` for any number of keys: `VALUE`* `END` per line.
-pub(crate) struct Retrieve<'a> {
+/// The values accepted go into `hits` as they are read.
+pub(crate) struct Retrieve<'a, H> {
     pub kind: Retrieval,
     pub keys: &'a [&'a [u8]],
-    /// The values of a multi-key request, in reply order.
-    values: Vec<Value>,
-    /// The value of a single-key request: kept out of `values` so that a
-    /// `get` allocates no vector.
-    one: Option<Value>,
+    hits: H,
     /// The request, encoded (and so validated) before any connection is
     /// taken ([`Retrieve::prepared`]); `None` encodes on each attempt.
     prepared: Option<Bytes>,
@@ -175,18 +178,13 @@ pub(crate) struct Retrieve<'a> {
     next_key: usize,
 }
 
-impl<'a> Retrieve<'a> {
-    /// A retrieval of `keys`; a multi-key one has room for every key being
-    /// a hit.
+impl<'a, H: Hits> Retrieve<'a, H> {
+    /// A retrieval of `keys`, with room for every key being a hit.
     pub fn new(kind: Retrieval, keys: &'a [&'a [u8]]) -> Self {
         Retrieve {
             kind,
             keys,
-            values: match keys.len() {
-                1 => Vec::new(),
-                n => Vec::with_capacity(n),
-            },
-            one: None,
+            hits: H::for_keys(keys.len()),
             prepared: None,
             valid: None,
             ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
@@ -225,18 +223,9 @@ impl<'a> Retrieve<'a> {
         Ok(exchange)
     }
 
-    /// The value of a single-key request (`None` on a miss): a one-key
-    /// request keeps its value in `one`.
-    pub fn take_one(&mut self) -> Option<Value> {
-        self.one.take()
-    }
-
-    /// Every value, in reply order.
-    pub fn into_values(self) -> Vec<Value> {
-        match self.one {
-            Some(one) => vec![one],
-            None => self.values,
-        }
+    /// The values accepted (all of them once the exchange is complete).
+    pub fn into_hits(self) -> H {
+        self.hits
     }
 
     fn encode_lines(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
@@ -267,7 +256,7 @@ fn request_size_hint(kind: Retrieval, keys: &[&[u8]]) -> usize {
     keys.iter().map(|k| k.len() + 1).sum::<usize>() + lines * per_line
 }
 
-impl Exchange for Retrieve<'_> {
+impl<H: Hits> Exchange for Retrieve<'_, H> {
     fn encode(&self, buf: &mut BytesMut, limits: &Limits) -> Result<(), EncodeError> {
         match (&self.prepared, &self.valid) {
             (Some(request), _) => {
@@ -287,42 +276,74 @@ impl Exchange for Retrieve<'_> {
             values: self.keys.len(),
         }
     }
-    #[inline]
     fn feed(&mut self, item: Response) -> Result<bool> {
-        // Matched directly, not through `check`: a `Response` is 160 bytes
-        // and each pass by value is a copy, once per value of a multi-get.
         match item {
-            Response::Value(v) => {
-                // A value for a key that was not asked for (or out of order)
-                // comes from a confused or hostile server: never hand it out.
-                let offset = self.keys[self.next_key.min(self.keys.len())..]
-                    .iter()
-                    .position(|k| *k == &v.key[..])
-                    .ok_or(Error::UnexpectedResponse {
-                        command: "retrieval",
-                    })?;
-                self.next_key += offset + 1;
-                // A one-key request takes at most one value: a second
-                // names no key after the first and was refused above.
-                if self.keys.len() == 1 {
-                    self.one = Some(v);
-                } else {
-                    self.values.push(v);
-                }
-                Ok(false)
-            }
+            Response::Value(v) => self.feed_value(v),
             Response::End => {
                 self.ends_left -= 1;
                 Ok(self.ends_left == 0)
             }
-            other => {
-                check(other)?;
-                Err(Error::UnexpectedResponse {
-                    command: "retrieval",
-                })
-            }
+            other => Err(not_retrieval(other)),
         }
     }
+    // Always inlined into the read loop (a call per value measured slower):
+    // the value goes from the decoder into `hits` without being copied
+    // through memory on the way.
+    #[inline(always)]
+    fn feed_value(&mut self, v: Value) -> Result<bool> {
+        // A value for a key that was not asked for (or out of order) comes
+        // from a confused or hostile server: never hand it out.
+        let offset = self.keys[self.next_key.min(self.keys.len())..]
+            .iter()
+            .position(|k| same_key(k, &v.key))
+            .ok_or(Error::UnexpectedResponse {
+                command: "retrieval",
+            })?;
+        self.next_key += offset + 1;
+        self.hits.add(v);
+        Ok(false)
+    }
+}
+
+/// The error for a line that has no place in a retrieval reply: the
+/// server's error line as an error, anything else as unexpected.
+#[cold]
+#[inline(never)]
+fn not_retrieval(item: Response) -> Error {
+    match check(item) {
+        Err(e) => e,
+        Ok(_) => Error::UnexpectedResponse {
+            command: "retrieval",
+        },
+    }
+}
+
+/// `a == b` for keys, inline and eight bytes at a time: a call to `memcmp`
+/// per value of a multi-get cost more than the comparison itself.
+#[inline]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let len = a.len();
+    if len < 8 {
+        return a == b;
+    }
+    let mut at = 0;
+    while at + 8 < len {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last eight bytes (overlapping the words above when the length
+    // is not a multiple of eight).
+    word(a, len - 8) == word(b, len - 8)
 }
 
 /// Most `STAT` lines one reply may have. The longest real replies
@@ -467,6 +488,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn same_key_is_slice_equality() {
+        for len in 0..40usize {
+            let key: Vec<u8> = (0..len as u8).map(|i| b'a' + i % 26).collect();
+            assert!(same_key(&key, &key.clone()));
+            assert!(!same_key(&key, &key[..len.saturating_sub(1)]) || len == 0);
+            for at in 0..len {
+                let mut other = key.clone();
+                other[at] ^= 0x80;
+                assert!(!same_key(&key, &other), "{len} {at}");
+            }
+        }
+    }
+
+    #[test]
     fn validated_stores_equal_the_codec_encoding() {
         let limits = Limits::default();
         let big = vec![b'b'; vectored::VECTORED_VALUE_MIN];
@@ -519,11 +554,11 @@ mod tests {
                 Retrieval::Gats(u32::MAX),
             ] {
                 let mut checked = BytesMut::new();
-                Retrieve::new(kind, keys)
+                Retrieve::<Vec<Value>>::new(kind, keys)
                     .encode(&mut checked, &limits)
                     .unwrap();
                 let mut unchecked = BytesMut::new();
-                Retrieve::validated(kind, keys, &limits)
+                Retrieve::<Vec<Value>>::validated(kind, keys, &limits)
                     .unwrap()
                     .encode(&mut unchecked, &limits)
                     .unwrap();

@@ -5,7 +5,7 @@
 
 use bytes::{Bytes, BytesMut};
 use memcache_codec::{
-    Decoder, Limits, MetaGetFlags, MetaSetFlags, Request, Response, StoreCommand,
+    Decoder, Limits, MetaGetFlags, MetaSetFlags, Request, Response, StoreCommand, Value,
 };
 
 use crate::exchange::{Batch, Exchange, MetaPipeline, Retrieval, Retrieve, Single, Stats};
@@ -69,10 +69,11 @@ pub fn decode_reply(selector: u8, chunk: usize, reply: &[u8]) -> Decoded {
             } else {
                 Retrieval::Get
             };
-            let mut ex = Retrieve::new(kind, keys);
+            // The values in reply order, so the fuzz target can check it.
+            let mut ex = Retrieve::<Vec<Value>>::new(kind, keys);
             finish(&mut out, drive(&mut ex, reply, chunk, &limits));
             out.values = ex
-                .into_values()
+                .into_hits()
                 .into_iter()
                 .map(|v| (v.key, v.data))
                 .collect();

@@ -50,6 +50,7 @@ mod exchange;
 mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
+mod hits;
 mod mux;
 mod outcome;
 mod pool;

@@ -36,6 +36,7 @@ mod error;
 mod key;
 mod limits;
 mod meta;
+mod plain_value;
 mod request;
 mod response;
 #[cfg(feature = "tokio-codec")]

@@ -142,6 +142,55 @@ proptest! {
         while let Ok(Some(_)) = decoder.decode(&mut buf) {}
     }
 
+    /// The fast path for values takes exactly what `decode` would return
+    /// as a `Value`, or nothing, on valid streams at any chunking and on
+    /// protocol-looking garbage alike.
+    #[test]
+    fn decode_value_agrees_with_decode(
+        items in proptest::collection::vec(any_item(), 1..20),
+        chunk in 1usize..64,
+        garbage in proptest::collection::vec(prop_oneof![
+            Just(&b"VALUE "[..]), Just(&b"VALUE k 0 1"[..]), Just(&b"\r\n"[..]),
+            Just(&b" "[..]), Just(&b"1"[..]), Just(&b"k"[..]), Just(&b"x\r\n"[..]),
+            Just(&b"99999999999999999999"[..]), Just(&b"\r"[..]), Just(&b"\n"[..]),
+        ], 0..40),
+    ) {
+        let mut wire = BytesMut::new();
+        for item in &items {
+            item.encode(&mut wire);
+        }
+        let decoder = Decoder::default();
+        let mut buf = BytesMut::new();
+        let mut fast = 0;
+        for piece in wire.chunks(chunk).chain([&garbage.concat()[..]]) {
+            buf.extend_from_slice(piece);
+            loop {
+                let before = buf.clone();
+                let mut general = buf.clone();
+                let expected = decoder.decode(&mut general);
+                match decoder.decode_value(&mut buf) {
+                    Some(value) => {
+                        fast += 1;
+                        prop_assert_eq!(expected, Ok(Some(Response::Value(value))));
+                        prop_assert_eq!(&buf, &general);
+                    }
+                    None => {
+                        prop_assert_eq!(&buf, &before);
+                        match expected {
+                            Ok(Some(_)) => buf = general,
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
+        // Values with a short CAS (or none) take the fast path.
+        let plain = items.iter().filter(|item| {
+            matches!(item, Response::Value(v) if v.cas.is_none_or(|cas| cas < 10u64.pow(19)))
+        });
+        prop_assert!(fast >= plain.count());
+    }
+
     /// A storage request is exactly: header line, value, `\r\n`; the header
     /// fields read back as given, whatever bytes the value holds.
     #[test]

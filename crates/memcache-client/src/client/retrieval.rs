@@ -72,9 +72,10 @@ impl Client {
         trace::record_key(span, self.config().record_keys, key);
         // The only validation, before a connection is taken.
         let keys = [key];
-        let mut exchange = Retrieve::validated(kind, &keys, &self.config().limits)?;
+        let mut exchange: Retrieve<Option<Value>> =
+            Retrieve::validated(kind, &keys, &self.config().limits)?;
         self.execute_for_key(key, &mut exchange, span).await?;
-        let found = exchange.take_one().map(item);
+        let found = exchange.into_hits().map(item);
         trace::record_hit(span, found.as_ref().map(|item| item.value.len()));
         Ok(found)
     }
@@ -88,49 +89,39 @@ impl Client {
         span.record("db.operation.batch.size", trace::int(keys.len()));
         trace::record_keys(span, self.config().record_keys, keys);
         let asked = keys.len();
-        let mut found = ItemMap::with_capacity_and_hasher(asked, Default::default());
-        let mut bytes = 0u64;
-        if asked > 0 {
-            let key_lists = self.split_keys(keys.iter().map(AsRef::as_ref).collect())?;
-            // Every key of every server is validated here, before any
-            // server is written to.
-            let limits = &self.config().limits;
-            let work = key_lists
-                .iter()
-                .map(|(server, keys)| Ok((*server, Retrieve::validated(kind, keys, limits)?)))
-                .collect::<Result<Vec<_>>>()?;
-            if self.servers().len() == 1 {
-                // Routing was skipped (with one server it ignores the key)
-                // but the server must be live, as for a single-key call.
-                self.route(&[])?;
-            }
-            for (_, exchange) in self.on_servers(work, span).await? {
-                for Value {
-                    key,
-                    data,
-                    flags,
-                    cas,
-                } in exchange.into_values()
-                {
-                    bytes += data.len() as u64;
-                    // The key is moved out of the reply, not cloned.
-                    let item = Item {
-                        value: data,
-                        flags,
-                        cas,
-                    };
-                    found.insert(key, item);
-                }
-            }
+        if asked == 0 {
+            let found = ItemMap::default();
+            record_many(span, asked, &found);
+            return Ok(found);
         }
-        if !span.is_disabled() {
-            span.record("memcached.hits", trace::int(found.len()));
-            span.record(
-                "memcached.misses",
-                trace::int(asked.saturating_sub(found.len())),
-            );
-            span.record("memcached.value_size", trace::int(bytes));
+        let key_lists = self.split_keys(keys.iter().map(AsRef::as_ref).collect())?;
+        // Every key of every server is validated here, before any
+        // server is written to.
+        let limits = &self.config().limits;
+        let work = key_lists
+            .iter()
+            .map(|(server, keys)| {
+                let exchange: Retrieve<ItemMap> = Retrieve::validated(kind, keys, limits)?;
+                Ok((*server, exchange))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if self.servers().len() == 1 {
+            // Routing was skipped (with one server it ignores the key)
+            // but the server must be live, as for a single-key call.
+            self.route(&[])?;
         }
+        // Each exchange filled its own map as it read its reply: the first
+        // becomes the result (the only one with a single server).
+        let mut maps = self
+            .on_servers(work, span)
+            .await?
+            .into_iter()
+            .map(|(_, exchange)| exchange.into_hits());
+        let mut found = maps.next().unwrap_or_default();
+        for map in maps {
+            found.extend(map);
+        }
+        record_many(span, asked, &found);
         Ok(found)
     }
 
@@ -156,6 +147,20 @@ impl Client {
             .map(|(server, items)| (server, items.into_iter().map(|(_, k)| k).collect()))
             .collect())
     }
+}
+
+/// The hits, misses and value bytes of a multi-key call on its span.
+fn record_many(span: &Span, asked: usize, found: &ItemMap) {
+    if span.is_disabled() {
+        return;
+    }
+    let bytes: usize = found.values().map(|item| item.value.len()).sum();
+    span.record("memcached.hits", trace::int(found.len()));
+    span.record(
+        "memcached.misses",
+        trace::int(asked.saturating_sub(found.len())),
+    );
+    span.record("memcached.value_size", trace::int(bytes));
 }
 
 /// A server index and the keys of a multi-key call that go to it.
