@@ -27,7 +27,7 @@ use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use futures_util::task::AtomicWaker;
-use memcache_codec::{DecodeError, Decoder, Response};
+use memcache_codec::{DecodeError, Decoder, Response, Value};
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
@@ -36,8 +36,25 @@ use super::framing::{ReplyEnd, Step};
 use crate::conn::{Stream, READ_CHUNK, SHRINK_ABOVE};
 use crate::Error;
 
-/// What a caller gets back: the items of its reply, or why there is none.
-pub(crate) type Outcome = Result<Vec<Response>, Failure>;
+/// What a caller gets back: its reply, or why there is none.
+pub(crate) type Outcome = Result<Reply, Failure>;
+
+/// One request's reply as the driver read it: the `VALUE` items apart (the
+/// bulk of a multi-get, decoded on the codec's fast path without being
+/// wrapped in a `Response`), every other item in order. A retrieval checks
+/// values by key order alone, so feeding the values before the `END`s
+/// they were interleaved with gives the same result.
+#[derive(Debug, Default)]
+pub(crate) struct Reply {
+    pub values: Vec<Value>,
+    pub items: Vec<Response>,
+}
+
+/// A decoded item on its way to a reply.
+enum Item {
+    Value(Value),
+    Other(Response),
+}
 
 /// A request that got no reply.
 #[derive(Debug)]
@@ -58,9 +75,9 @@ pub(crate) struct Pending {
     pub reply: oneshot::Sender<Outcome>,
     /// `State::out`'s length right after this request was appended.
     pub out_end: usize,
-    /// Set by the driver: the items so far, the stream offset just past
+    /// Set by the driver: the reply so far, the stream offset just past
     /// the request, and what had been read and answered when it was taken.
-    items: Vec<Response>,
+    reply_so_far: Reply,
     sent_end: u64,
     received_before: u64,
     answered_before: u64,
@@ -78,7 +95,7 @@ impl Pending {
             deadline,
             reply,
             out_end,
-            items: Vec::new(),
+            reply_so_far: Reply::default(),
             sent_end: 0,
             received_before: 0,
             answered_before: 0,
@@ -309,7 +326,7 @@ impl Driver {
                 break;
             }
             if let Some(done) = self.waiting.pop_front() {
-                self.finish(done, Ok(Vec::new()));
+                self.finish(done, Ok(Reply::default()));
             }
         }
     }
@@ -328,18 +345,21 @@ impl Driver {
                 Poll::Pending => return Ok(false),
             };
         self.received_total += n as u64;
-        while let Some(item) = self
-            .decoder
-            .decode(&mut self.read_buf)
-            .map_err(End::Protocol)?
-        {
+        loop {
+            let item = match self.decoder.decode_value(&mut self.read_buf) {
+                Some(value) => Item::Value(value),
+                None => match self.decoder.decode(&mut self.read_buf) {
+                    Ok(Some(item)) => Item::Other(item),
+                    Ok(None) => return Ok(true),
+                    Err(e) => return Err(End::Protocol(e)),
+                },
+            };
             self.route(item)?;
         }
-        Ok(true)
     }
 
     /// Gives one reply item to the oldest request still waiting for one.
-    fn route(&mut self, item: Response) -> Result<(), End> {
+    fn route(&mut self, item: Item) -> Result<(), End> {
         // A reply to a later request means every `noreply` one before it
         // was written whole.
         while self
@@ -348,13 +368,22 @@ impl Driver {
             .is_some_and(|p| p.end == ReplyEnd::Nothing)
         {
             if let Some(done) = self.waiting.pop_front() {
-                self.finish(done, Ok(Vec::new()));
+                self.finish(done, Ok(Reply::default()));
             }
         }
         // Bytes nobody asked for.
         let front = self.waiting.front_mut().ok_or(End::Broken)?;
-        let step = front.end.step(&item);
-        front.items.push(item);
+        let step = match item {
+            Item::Value(value) => {
+                front.reply_so_far.values.push(value);
+                front.end.step_value()
+            }
+            Item::Other(item) => {
+                let step = front.end.step(&item);
+                front.reply_so_far.items.push(item);
+                step
+            }
+        };
         if step == Step::More {
             return Ok(());
         }
@@ -368,8 +397,8 @@ impl Driver {
             self.end(&End::Broken);
         }
         // The caller's exchange turns an error line into its error.
-        let items = std::mem::take(&mut done.items);
-        self.finish(done, Ok(items));
+        let reply = std::mem::take(&mut done.reply_so_far);
+        self.finish(done, Ok(reply));
         match step {
             Step::Broken => Err(End::Broken),
             _ => Ok(()),

@@ -49,16 +49,13 @@ impl ReplyEnd {
             return Step::Broken;
         }
         match self {
+            _ if matches!(item, Response::Value(_)) => self.step_value(),
             ReplyEnd::Nothing => Step::Broken,
             ReplyEnd::Lines(n) => match item {
-                Response::Value(_) | Response::Stat { .. } | Response::End => Step::Broken,
+                Response::Stat { .. } | Response::End => Step::Broken,
                 _ => count_down(n),
             },
-            ReplyEnd::Ends { ends, values } => match item {
-                Response::Value(_) if *values > 0 => {
-                    *values -= 1;
-                    Step::More
-                }
+            ReplyEnd::Ends { ends, .. } => match item {
                 Response::End => count_down(ends),
                 _ => Step::Broken,
             },
@@ -78,6 +75,20 @@ impl ReplyEnd {
                 }
                 _ => Step::Broken,
             },
+        }
+    }
+}
+
+impl ReplyEnd {
+    /// [`ReplyEnd::step`] for a `VALUE` item (which the driver decodes on
+    /// the codec's fast path, as a bare [`memcache_codec::Value`]).
+    pub fn step_value(&mut self) -> Step {
+        match self {
+            ReplyEnd::Ends { values, .. } if *values > 0 => {
+                *values -= 1;
+                Step::More
+            }
+            _ => Step::Broken,
         }
     }
 }

@@ -250,7 +250,7 @@ impl MuxConn {
         deadline: Instant,
     ) -> Result<(), Failure> {
         let receiver = self.enqueue(exchange, limits, deadline)?;
-        let items = match receiver.await {
+        let reply = match receiver.await {
             Ok(outcome) => outcome?,
             // The driver is gone without a word: its runtime shut down.
             Err(_) => {
@@ -263,35 +263,42 @@ impl MuxConn {
         if exchange.reply_end() == ReplyEnd::Nothing {
             return Ok(());
         }
-        let refused = |conn: &MuxConn, error: Error| {
-            conn.poison();
-            Failure {
-                error,
-                unanswered: false,
-            }
-        };
-        let mut items = items.into_iter();
-        let mut complete = false;
-        for item in items.by_ref() {
-            match exchange.feed(item) {
-                Ok(false) => {}
-                Ok(true) => {
-                    complete = true;
-                    break;
-                }
-                Err(e) => return Err(refused(self, e)),
-            }
-        }
-        // The driver's framing and the exchange disagree about where the
-        // reply ends.
-        if !complete || items.next().is_some() {
-            let unexpected = Error::UnexpectedResponse {
+        let error = match feed_reply(exchange, reply) {
+            Ok(true) => return Ok(()),
+            // The driver's framing and the exchange disagree about where
+            // the reply ends.
+            Ok(false) => Error::UnexpectedResponse {
                 command: "multiplexed reply",
-            };
-            return Err(refused(self, unexpected));
-        }
-        Ok(())
+            },
+            Err(error) => error,
+        };
+        // The exchange refused a reply the driver framed: the stream can
+        // no longer be trusted.
+        self.poison();
+        Err(Failure {
+            error,
+            unanswered: false,
+        })
     }
+}
+
+/// Feeds a reply to its exchange, values first (see [`driver::Reply`]):
+/// `Ok(true)` if the exchange completed on exactly the last item.
+fn feed_reply<E: Exchange + ?Sized>(exchange: &mut E, reply: driver::Reply) -> Result<bool> {
+    let mut left = reply.values.len() + reply.items.len();
+    for value in reply.values {
+        left -= 1;
+        if exchange.feed_value(value)? {
+            return Ok(left == 0);
+        }
+    }
+    for item in reply.items {
+        left -= 1;
+        if exchange.feed(item)? {
+            return Ok(left == 0);
+        }
+    }
+    Ok(false)
 }
 
 impl Drop for MuxConn {
