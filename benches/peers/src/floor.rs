@@ -31,26 +31,20 @@ impl RawConn {
 
     /// `get k1 k2 ...` in one write; returns how many values came back.
     pub fn get(&mut self, keys: &[&str]) -> Result<usize, BenchError> {
-        self.request.clear();
-        self.request.extend_from_slice(b"get");
-        for key in keys {
-            self.request.push(b' ');
-            self.request.extend_from_slice(key.as_bytes());
-        }
-        self.request.extend_from_slice(b"\r\n");
+        get_request(&mut self.request, keys);
         self.stream.write_all(&self.request)?;
-        self.read_retrieval()
+        let (mut scan, mut filled) = (RetrievalScan::default(), 0);
+        loop {
+            if let Some(values) = scan.advance(&self.buf[..filled])? {
+                return Ok(values);
+            }
+            filled += self.fill(filled)?;
+        }
     }
 
     /// `set key 0 0 n` with the value in one vectored write; expects `STORED`.
     pub fn set(&mut self, key: &str, value: &[u8]) -> Result<(), BenchError> {
-        self.request.clear();
-        self.request.extend_from_slice(b"set ");
-        self.request.extend_from_slice(key.as_bytes());
-        self.request.extend_from_slice(b" 0 0 ");
-        self.request
-            .extend_from_slice(value.len().to_string().as_bytes());
-        self.request.extend_from_slice(b"\r\n");
+        set_header(&mut self.request, key, value.len());
         let mut slices = [
             IoSlice::new(&self.request),
             IoSlice::new(value),
@@ -64,44 +58,10 @@ impl RawConn {
             }
             IoSlice::advance_slices(&mut slices, n);
         }
-        let line_len = self.read_line()?;
-        if &self.buf[..line_len] == b"STORED" {
-            Ok(())
-        } else {
-            Err(BenchError::Protocol(format!(
-                "set answered {:?}",
-                String::from_utf8_lossy(&self.buf[..line_len])
-            )))
-        }
-    }
-
-    /// Reads one reply line; returns its length without CRLF (at buf[0..]).
-    fn read_line(&mut self) -> Result<usize, BenchError> {
         let mut filled = 0;
         loop {
             if let Some(eol) = find_crlf(&self.buf[..filled]) {
-                return Ok(eol);
-            }
-            filled += self.fill(filled)?;
-        }
-    }
-
-    /// Reads `VALUE ...` blocks up to `END`; returns the number of values.
-    fn read_retrieval(&mut self) -> Result<usize, BenchError> {
-        let (mut pos, mut filled, mut values) = (0, 0, 0);
-        loop {
-            if let Some(eol) = find_crlf(&self.buf[pos..filled]) {
-                let line = &self.buf[pos..pos + eol];
-                if line == b"END" {
-                    return Ok(values);
-                }
-                let data_len = value_len(line)?;
-                let block = eol + 2 + data_len + 2;
-                if filled - pos >= block {
-                    pos += block;
-                    values += 1;
-                    continue;
-                }
+                return expect_stored(&self.buf[..eol]);
             }
             filled += self.fill(filled)?;
         }
@@ -109,17 +69,86 @@ impl RawConn {
 
     /// Reads more bytes after `filled`, growing the buffer when full.
     fn fill(&mut self, filled: usize) -> Result<usize, BenchError> {
-        if filled == self.buf.len() {
-            self.buf.resize(self.buf.len() * 2, 0);
-        }
+        grow_if_full(&mut self.buf, filled);
         match self.stream.read(&mut self.buf[filled..])? {
-            0 => Err(BenchError::Protocol("server closed the connection".into())),
+            0 => Err(closed()),
             n => Ok(n),
         }
     }
 }
 
-fn find_crlf(bytes: &[u8]) -> Option<usize> {
+/// `get k1 k2 ...\r\n` into `out`.
+pub fn get_request(out: &mut Vec<u8>, keys: &[&str]) {
+    out.clear();
+    out.extend_from_slice(b"get");
+    for key in keys {
+        out.push(b' ');
+        out.extend_from_slice(key.as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `set <key> 0 0 <len>\r\n` into `out` (the value follows it).
+pub fn set_header(out: &mut Vec<u8>, key: &str, len: usize) {
+    out.clear();
+    out.extend_from_slice(b"set ");
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b" 0 0 ");
+    out.extend_from_slice(len.to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// The reply line of a `set`, without CRLF: `STORED` or an error.
+pub fn expect_stored(line: &[u8]) -> Result<(), BenchError> {
+    if line == b"STORED" {
+        Ok(())
+    } else {
+        Err(BenchError::Protocol(format!(
+            "set answered {:?}",
+            String::from_utf8_lossy(line)
+        )))
+    }
+}
+
+/// A read buffer that is full doubles, so the next read has room.
+pub fn grow_if_full(buf: &mut Vec<u8>, filled: usize) {
+    if filled == buf.len() {
+        buf.resize(buf.len() * 2, 0);
+    }
+}
+
+pub fn closed() -> BenchError {
+    BenchError::Protocol("server closed the connection".into())
+}
+
+/// How far a retrieval reply (`VALUE` blocks up to `END`) has arrived:
+/// the bytes already walked and the values in them.
+#[derive(Default)]
+pub struct RetrievalScan {
+    pos: usize,
+    values: usize,
+}
+
+impl RetrievalScan {
+    /// Walks what `buf` (the reply so far) adds; `Some(values)` at `END`.
+    pub fn advance(&mut self, buf: &[u8]) -> Result<Option<usize>, BenchError> {
+        while let Some(eol) = find_crlf(&buf[self.pos..]) {
+            let line = &buf[self.pos..self.pos + eol];
+            if line == b"END" {
+                return Ok(Some(self.values));
+            }
+            let block = eol + 2 + value_len(line)? + 2;
+            if buf.len() - self.pos < block {
+                break;
+            }
+            self.pos += block;
+            self.values += 1;
+        }
+        Ok(None)
+    }
+}
+
+pub fn find_crlf(bytes: &[u8]) -> Option<usize> {
     bytes.windows(2).position(|w| w == b"\r\n")
 }
 

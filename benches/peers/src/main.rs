@@ -13,6 +13,7 @@
 //! results of `pymemcache_bench.py` (JSON: `{"systems": {name: {workload:
 //! ops/s}}, "notes": [...]}`) into the table.
 
+mod async_floor;
 mod async_memcached;
 mod floor;
 mod ours;
@@ -127,6 +128,7 @@ fn bench(options: Options) -> Result<(), BenchError> {
 
     let mut systems: Vec<Box<dyn System>> = vec![
         Box::new(Floor::new(addr, data.clone())?),
+        Box::new(async_floor::AsyncFloor::new(addr, data.clone())?),
         Box::new(ours::Ours::new(
             addr,
             TracingMode::Off,

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use memcache_client::ConnectionMode::Multiplexed;
 
+use crate::async_floor::AsyncFloor;
 use crate::floor::Floor;
 use crate::ours;
 use crate::tracing_modes::TracingMode;
@@ -132,6 +133,20 @@ pub fn render(results: &Results, external: &External, notes: &[String]) -> Strin
     let _ = writeln!(out, "\nkey ratios");
     for check in key_ratios(results, external) {
         let _ = writeln!(out, "{check}");
+    }
+    let _ = writeln!(
+        out,
+        "\ncontext: the async floor (raw tokio loop, no work) against the blocking floor, \
+         and our client against the async floor"
+    );
+    let ours = TracingMode::Off.label();
+    for workload in [Workload::SeqGet, Workload::SeqSet, Workload::GetMany] {
+        for (a, b) in [(AsyncFloor::NAME, Floor::NAME), (ours, AsyncFloor::NAME)] {
+            let value = results
+                .paired_ratio(a, b, workload)
+                .map_or("-".to_string(), |v| format!("{v:.3}"));
+            let _ = writeln!(out, "  {:<88} {value:>8}", format!("{workload}: {a} / {b}"));
+        }
     }
     out
 }
