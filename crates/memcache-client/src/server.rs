@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::mux::Multiplexer;
 use crate::pool::Pool;
 use crate::setup::ConnSetup;
-use crate::{ClientConfig, ConnectionMode, ServerAddr};
+use crate::{ClientConfig, ConnectionMode, Error, ServerAddr};
 
 pub(crate) struct Server {
     pub addr: ServerAddr,
@@ -90,6 +90,15 @@ impl Server {
         if h.dead_until_ms.load(Relaxed) != 0 {
             h.dead_until_ms.store(0, Relaxed);
         }
+    }
+
+    /// `error`, counted against the server if it says something about the
+    /// server's health (see [`Error::is_server_failure`]).
+    pub fn failed(&self, error: Error, span: &tracing::Span) -> Error {
+        if error.is_server_failure() {
+            self.record_failure(span);
+        }
+        error
     }
 
     /// Counts a failure; marks the server dead at the threshold. The

@@ -204,15 +204,11 @@ impl Client {
         let config = &self.inner.config;
         let mut retried = false;
         loop {
-            let mut conn = match server.pool.get().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    if e.is_server_failure() {
-                        server.record_failure(span);
-                    }
-                    return Err(e);
-                }
-            };
+            let mut conn = server
+                .pool
+                .get()
+                .await
+                .map_err(|e| server.failed(e, span))?;
             if record_server {
                 trace::record_server(span, server, &conn.peer);
             }
@@ -232,19 +228,16 @@ impl Client {
             let broken = matches!(error, Error::Io(_) | Error::ConnectionClosed);
             let closed_while_idle = broken && conn.reused && !conn.received_any();
             drop(conn);
-            if error.is_server_failure() {
-                // A broken socket suggests the server went away, taking the
-                // other idle connections with it; a timeout does not.
-                if broken {
-                    server.pool.clear_idle();
-                }
-                if closed_while_idle && !retried {
-                    retried = true;
-                    continue;
-                }
-                server.record_failure(span);
+            // A broken socket suggests the server went away, taking the
+            // other idle connections with it; a timeout does not.
+            if broken {
+                server.pool.clear_idle();
             }
-            return Err(error);
+            if closed_while_idle && !retried {
+                retried = true;
+                continue;
+            }
+            return Err(server.failed(error, span));
         }
     }
 
@@ -262,15 +255,7 @@ impl Client {
         let config = &self.inner.config;
         let mut retried = false;
         loop {
-            let conn = match mux.conn().await {
-                Ok(conn) => conn,
-                Err(e) => {
-                    if e.is_server_failure() {
-                        server.record_failure(span);
-                    }
-                    return Err(e);
-                }
-            };
+            let conn = mux.conn().await.map_err(|e| server.failed(e, span))?;
             if record_server {
                 trace::record_server(span, server, &conn.peer);
             }
@@ -281,14 +266,11 @@ impl Client {
                     return Ok(());
                 }
                 Err(Failure { error, unanswered }) => {
-                    if error.is_server_failure() {
-                        if unanswered && !retried {
-                            retried = true;
-                            continue;
-                        }
-                        server.record_failure(span);
+                    if unanswered && error.is_server_failure() && !retried {
+                        retried = true;
+                        continue;
                     }
-                    return Err(error);
+                    return Err(server.failed(error, span));
                 }
             }
         }
