@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use memcache_client::{Client, StoreOptions};
+use memcache_client::{Client, ConnectionMode, StoreOptions};
 
 const OPS: usize = 20_000;
 const TASKS: usize = 32;
@@ -30,23 +30,21 @@ async fn main() -> Result<(), memcache_client::Error> {
     }
     report("sequential get (100 B)", OPS, start.elapsed());
 
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..TASKS)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                for _ in 0..OPS / TASKS {
-                    client.get("throughput:k").await?;
-                }
-                Ok::<_, memcache_client::Error>(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await
-            .map_err(|e| memcache_client::Error::Io(e.into()))??;
-    }
-    report(&format!("{TASKS} tasks get (100 B)"), OPS, start.elapsed());
+    report(
+        &format!("{TASKS} tasks get (100 B), pooled"),
+        OPS,
+        concurrent_gets(&client).await?,
+    );
+    let multiplexed = Client::builder()
+        .server(&addr)
+        .connection_mode(ConnectionMode::Multiplexed)
+        .operation_timeout(Duration::from_secs(5))
+        .build()?;
+    report(
+        &format!("{TASKS} tasks get (100 B), multiplexed"),
+        OPS,
+        concurrent_gets(&multiplexed).await?,
+    );
 
     let keys: Vec<String> = (0..100).map(|i| format!("throughput:m{i}")).collect();
     let items: Vec<(&String, &[u8])> = keys.iter().map(|k| (k, &b"value"[..])).collect();
@@ -67,4 +65,25 @@ fn report(what: &str, ops: usize, took: Duration) {
         took.as_secs_f64(),
         1e6 / per_sec
     );
+}
+
+/// [`OPS`] gets of one key shared by [`TASKS`] tasks; how long they took.
+async fn concurrent_gets(client: &Client) -> Result<Duration, memcache_client::Error> {
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for _ in 0..OPS / TASKS {
+                    client.get("throughput:k").await?;
+                }
+                Ok::<_, memcache_client::Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await
+            .map_err(|e| memcache_client::Error::Io(e.into()))??;
+    }
+    Ok(start.elapsed())
 }
