@@ -11,7 +11,9 @@ mod pki;
 
 use std::time::Duration;
 
-use memcache_client::{Client, Credentials, Error, MetaGetFlags, StoreOptions, TlsConfig};
+use memcache_client::{
+    Client, ConnectionMode, Credentials, Error, MetaGetFlags, StoreOptions, TlsConfig,
+};
 use memcached_harness::Memcached;
 use pki::{Ca, Leaf};
 
@@ -253,4 +255,56 @@ fn bad_tls_material_is_a_config_error() {
         .unwrap();
     let shown = format!("{with_key:?}");
     assert!(!shown.contains("PRIVATE"), "{shown}");
+}
+
+#[tokio::test]
+async fn multiplexed_a_request_queued_while_a_tls_flush_waits_goes_out_when_it_completes() {
+    let ca = Ca::new("test CA");
+    let leaf = ca.leaf(&["localhost", "127.0.0.1"]);
+    let option = leaf.memcached_option();
+    let server = common::start_server(&["-Z", "-o", &option]);
+    let pid = server.pid().unwrap();
+    let c = Client::builder()
+        .server_addr(server.addr())
+        .connection_mode(ConnectionMode::Multiplexed)
+        .max_connections_per_server(1)
+        .operation_timeout(Duration::from_secs(3))
+        .dead_after_failures(u32::MAX)
+        .tls(TlsConfig::from_ca_pem(ca.pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    c.set("k", "v", StoreOptions::default()).await.unwrap();
+    common::pause(pid);
+    // A noreply set completes once written and flushed: the first one that
+    // does not is stuck in the TLS flush, the socket being full.
+    let chunk = vec![b'x'; 16 * 1024];
+    let noreply = StoreOptions::default().noreply();
+    let mut n = 0;
+    loop {
+        let set = c.set(format!("fill{n}"), &chunk, noreply);
+        if tokio::time::timeout(Duration::from_millis(100), set)
+            .await
+            .is_err()
+        {
+            break;
+        }
+        n += 1;
+        assert!(n < 100_000, "the socket never filled");
+    }
+    let get = tokio::spawn({
+        let c = c.clone();
+        async move { c.get("k").await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    common::resume(pid);
+    let started = std::time::Instant::now();
+    let got = tokio::time::timeout(Duration::from_secs(10), get)
+        .await
+        .expect("the get hung")
+        .unwrap();
+    assert_eq!(&got.unwrap().unwrap().value[..], b"v");
+    // Sent as soon as the flush completed, not when the 3 s timer of an
+    // earlier request happened to wake the driver.
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
 }

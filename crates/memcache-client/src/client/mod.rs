@@ -265,12 +265,19 @@ impl Client {
                     server.record_success();
                     return Ok(());
                 }
-                Err(Failure { error, unanswered }) => {
-                    if unanswered && error.is_server_failure() && !retried {
+                Err(Failure {
+                    error,
+                    unanswered,
+                    counted,
+                }) => {
+                    if unanswered && !retried {
                         retried = true;
                         continue;
                     }
-                    return Err(server.failed(error, span));
+                    return Err(match counted {
+                        true => server.failed(error, span),
+                        false => error,
+                    });
                 }
             }
         }

@@ -60,11 +60,15 @@ enum Item {
 #[derive(Debug)]
 pub(crate) struct Failure {
     pub error: Error,
-    /// The connection had answered earlier requests and nothing arrived
-    /// after this one was written: the server most likely closed it
-    /// before reading the request (a restart), so sending it again on a
-    /// new connection is safe.
+    /// Sending the request again on a new connection is safe: it was never
+    /// written, or the connection had answered earlier requests and nothing
+    /// arrived after this one was written, so the server most likely
+    /// closed it before reading the request (a restart).
     pub unanswered: bool,
+    /// Whether this failure says something about the server's health. A
+    /// timeout counts once, for the request that timed out, not again for
+    /// each request queued behind it on the same connection.
+    pub counted: bool,
 }
 
 /// One queued request: the shape of its reply, its deadline and where the
@@ -75,9 +79,13 @@ pub(crate) struct Pending {
     pub reply: oneshot::Sender<Outcome>,
     /// `State::out`'s length right after this request was appended.
     pub out_end: usize,
-    /// Set by the driver: the reply so far, the stream offset just past
-    /// the request, and what had been read and answered when it was taken.
+    /// Set by the driver: the reply so far, whether it took the request
+    /// for writing, the stream offsets of the request's first byte and
+    /// just past its last, and what had been read and answered when it
+    /// was taken.
     reply_so_far: Reply,
+    taken: bool,
+    sent_start: u64,
     sent_end: u64,
     received_before: u64,
     answered_before: u64,
@@ -96,6 +104,8 @@ impl Pending {
             reply,
             out_end,
             reply_so_far: Reply::default(),
+            taken: false,
+            sent_start: 0,
             sent_end: 0,
             received_before: 0,
             answered_before: 0,
@@ -272,8 +282,12 @@ impl Driver {
         }
         std::mem::swap(&mut state.out, &mut self.writing);
         let base = self.taken_total;
+        let mut start = base;
         for mut pending in state.queued.drain(..) {
+            pending.taken = true;
+            pending.sent_start = start;
             pending.sent_end = base + pending.out_end as u64;
+            start = pending.sent_end;
             pending.received_before = self.received_total;
             pending.answered_before = self.answered;
             self.waiting.push_back(pending);
@@ -303,7 +317,11 @@ impl Driver {
         }
         if self.needs_flush {
             match Pin::new(&mut self.stream).poll_flush(cx) {
-                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Ok(())) => {
+                    self.needs_flush = false;
+                    // Progress: what was queued meanwhile is taken next.
+                    progress = true;
+                }
                 Poll::Ready(Err(e)) => return Err(End::Io(e)),
                 Poll::Pending => return Ok(progress),
             }
@@ -319,15 +337,22 @@ impl Driver {
         let _ = pending.reply.send(outcome);
     }
 
-    /// Completes the `noreply` requests at the front whose bytes are out.
+    /// Completes the `noreply` requests whose bytes are out, wherever they
+    /// are in the queue: they take no part in framing, and a later caller
+    /// of the same connection is behind them on the wire anyway.
     fn complete_unanswered_writes(&mut self) {
-        while let Some(front) = self.waiting.front() {
-            if front.end != ReplyEnd::Nothing || front.sent_end > self.written_total {
-                break;
-            }
-            if let Some(done) = self.waiting.pop_front() {
-                self.finish(done, Ok(Reply::default()));
-            }
+        let written = self.written_total;
+        let is_out = |p: &Pending| p.end == ReplyEnd::Nothing && p.sent_end <= written;
+        if !self.waiting.iter().any(is_out) {
+            return;
+        }
+        let (done, waiting): (VecDeque<Pending>, VecDeque<Pending>) =
+            std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(is_out);
+        self.waiting = waiting;
+        for pending in done {
+            self.finish(pending, Ok(Reply::default()));
         }
     }
 
@@ -374,7 +399,9 @@ impl Driver {
         // Bytes nobody asked for.
         let front = self.waiting.front_mut().ok_or(End::Broken)?;
         let step = match item {
-            Item::Value(value) => {
+            // A value the fast path declined (an unusual line) is still a
+            // value: kept with the others, in order.
+            Item::Value(value) | Item::Other(Response::Value(value)) => {
                 front.reply_so_far.values.push(value);
                 front.end.step_value()
             }
@@ -435,17 +462,31 @@ impl Driver {
             self.shared.closed.store(true, Ordering::Release);
             std::mem::take(&mut state.queued)
         };
-        let (received, answered) = (self.received_total, self.answered);
+        let (received, answered, written) =
+            (self.received_total, self.answered, self.written_total);
         let waiting = std::mem::take(&mut self.waiting);
-        for (i, pending) in waiting.into_iter().chain(queued).enumerate() {
-            let unanswered = matches!(why, End::Closed | End::Io(_))
+        let mut first = true;
+        for pending in waiting.into_iter().chain(queued) {
+            let out = pending.taken && pending.sent_end <= written;
+            if pending.end == ReplyEnd::Nothing && out {
+                // Written whole, which is all a `noreply` request waits for.
+                self.finish(pending, Ok(Reply::default()));
+                continue;
+            }
+            let never_sent = !pending.taken || pending.sent_start >= written;
+            let closed_unread = matches!(why, End::Closed | End::Io(_))
                 && pending.answered_before > 0
                 && pending.received_before == received
                 && pending.answered_before == answered;
+            // After a timeout the server is slow or gone: nothing is sent
+            // again, even what never left.
+            let unanswered = !matches!(why, End::Timeout) && (never_sent || closed_unread);
             let failure = Failure {
-                error: why.error(i == 0),
+                error: why.error(first),
                 unanswered,
+                counted: first || !matches!(why, End::Timeout),
             };
+            first = false;
             self.finish(pending, Err(failure));
         }
     }

@@ -42,11 +42,15 @@ pub(crate) enum Step {
 impl ReplyEnd {
     /// Takes one item of the reply and says whether it was the last.
     pub fn step(&mut self, item: &Response) -> Step {
-        if matches!(
-            item,
-            Response::Error | Response::ClientError(_) | Response::ServerError(_)
-        ) {
-            return Step::Broken;
+        match (&*self, item) {
+            // A one-line command answered `SERVER_ERROR` (out of memory,
+            // object too large): memcached has swallowed the request's data
+            // and the stream is in step; the line is that command's reply.
+            (ReplyEnd::Lines(_), Response::ServerError(_)) => {}
+            (_, Response::Error | Response::ClientError(_) | Response::ServerError(_)) => {
+                return Step::Broken;
+            }
+            _ => {}
         }
         match self {
             _ if matches!(item, Response::Value(_)) => self.step_value(),
@@ -200,9 +204,19 @@ mod tests {
                 b"CLIENT_ERROR bad\r\n",
                 b"SERVER_ERROR out of memory\r\n",
             ] {
-                assert_eq!(steps(end, wire), [Broken], "{end:?} {wire:?}");
+                let server_error_line = wire.starts_with(b"SERVER") && end == ReplyEnd::Lines(2);
+                let expected = if server_error_line { More } else { Broken };
+                assert_eq!(steps(end, wire), [expected], "{end:?} {wire:?}");
             }
         }
+        // A SERVER_ERROR answers one line of a batch, in step.
+        assert_eq!(
+            steps(
+                ReplyEnd::Lines(2),
+                b"SERVER_ERROR out of memory storing object\r\nSTORED\r\n"
+            ),
+            [More, Done]
+        );
         assert_eq!(steps(ReplyEnd::Nothing, b"STORED\r\n"), [Broken]);
     }
 }

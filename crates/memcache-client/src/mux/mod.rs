@@ -206,6 +206,7 @@ impl MuxConn {
             return Err(Failure {
                 error: Error::ConnectionClosed,
                 unanswered: true,
+                counted: false,
             });
         }
         let was_idle = state.out.is_empty();
@@ -213,6 +214,7 @@ impl MuxConn {
             return Err(Failure {
                 error: e.into(),
                 unanswered: false,
+                counted: false,
             });
         }
         // Copied: the driver writes after the caller's borrow has ended.
@@ -257,6 +259,7 @@ impl MuxConn {
                 return Err(Failure {
                     error: Error::ConnectionClosed,
                     unanswered: false,
+                    counted: true,
                 })
             }
         };
@@ -272,12 +275,21 @@ impl MuxConn {
             },
             Err(error) => error,
         };
-        // The exchange refused a reply the driver framed: the stream can
-        // no longer be trusted.
-        self.poison();
+        // A server error line is the call's answer, the stream in step (a
+        // line that is not has already ended the connection in the
+        // driver). Anything else the exchange refused means a reply the
+        // driver framed does not answer the request: the stream can no
+        // longer be trusted.
+        if !matches!(
+            error,
+            Error::Server(_) | Error::Client(_) | Error::UnknownCommand
+        ) {
+            self.poison();
+        }
         Err(Failure {
             error,
             unanswered: false,
+            counted: true,
         })
     }
 }
