@@ -162,9 +162,10 @@ pub enum ConnectionMode {
     /// and the server make several times fewer system calls. No caller
     /// waits for a free connection (`pool_wait_timeout` is unused); a
     /// cancelled call leaves its reply to be read and dropped. The oldest
-    /// request passing the operation timeout, a server error line or a
-    /// malformed reply ends the connection for every call on it
-    /// ([`crate::Error::Aborted`] for those not at fault).
+    /// request passing the operation timeout, an `ERROR`/`CLIENT_ERROR`
+    /// line or a malformed reply ends the connection for every call on it
+    /// ([`crate::Error::Aborted`] for those behind an error; a
+    /// `SERVER_ERROR` answering a one-line command ends only that call).
     Multiplexed,
 }
 

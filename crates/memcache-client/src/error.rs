@@ -39,8 +39,8 @@ pub enum Error {
     #[error("server does not support the command")]
     UnknownCommand,
     /// The multiplexed connection carrying the request ended because of an
-    /// earlier request's reply (an error line, a malformed reply); the
-    /// request may or may not have been carried out.
+    /// earlier request's reply (`ERROR`, `CLIENT_ERROR`, a malformed
+    /// reply); the request may or may not have been carried out.
     #[error("multiplexed connection ended by an earlier request's failure")]
     Aborted,
     /// The key was refused before anything was sent.
