@@ -14,9 +14,12 @@
 //! The connection ends for everyone waiting on it when it can no longer be
 //! trusted or used: the server closes it or the socket fails, a reply is
 //! malformed or out of shape, an error line arrives (after `CLIENT_ERROR`
-//! memcached may read the rest of a request as commands), or the oldest
-//! request passes its deadline (the later ones wait behind it). Each
-//! waiting caller then gets an error; nothing is ever answered out of step.
+//! memcached may read the rest of a request as commands; a `SERVER_ERROR`
+//! answering a one-line command is that command's reply, see
+//! [`ReplyEnd::step`]), or the oldest request passes its deadline (the
+//! later ones wait behind it). Each waiting caller then gets an error, or a
+//! safe retry when its request never left; nothing is ever answered out of
+//! step.
 
 use std::collections::VecDeque;
 use std::future::Future;
