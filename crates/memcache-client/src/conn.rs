@@ -32,7 +32,7 @@ pub(crate) const READ_CHUNK: usize = 16 * 1024;
 const WRITE_THEN_READ_MAX: usize = 32 * 1024;
 
 /// A write buffer grown past this (a huge value) is released afterwards.
-pub(crate) const SHRINK_ABOVE: usize = 256 * 1024;
+const SHRINK_ABOVE: usize = 256 * 1024;
 
 pub(crate) enum Stream {
     Tcp(TcpStream),
@@ -224,6 +224,7 @@ impl Conn {
         if self.write_buf.capacity() > SHRINK_ABOVE {
             self.write_buf = BytesMut::with_capacity(1024);
         }
+        shrink_if_huge(&mut self.read_buf);
         self.in_flight = false;
         Ok(())
     }
@@ -277,6 +278,14 @@ impl Conn {
         self.in_flight = true;
         self.stream.write_all(bytes).await?;
         Ok(())
+    }
+}
+
+/// Lets go of a read buffer grown for a huge value once it is empty (the
+/// values taken from it keep their own share of the allocation).
+pub(crate) fn shrink_if_huge(read_buf: &mut BytesMut) {
+    if read_buf.is_empty() && read_buf.capacity() > SHRINK_ABOVE {
+        *read_buf = BytesMut::with_capacity(READ_CHUNK);
     }
 }
 

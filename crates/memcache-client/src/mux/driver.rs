@@ -36,7 +36,7 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 use super::framing::{ReplyEnd, Step};
-use crate::conn::{Stream, READ_CHUNK, SHRINK_ABOVE};
+use crate::conn::{shrink_if_huge, Stream, READ_CHUNK};
 use crate::Error;
 
 /// What a caller gets back: its reply, or why there is none.
@@ -202,6 +202,9 @@ impl End {
     }
 }
 
+/// A write buffer grown past this (large values) is released afterwards.
+const WRITE_BUF_KEEP: usize = 256 * 1024;
+
 pub(crate) struct Driver {
     shared: Arc<Shared>,
     stream: Stream,
@@ -275,7 +278,7 @@ impl Driver {
     fn take_queued(&mut self) -> Option<bool> {
         self.writing.clear();
         self.written = 0;
-        if self.writing.capacity() > SHRINK_ABOVE {
+        if self.writing.capacity() > WRITE_BUF_KEEP {
             self.writing = BytesMut::with_capacity(1024);
         }
         let mut state = self.shared.state();
@@ -378,7 +381,10 @@ impl Driver {
                 Some(value) => Item::Value(value),
                 None => match self.decoder.decode(&mut self.read_buf) {
                     Ok(Some(item)) => Item::Other(item),
-                    Ok(None) => return Ok(true),
+                    Ok(None) => {
+                        shrink_if_huge(&mut self.read_buf);
+                        return Ok(true);
+                    }
                     Err(e) => return Err(End::Protocol(e)),
                 },
             };
@@ -462,6 +468,9 @@ impl Driver {
         let queued = {
             let mut state = self.shared.state();
             state.closed = true;
+            // The requests in it are failed below; their bytes (perhaps a
+            // large value) need not wait for the handle to go.
+            state.out = BytesMut::new();
             self.shared.closed.store(true, Ordering::Release);
             std::mem::take(&mut state.queued)
         };
