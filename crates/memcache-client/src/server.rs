@@ -1,4 +1,4 @@
-//! One configured server: its address, connection pool and health.
+//! One configured server: its address, connections and health.
 //!
 //! Health is two atomics, so the hot path reads it without locking: a run
 //! of `dead_after_failures` consecutive failures (IO errors, timeouts)
@@ -18,11 +18,14 @@ pub(crate) struct Server {
     pub addr: ServerAddr,
     /// `server.address`: host name or socket path, computed once.
     pub host: String,
-    pub pool: Pool,
-    /// The multiplexed connections, in [`ConnectionMode::Multiplexed`];
-    /// the pool then stays empty.
-    pub mux: Option<Multiplexer>,
+    pub connections: Connections,
     health: Health,
+}
+
+/// A server's connections, as [`ConnectionMode`] says.
+pub(crate) enum Connections {
+    Pooled(Pool),
+    Multiplexed(Multiplexer),
 }
 
 struct Health {
@@ -42,29 +45,27 @@ impl Server {
         epoch: Instant,
         setup: ConnSetup,
     ) -> Server {
-        let mux = match config.connection_mode {
-            ConnectionMode::Exclusive => None,
-            ConnectionMode::Multiplexed => Some(Multiplexer::new(
+        let connections = match config.connection_mode {
+            ConnectionMode::Exclusive => Connections::Pooled(Pool::new(
+                addr.clone(),
+                config.max_connections_per_server,
+                config.connect_timeout,
+                config.pool_wait_timeout,
+                config.limits,
+                setup,
+            )),
+            ConnectionMode::Multiplexed => Connections::Multiplexed(Multiplexer::new(
                 addr.clone(),
                 config.max_connections_per_server,
                 config.connect_timeout,
                 config.limits,
-                setup.clone(),
+                setup,
             )),
         };
-        let pool = Pool::new(
-            addr.clone(),
-            config.max_connections_per_server,
-            config.connect_timeout,
-            config.pool_wait_timeout,
-            config.limits,
-            setup,
-        );
         Server {
             host: addr.host(),
             addr,
-            pool,
-            mux,
+            connections,
             health: Health {
                 epoch,
                 failures: AtomicU32::new(0),

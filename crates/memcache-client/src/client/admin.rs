@@ -10,6 +10,7 @@ use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{Single, Stats};
+use crate::server::Connections;
 use crate::trace::op_span;
 use crate::{Error, Result};
 
@@ -89,14 +90,16 @@ impl Client {
             let mut quit = bytes::BytesMut::new();
             Request::Quit.encode(&mut quit, &self.config().limits)?;
             for server in self.servers() {
-                if let Some(mux) = &server.mux {
+                match &server.connections {
+                    Connections::Pooled(pool) => {
+                        for mut conn in pool.take_idle() {
+                            // The server closes the connection; a send failure
+                            // means it already had, which is what quit asks for.
+                            let _ = conn.send_only(&quit).await;
+                        }
+                    }
                     // Closed once what is queued on them is answered.
-                    mux.release_all();
-                }
-                for mut conn in server.pool.take_idle() {
-                    // The server closes the connection; a send failure means it
-                    // already had, which is what quit asks for.
-                    let _ = conn.send_only(&quit).await;
+                    Connections::Multiplexed(mux) => mux.release_all(),
                 }
             }
             Ok(())

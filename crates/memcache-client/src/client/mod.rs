@@ -19,7 +19,8 @@ use crate::distribution::Distributor;
 use crate::exchange::Exchange;
 use crate::mux::{Failure, Multiplexer};
 use crate::pool::deadline_after;
-use crate::server::Server;
+use crate::pool::Pool;
+use crate::server::{Connections, Server};
 use crate::setup::ConnSetup;
 use crate::trace;
 use crate::{ClientConfig, Distribution, Error, Failover, Result, ServerAddr, ServerConfig};
@@ -110,9 +111,9 @@ impl Client {
         self.inner
             .servers
             .iter()
-            .map(|s| match &s.mux {
-                Some(mux) => mux.open_count(),
-                None => s.pool.idle_count(),
+            .map(|s| match &s.connections {
+                Connections::Pooled(pool) => pool.idle_count(),
+                Connections::Multiplexed(mux) => mux.open_count(),
             })
             .collect()
     }
@@ -172,14 +173,10 @@ impl Client {
             .collect())
     }
 
-    /// Runs one exchange on server `index`.
-    ///
-    /// A connection taken from the idle list that fails before any response
-    /// byte arrives was closed by the server while idle (a restart): the
-    /// idle list is cleared and the exchange retried once on a new
-    /// connection; nothing had reached the server, so this is safe even for
-    /// non-idempotent commands. Other IO failures and timeouts count towards
-    /// marking the server dead.
+    /// Runs one exchange on server `index`, on its pool or its multiplexed
+    /// connections. IO failures and timeouts count towards marking the
+    /// server dead; a request the server never read is sent once more on a
+    /// new connection.
     ///
     /// `span` is the call's span, for its events; the server and peer are
     /// recorded in it only with `record_server` (not when the call involves
@@ -196,19 +193,37 @@ impl Client {
         record_server: bool,
     ) -> Result<()> {
         let server = &self.inner.servers[index];
-        if let Some(mux) = &server.mux {
-            return self
-                .execute_multiplexed(server, mux, exchange, span, record_server)
-                .await;
+        match &server.connections {
+            Connections::Pooled(pool) => {
+                self.execute_pooled(server, pool, exchange, span, record_server)
+                    .await
+            }
+            Connections::Multiplexed(mux) => {
+                self.execute_multiplexed(server, mux, exchange, span, record_server)
+                    .await
+            }
         }
+    }
+
+    /// [`Client::execute`] on a connection of the pool.
+    ///
+    /// A connection taken from the idle list that fails before any response
+    /// byte arrives was closed by the server while idle (a restart): the
+    /// idle list is cleared and the exchange retried once on a new
+    /// connection; nothing had reached the server, so this is safe even for
+    /// non-idempotent commands.
+    async fn execute_pooled<E: Exchange + ?Sized>(
+        &self,
+        server: &Server,
+        pool: &Pool,
+        exchange: &mut E,
+        span: &Span,
+        record_server: bool,
+    ) -> Result<()> {
         let config = &self.inner.config;
         let mut retried = false;
         loop {
-            let mut conn = server
-                .pool
-                .get()
-                .await
-                .map_err(|e| server.failed(e, span))?;
+            let mut conn = pool.get().await.map_err(|e| server.failed(e, span))?;
             if record_server {
                 trace::record_server(span, server, &conn.peer);
             }
@@ -231,7 +246,7 @@ impl Client {
             // A broken socket suggests the server went away, taking the
             // other idle connections with it; a timeout does not.
             if broken {
-                server.pool.clear_idle();
+                pool.clear_idle();
             }
             if closed_while_idle && !retried {
                 retried = true;
