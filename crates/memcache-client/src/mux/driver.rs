@@ -82,17 +82,20 @@ pub(crate) struct Pending {
     pub reply: oneshot::Sender<Outcome>,
     /// `State::out`'s length right after this request was appended.
     pub out_end: usize,
-    /// Set by the driver: the reply so far, whether it took the request
-    /// for writing, the stream offsets of the request's first byte and
-    /// just past its last, and what had been read and answered when it
-    /// was taken.
-    reply_so_far: Reply,
-    taken: bool,
+    /// Set by the driver when it takes the request for writing: the stream
+    /// offsets of the request's first byte and just past its last
+    /// ([`NOT_SENT`] until then), the bytes read so far, and whether the
+    /// connection had answered any request before. Then the reply so far.
     sent_start: u64,
     sent_end: u64,
     received_before: u64,
-    answered_before: u64,
+    reused: bool,
+    reply_so_far: Reply,
 }
+
+/// The stream offset of a request not taken for writing yet: past any
+/// byte ever written.
+const NOT_SENT: u64 = u64::MAX;
 
 impl Pending {
     pub fn new(
@@ -106,12 +109,11 @@ impl Pending {
             deadline,
             reply,
             out_end,
-            reply_so_far: Reply::default(),
-            taken: false,
-            sent_start: 0,
-            sent_end: 0,
+            sent_start: NOT_SENT,
+            sent_end: NOT_SENT,
             received_before: 0,
-            answered_before: 0,
+            reused: false,
+            reply_so_far: Reply::default(),
         }
     }
 }
@@ -125,8 +127,8 @@ pub(crate) struct Shared {
     /// Set by a caller whose exchange refused its reply: the driver ends
     /// the connection at its next poll.
     pub poisoned: AtomicBool,
-    /// Set once the connection has ended (as `State::closed`, readable
-    /// without the lock).
+    /// Set once the connection has ended, under the state lock (so a
+    /// caller queueing under it never queues on an ended connection).
     closed: AtomicBool,
     /// Requests queued and not yet answered: how busy the connection is.
     pub load: AtomicUsize,
@@ -137,8 +139,6 @@ pub(crate) struct State {
     pub out: BytesMut,
     /// Their pending replies, in request order.
     pub queued: VecDeque<Pending>,
-    /// The connection has ended: nothing more may be queued.
-    pub closed: bool,
     /// The client let go of the connection: the driver answers what is
     /// queued, then closes it.
     pub released: bool,
@@ -150,7 +150,6 @@ impl Shared {
             state: Mutex::new(State {
                 out: BytesMut::with_capacity(1024),
                 queued: VecDeque::new(),
-                closed: false,
                 released: false,
             }),
             waker: AtomicWaker::new(),
@@ -177,9 +176,9 @@ impl Shared {
 /// Why the driver ended the connection.
 #[derive(Debug)]
 enum End {
-    /// The server closed it.
-    Closed,
-    Io(std::io::Error),
+    /// The server closed it or the socket failed
+    /// ([`Error::ConnectionClosed`] or [`Error::Io`]).
+    Lost(Error),
     /// The oldest request passed its deadline.
     Timeout,
     /// The reply stream could not be parsed.
@@ -193,8 +192,7 @@ impl End {
     /// The error a waiting request gets; `first` is the oldest one.
     fn error(&self, first: bool) -> Error {
         match self {
-            End::Closed => Error::ConnectionClosed,
-            End::Io(e) => Error::Io(std::io::Error::new(e.kind(), e.to_string())),
+            End::Lost(e) => e.duplicate(),
             End::Timeout => Error::Timeout,
             End::Protocol(e) if first => Error::Protocol(e.clone()),
             End::Protocol(_) | End::Broken => Error::Aborted,
@@ -221,8 +219,8 @@ pub(crate) struct Driver {
     taken_total: u64,
     written_total: u64,
     received_total: u64,
-    /// Replies completed so far.
-    answered: u64,
+    /// Whether any reply has been completed.
+    answered_any: bool,
     /// One timeout timer for the whole connection, armed at the oldest
     /// request's deadline or earlier and moved forward lazily.
     timer: Pin<Box<Sleep>>,
@@ -243,7 +241,7 @@ impl Driver {
             taken_total: 0,
             written_total: 0,
             received_total: 0,
-            answered: 0,
+            answered_any: false,
             timer: Box::pin(tokio::time::sleep_until(Instant::now())),
             ended: false,
         }
@@ -290,12 +288,11 @@ impl Driver {
         let base = self.taken_total;
         let mut start = base;
         for mut pending in state.queued.drain(..) {
-            pending.taken = true;
             pending.sent_start = start;
             pending.sent_end = base + pending.out_end as u64;
             start = pending.sent_end;
             pending.received_before = self.received_total;
-            pending.answered_before = self.answered;
+            pending.reused = self.answered_any;
             self.waiting.push_back(pending);
         }
         drop(state);
@@ -309,7 +306,8 @@ impl Driver {
         while self.written < self.writing.len() {
             match Pin::new(&mut self.stream).poll_write(cx, &self.writing[self.written..]) {
                 Poll::Ready(Ok(0)) => {
-                    return Err(End::Io(std::io::ErrorKind::WriteZero.into()));
+                    let zero = std::io::Error::from(std::io::ErrorKind::WriteZero);
+                    return Err(End::Lost(zero.into()));
                 }
                 Poll::Ready(Ok(n)) => {
                     self.written += n;
@@ -317,7 +315,7 @@ impl Driver {
                     self.needs_flush = true;
                     progress = true;
                 }
-                Poll::Ready(Err(e)) => return Err(End::Io(e)),
+                Poll::Ready(Err(e)) => return Err(End::Lost(e.into())),
                 Poll::Pending => return Ok(progress),
             }
         }
@@ -328,7 +326,7 @@ impl Driver {
                     // Progress: what was queued meanwhile is taken next.
                     progress = true;
                 }
-                Poll::Ready(Err(e)) => return Err(End::Io(e)),
+                Poll::Ready(Err(e)) => return Err(End::Lost(e.into())),
                 Poll::Pending => return Ok(progress),
             }
         }
@@ -370,9 +368,9 @@ impl Driver {
         let n =
             match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read_buf)
             {
-                Poll::Ready(Ok(0)) => return Err(End::Closed),
+                Poll::Ready(Ok(0)) => return Err(End::Lost(Error::ConnectionClosed)),
                 Poll::Ready(Ok(n)) => n,
-                Poll::Ready(Err(e)) => return Err(End::Io(e)),
+                Poll::Ready(Err(e)) => return Err(End::Lost(e.into())),
                 Poll::Pending => return Ok(false),
             };
         self.received_total += n as u64;
@@ -426,7 +424,7 @@ impl Driver {
         let Some(mut done) = self.waiting.pop_front() else {
             return Ok(());
         };
-        self.answered += 1;
+        self.answered_any = true;
         if step == Step::Broken {
             // Ended before the caller hears of it: nobody may queue on this
             // connection once its caller has the error.
@@ -467,29 +465,27 @@ impl Driver {
         self.ended = true;
         let queued = {
             let mut state = self.shared.state();
-            state.closed = true;
             // The requests in it are failed below; their bytes (perhaps a
             // large value) need not wait for the handle to go.
             state.out = BytesMut::new();
             self.shared.closed.store(true, Ordering::Release);
             std::mem::take(&mut state.queued)
         };
-        let (received, answered, written) =
-            (self.received_total, self.answered, self.written_total);
+        let (received, written) = (self.received_total, self.written_total);
         let waiting = std::mem::take(&mut self.waiting);
         let mut first = true;
         for pending in waiting.into_iter().chain(queued) {
-            let out = pending.taken && pending.sent_end <= written;
-            if pending.end == ReplyEnd::Nothing && out {
+            if pending.end == ReplyEnd::Nothing && pending.sent_end <= written {
                 // Written whole, which is all a `noreply` request waits for.
                 self.finish(pending, Ok(Reply::default()));
                 continue;
             }
-            let never_sent = !pending.taken || pending.sent_start >= written;
-            let closed_unread = matches!(why, End::Closed | End::Io(_))
-                && pending.answered_before > 0
-                && pending.received_before == received
-                && pending.answered_before == answered;
+            let never_sent = pending.sent_start >= written;
+            // Nothing read since it was taken, on a connection that had
+            // answered before: most likely closed by the server while idle.
+            let closed_unread = matches!(why, End::Lost(_))
+                && pending.reused
+                && pending.received_before == received;
             // After a timeout the server is slow or gone: nothing is sent
             // again, even what never left.
             let unanswered = !matches!(why, End::Timeout) && (never_sent || closed_unread);
@@ -515,7 +511,7 @@ impl Future for Driver {
         match this.drive(cx) {
             Ok(false) => Poll::Pending,
             Ok(true) => {
-                this.end(&End::Closed);
+                this.end(&End::Lost(Error::ConnectionClosed));
                 Poll::Ready(())
             }
             Err(why) => {
@@ -530,6 +526,6 @@ impl Drop for Driver {
     /// A driver dropped unfinished (its runtime shut down) leaves no
     /// caller waiting forever and no connection that looks usable.
     fn drop(&mut self) {
-        self.end(&End::Closed);
+        self.end(&End::Lost(Error::ConnectionClosed));
     }
 }

@@ -201,7 +201,7 @@ impl MuxConn {
     ) -> Result<oneshot::Receiver<Outcome>, Failure> {
         let (reply, receiver) = oneshot::channel();
         let mut state = self.shared.state();
-        if state.closed || self.shared.poisoned.load(Ordering::Acquire) {
+        if self.shared.is_over() {
             // Nothing was sent: safe to send again on a new connection.
             return Err(Failure {
                 error: Error::ConnectionClosed,
