@@ -42,56 +42,33 @@ pub(crate) enum Step {
 impl ReplyEnd {
     /// Takes one item of the reply and says whether it was the last.
     pub fn step(&mut self, item: &Response) -> Step {
-        match (&*self, item) {
+        match (self, item) {
+            (end, Response::Value(_)) => end.step_value(),
             // A one-line command answered `SERVER_ERROR` (out of memory,
             // object too large): memcached has swallowed the request's data
             // and the stream is in step; the line is that command's reply.
-            (ReplyEnd::Lines(_), Response::ServerError(_)) => {}
+            (ReplyEnd::Lines(n), Response::ServerError(_)) => count_down(n),
             (_, Response::Error | Response::ClientError(_) | Response::ServerError(_)) => {
-                return Step::Broken;
+                Step::Broken
             }
-            _ => {}
-        }
-        match self {
-            _ if matches!(item, Response::Value(_)) => self.step_value(),
-            ReplyEnd::Nothing => Step::Broken,
-            ReplyEnd::Lines(n) => match item {
-                Response::Stat { .. } | Response::End => Step::Broken,
-                _ => count_down(n),
-            },
-            ReplyEnd::Ends { ends, .. } => match item {
-                Response::End => count_down(ends),
-                _ => Step::Broken,
-            },
-            ReplyEnd::Stats { lines } => match item {
-                Response::Stat { .. } if *lines > 0 => {
-                    *lines -= 1;
-                    Step::More
-                }
-                Response::End | Response::Reset => Step::Done,
-                _ => Step::Broken,
-            },
-            ReplyEnd::Noop { replies } => match item {
-                Response::Meta(m) if m.status == MetaStatus::Noop => Step::Done,
-                Response::Meta(_) if *replies > 0 => {
-                    *replies -= 1;
-                    Step::More
-                }
-                _ => Step::Broken,
-            },
+            (ReplyEnd::Lines(_), Response::Stat { .. } | Response::End) => Step::Broken,
+            (ReplyEnd::Lines(n), _) => count_down(n),
+            (ReplyEnd::Ends { ends, .. }, Response::End) => count_down(ends),
+            (ReplyEnd::Stats { lines }, Response::Stat { .. }) => one_more(lines),
+            (ReplyEnd::Stats { .. }, Response::End | Response::Reset) => Step::Done,
+            (ReplyEnd::Noop { .. }, Response::Meta(m)) if m.status == MetaStatus::Noop => {
+                Step::Done
+            }
+            (ReplyEnd::Noop { replies }, Response::Meta(_)) => one_more(replies),
+            _ => Step::Broken,
         }
     }
-}
 
-impl ReplyEnd {
     /// [`ReplyEnd::step`] for a `VALUE` item (which the driver decodes on
     /// the codec's fast path, as a bare [`memcache_codec::Value`]).
     pub fn step_value(&mut self) -> Step {
         match self {
-            ReplyEnd::Ends { values, .. } if *values > 0 => {
-                *values -= 1;
-                Step::More
-            }
+            ReplyEnd::Ends { values, .. } => one_more(values),
             _ => Step::Broken,
         }
     }
@@ -110,6 +87,18 @@ fn count_down(n: &mut usize) -> Step {
             *n -= 1;
             Step::More
         }
+    }
+}
+
+/// One more of at most `n` items before the reply's last: broken once the
+/// bound is spent.
+fn one_more(n: &mut usize) -> Step {
+    match n.checked_sub(1) {
+        Some(left) => {
+            *n = left;
+            Step::More
+        }
+        None => Step::Broken,
     }
 }
 
