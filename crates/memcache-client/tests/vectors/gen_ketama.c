@@ -65,15 +65,15 @@ static unsigned next_random(void) {
   return rng_state;
 }
 
-/* Key number n: readable keys first, then random ones of length 1..250 with
-   no space or control byte (valid memcached text keys), printable ASCII and,
-   for every other key, bytes 0x80..0xff too (libmemcached's default hash
-   reads them as signed chars). */
+/* Key number n: readable keys first, then random ones of length 1..40 (one
+   in ten 1..250) with no space or control byte (valid memcached text keys):
+   printable ASCII and, for one in three, bytes 0x80..0xff too
+   (libmemcached's default hash reads them as signed chars). */
 static size_t make_key(unsigned n, char *out) {
   if (n < 100) return (size_t)sprintf(out, "key-%u", n);
   if (n < 150) return (size_t)sprintf(out, "user:%u:profile", n * 7919u);
-  size_t len = 1 + next_random() % 250;
-  unsigned span = n % 2 ? 94 + 128 : 94;
+  size_t len = 1 + next_random() % (n % 10 ? 40 : 250); /* some long ones */
+  unsigned span = n % 3 ? 94 : 94 + 128;
   for (size_t i = 0; i < len; i++) {
     unsigned c = 33 + next_random() % span; /* '!'..'~', then 0x80.. */
     out[i] = (char)(c < 127 ? c : c + 1);
