@@ -62,17 +62,27 @@ fn test(extra: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    // The client's pymemcache interop tests need a Python with pymemcache.
+    let python = system::python_with_pymemcache(&target_dir().join("test-venv"))?;
     run(Command::new(cargo())
         .args(["test", "--workspace"])
         .args(extra)
-        .env("MEMCACHED_ADDR", &addr))?;
+        .env("MEMCACHED_ADDR", &addr)
+        .env("MCC_PYTHON", &python))?;
     // The client's integration tests once more on multiplexed connections
     // (their helpers read the mode from this variable).
     run(Command::new(cargo())
         .args(["test", "-p", "memcache-client", "--tests"])
         .args(extra)
         .env("MEMCACHED_ADDR", &addr)
+        .env("MCC_PYTHON", &python)
         .env("MCC_TEST_CONNECTION_MODE", "multiplexed"))?;
+    // Typed values through serde (JSON, MessagePack): an optional feature.
+    run(Command::new(cargo())
+        .args(["test", "-p", "memcache-client", "--features", "serde"])
+        .args(["--test", "typed_values"])
+        .args(extra)
+        .env("MEMCACHED_ADDR", &addr))?;
     // `server` drops here (and on every early return above): memcached stops.
     Ok(())
 }

@@ -116,6 +116,41 @@ fn ensure(packages: &[Package]) -> Result<(), String> {
     }
 }
 
+/// The pymemcache the client's interop tests (`tests/pymemcache_interop.rs`)
+/// are checked against.
+const PYMEMCACHE: &str = "pymemcache==4.0.0";
+
+/// A Python that can import pymemcache, for the client's interop tests:
+/// `python3` if it already can, else the venv at `venv`, created and given
+/// pymemcache by pip once.
+pub fn python_with_pymemcache(venv: &Path) -> Result<std::path::PathBuf, String> {
+    let imports = |python: &std::ffi::OsStr| {
+        Command::new(python)
+            .args(["-c", "import pymemcache"])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    if imports("python3".as_ref()) {
+        return Ok("python3".into());
+    }
+    let python = venv.join("bin/python");
+    if !imports(python.as_os_str()) {
+        eprintln!("xtask: installing {PYMEMCACHE} into {}", venv.display());
+        let run = |step: &mut Command| -> Result<(), String> {
+            let status = step
+                .status()
+                .map_err(|e| format!("{step:?}: {e} (is python3 installed?)"))?;
+            match status.success() {
+                true => Ok(()),
+                false => Err(format!("{step:?} failed ({status})")),
+            }
+        };
+        run(Command::new("python3").args(["-m", "venv"]).arg(venv))?;
+        run(Command::new(&python).args(["-m", "pip", "install", "-q", PYMEMCACHE]))?;
+    }
+    Ok(python)
+}
+
 fn on_path(name: &str) -> bool {
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))

@@ -129,9 +129,16 @@ impl From<ServerAddr> for ServerConfig {
 pub enum Distribution {
     /// libmemcached's weighted ketama continuum (MD5, 160 points per server
     /// at equal weights): the same key lands on the same server as with
-    /// libmemcached on the same server list.
+    /// libmemcached on the same server list and
+    /// `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED` (pylibmc
+    /// `{"ketama_weighted": True}`).
     #[default]
     Ketama,
+    /// libmemcached's `MEMCACHED_BEHAVIOR_KETAMA` (pylibmc
+    /// `{"ketama": True}`): 100 points per server, keys and points hashed
+    /// with libmemcached's default one-at-a-time hash, weights ignored.
+    /// Choose it to share a cache with (or migrate from) such clients.
+    KetamaUnweighted,
     /// Highest-random-weight hashing as pymemcache's `HashClient`
     /// (murmur3_32 of `"<host:port>-<key>"`).
     Rendezvous,

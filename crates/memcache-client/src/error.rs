@@ -71,6 +71,15 @@ pub enum Error {
     /// does not speak TLS, ...
     #[error("TLS error: {0}")]
     Tls(String),
+    /// A stored value is not of the requested type, or a value cannot be
+    /// encoded ([`Client::get_as`](crate::Client::get_as),
+    /// [`Client::set_as`](crate::Client::set_as)).
+    #[error(transparent)]
+    Value(#[from] crate::ValueError),
+    /// A `memcache://` URL names no usable configuration; the
+    /// [`UrlError`](crate::UrlError) says which part is wrong.
+    #[error("invalid URL: {0}")]
+    Url(#[from] crate::UrlError),
 }
 
 impl Error {
@@ -96,6 +105,8 @@ impl Error {
             Error::Config(_) => "config",
             Error::AuthFailed => "auth_failed",
             Error::Tls(_) => "tls",
+            Error::Value(_) => "value",
+            Error::Url(_) => "url",
         }
     }
 
@@ -125,6 +136,8 @@ impl Error {
             Error::Config(m) => Error::Config(m.clone()),
             Error::AuthFailed => Error::AuthFailed,
             Error::Tls(m) => Error::Tls(m.clone()),
+            Error::Value(e) => Error::Value(e.clone()),
+            Error::Url(e) => Error::Url(e.clone()),
         }
     }
 

@@ -59,6 +59,8 @@ mod setup;
 #[cfg(feature = "tls")]
 mod tls;
 pub mod trace;
+mod typed;
+mod url;
 mod vectored;
 
 pub use auth::Credentials;
@@ -66,7 +68,7 @@ pub use client::{Client, ClientBuilder, MetaRequest};
 pub use config::{
     ClientConfig, ConnectionMode, Distribution, Failover, ServerAddr, ServerConfig, DEFAULT_PORT,
 };
-pub use distribution::{murmur3_32, Ketama, Rendezvous};
+pub use distribution::{murmur3_32, one_at_a_time, Ketama, Rendezvous};
 pub use error::{Error, Result};
 pub use expiry::{Expiry, MAX_RELATIVE_EXPTIME};
 pub use outcome::{
@@ -74,6 +76,10 @@ pub use outcome::{
 };
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
+pub use typed::{flags, Encoded, FromValue, ToValue, ValueError};
+#[cfg(feature = "serde")]
+pub use typed::{Json, MsgPack};
+pub use url::UrlError;
 
 pub use memcache_codec::MAX_KEY_LEN;
 /// The codec types that appear in this crate's API (meta flags and replies,

@@ -1,10 +1,11 @@
 //! TLS for server connections (cargo feature `tls`): rustls with the `ring`
 //! provider, through tokio-rustls.
 //!
-//! The server certificate is verified against the CA roots given here (not
-//! the system store: memcached deployments use private CAs) and the server
-//! name, which defaults to the configured host (a DNS name or an IP
-//! literal). A client certificate can be presented for servers that
+//! The server certificate is verified against the CA roots given here
+//! (a private CA's PEM, as most memcached deployments use, or the
+//! platform's roots for a managed memcached with a public certificate) and
+//! the server name, which defaults to the configured host (a DNS name or an
+//! IP literal). A client certificate can be presented for servers that
 //! require one (`ssl_verify_mode`).
 
 use std::fmt;
@@ -33,6 +34,28 @@ impl TlsConfig {
         let roots = certificates(pem)?;
         Ok(TlsConfig {
             roots,
+            server_name: None,
+            identity: None,
+        })
+    }
+
+    /// Trusts the platform's root certificates (on Linux the system bundle,
+    /// e.g. `/etc/ssl/certs`, or the files `SSL_CERT_FILE`/`SSL_CERT_DIR`
+    /// name; the OS store on macOS and Windows), for servers with a
+    /// certificate from a public CA. Fails when none can be loaded.
+    pub fn native_roots() -> Result<TlsConfig> {
+        let loaded = rustls_native_certs::load_native_certs();
+        if loaded.certs.is_empty() {
+            let why = loaded
+                .errors
+                .first()
+                .map_or_else(|| "none installed".to_string(), |e| e.to_string());
+            return Err(Error::Config(format!(
+                "no platform root certificates could be loaded: {why}"
+            )));
+        }
+        Ok(TlsConfig {
+            roots: loaded.certs,
             server_name: None,
             identity: None,
         })

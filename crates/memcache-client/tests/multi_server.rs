@@ -36,6 +36,11 @@ async fn check_placement(distribution: Distribution) {
             .iter()
             .map(|s| ("127.0.0.1".to_string(), s.addr().port(), 1)),
     );
+    let unweighted = Ketama::unweighted(
+        servers
+            .iter()
+            .map(|s| ("127.0.0.1".to_string(), s.addr().port())),
+    );
     let rendezvous = Rendezvous::new(names.clone());
     let keys: Vec<String> = (0..300).map(|i| format!("placement-{i}")).collect();
     let items: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), format!("v-{k}"))).collect();
@@ -46,6 +51,7 @@ async fn check_placement(distribution: Distribution) {
         let owner = c.server_for_key(k).unwrap();
         let expected = match distribution {
             Distribution::Ketama => ketama.pick(k.as_bytes(), |_| true),
+            Distribution::KetamaUnweighted => unweighted.pick(k.as_bytes(), |_| true),
             Distribution::Rendezvous => rendezvous.pick(k.as_bytes(), |_| true),
         };
         assert_eq!(Some(owner), expected);
@@ -82,6 +88,11 @@ async fn check_placement(distribution: Distribution) {
 #[tokio::test]
 async fn ketama_places_keys_and_spans_servers() {
     check_placement(Distribution::Ketama).await;
+}
+
+#[tokio::test]
+async fn unweighted_ketama_places_keys_and_spans_servers() {
+    check_placement(Distribution::KetamaUnweighted).await;
 }
 
 #[tokio::test]

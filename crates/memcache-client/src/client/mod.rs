@@ -74,10 +74,13 @@ impl Client {
         })
     }
 
-    /// A single-server client with default settings, from `host:port`,
-    /// `[v6]:port` or a socket path. Nothing is connected yet (no IO here).
-    pub fn connect(addr: &str) -> Result<Client> {
-        Client::builder().server(addr).build()
+    /// A client from a `memcache://` URL (see [`ClientConfig::from_url`]:
+    /// servers, TLS, credentials and every setting as a query parameter),
+    /// or a single server with default settings from `host:port`,
+    /// `[v6]:port` or a socket path. Nothing is connected yet (no IO here,
+    /// but for reading the certificate files a TLS URL names).
+    pub fn connect(target: &str) -> Result<Client> {
+        Client::new(crate::url::connect_target(target)?)
     }
 
     /// Starts a [`ClientBuilder`].

@@ -1,6 +1,6 @@
-//! libmemcached-compatible weighted ketama.
+//! libmemcached-compatible ketama, in libmemcached's two flavours.
 //!
-//! Follows libmemcached's `update_continuum` with
+//! Weighted ([`Ketama::new`]) follows libmemcached's `update_continuum` with
 //! `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`: each server gets
 //! `floor(weight/total * 40 * servers) * 4` points (160 at equal weights),
 //! four per MD5 digest of the point name `"host-N"` (`"host:port-N"` when
@@ -8,23 +8,48 @@
 //! goes to the first point at or after it, wrapping around. The point
 //! count is computed in `f32` exactly as libmemcached does, so weighted
 //! lists round the same way.
+//!
+//! Unweighted ([`Ketama::unweighted`]) follows `MEMCACHED_BEHAVIOR_KETAMA`
+//! alone (pylibmc's `{"ketama": True}`), which leaves libmemcached's key
+//! hash at its default, one-at-a-time: each server gets 100 points, one per
+//! name `"host-N"` (`"host:port-N"`), hashed with one-at-a-time as the keys
+//! are; weights are ignored. (libmemcached's documentation says this
+//! behaviour switches to MD5; libmemcached 1.1.4 does not, and the vectors
+//! in `tests/vectors/` were made by libmemcached itself.)
 
 use md5::{Digest, Md5};
 
+use super::one_at_a_time;
 use crate::config::DEFAULT_PORT;
 
 /// Points per server at equal weights (40 digests x 4 points).
 const POINTS_PER_SERVER: u32 = 160;
 const POINTS_PER_HASH: u32 = 4;
+/// Points per server of unweighted ketama (`MEMCACHED_POINTS_PER_SERVER`).
+const UNWEIGHTED_POINTS_PER_SERVER: u32 = 100;
 
-/// The continuum: points sorted by (hash, server index).
+/// The continuum: points sorted by (hash, server index), and the hash that
+/// places keys on it.
 #[derive(Debug)]
 pub struct Ketama {
     points: Vec<(u32, u32)>,
+    key_hash: fn(&[u8]) -> u32,
+}
+
+/// The name libmemcached hashes for point `n` of a server.
+fn point_name(host: &str, port: u16, n: u32) -> String {
+    if port == DEFAULT_PORT {
+        format!("{host}-{n}")
+    } else {
+        format!("{host}:{port}-{n}")
+    }
 }
 
 impl Ketama {
-    /// Builds the continuum from `(host, port, weight)` in server order.
+    /// Builds the weighted continuum (libmemcached
+    /// `MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED`, pylibmc
+    /// `{"ketama_weighted": True}`) from `(host, port, weight)` in server
+    /// order. Keys are placed by their MD5 ([`Ketama::hash`]).
     pub fn new(servers: impl IntoIterator<Item = (String, u16, u32)>) -> Self {
         let servers: Vec<_> = servers.into_iter().collect();
         let live = servers.len() as f32;
@@ -35,12 +60,7 @@ impl Ketama {
             let digests =
                 (pct * POINTS_PER_SERVER as f32 / 4.0 * live + 0.000_000_000_1_f32).floor() as u32;
             for n in 0..digests {
-                let name = if *port == DEFAULT_PORT {
-                    format!("{host}-{n}")
-                } else {
-                    format!("{host}:{port}-{n}")
-                };
-                let digest = Md5::digest(name.as_bytes());
+                let digest = Md5::digest(point_name(host, *port, n).as_bytes());
                 for chunk in digest.chunks_exact(4).take(POINTS_PER_HASH as usize) {
                     let value = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
                     points.push((value, index as u32));
@@ -48,10 +68,39 @@ impl Ketama {
             }
         }
         points.sort_unstable();
-        Ketama { points }
+        Ketama {
+            points,
+            key_hash: Self::hash,
+        }
     }
 
-    /// libmemcached's key hash for ketama: MD5, first four bytes little endian.
+    /// Builds the unweighted continuum (libmemcached
+    /// `MEMCACHED_BEHAVIOR_KETAMA`, pylibmc `{"ketama": True}`) from
+    /// `(host, port)` in server order: 100 points per server, keys and
+    /// points hashed with libmemcached's default one-at-a-time hash.
+    pub fn unweighted(servers: impl IntoIterator<Item = (String, u16)>) -> Self {
+        let mut points = Vec::new();
+        for (index, (host, port)) in servers.into_iter().enumerate() {
+            for n in 0..UNWEIGHTED_POINTS_PER_SERVER {
+                let value = one_at_a_time(point_name(&host, port, n).as_bytes());
+                points.push((value, index as u32));
+            }
+        }
+        points.sort_unstable();
+        Ketama {
+            points,
+            key_hash: one_at_a_time,
+        }
+    }
+
+    /// Where `key` falls on this continuum: its MD5 for the weighted one,
+    /// its one-at-a-time hash for the unweighted one.
+    pub fn key_hash(&self, key: &[u8]) -> u32 {
+        (self.key_hash)(key)
+    }
+
+    /// libmemcached's key hash for weighted ketama: MD5, first four bytes
+    /// little endian.
     pub fn hash(key: &[u8]) -> u32 {
         let digest = Md5::digest(key);
         u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]])
@@ -73,7 +122,7 @@ impl Ketama {
         if self.points.is_empty() {
             return None;
         }
-        let start = self.position(Self::hash(key));
+        let start = self.position(self.key_hash(key));
         let n = self.points.len();
         (0..n)
             .map(|i| self.points[(start + i) % n].1 as usize)

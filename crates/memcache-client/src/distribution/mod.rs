@@ -3,10 +3,12 @@
 
 mod ketama;
 mod murmur3;
+mod one_at_a_time;
 mod rendezvous;
 
 pub use ketama::Ketama;
 pub use murmur3::murmur3_32;
+pub use one_at_a_time::one_at_a_time;
 pub use rendezvous::Rendezvous;
 
 use crate::config::{Distribution, ServerConfig};
@@ -25,6 +27,11 @@ impl Distributor {
                 servers
                     .iter()
                     .map(|s| (ketama_host(&s.addr), s.addr.port().unwrap_or(0), s.weight)),
+            )),
+            Distribution::KetamaUnweighted => Distributor::Ketama(Ketama::unweighted(
+                servers
+                    .iter()
+                    .map(|s| (ketama_host(&s.addr), s.addr.port().unwrap_or(0))),
             )),
             Distribution::Rendezvous => {
                 Distributor::Rendezvous(Rendezvous::new(servers.iter().map(|s| node_name(&s.addr))))

@@ -1,0 +1,123 @@
+//! TLS URLs (`memcaches://`) against a real memcached started with `-Z`:
+//! a CA file from the URL verifies the server; without one the platform's
+//! roots are used, which do not know the test CA, so the handshake is
+//! refused with a typed TLS error.
+
+#![cfg(feature = "tls")]
+
+mod common;
+mod pki;
+
+use std::time::Duration;
+
+use memcache_client::{Client, ClientConfig, Error, StoreOptions, TlsConfig, UrlError};
+use pki::Ca;
+
+fn tls_server(ca: &Ca) -> memcached_harness::Memcached {
+    let leaf = ca.leaf(&["localhost", "127.0.0.1"]);
+    let option = leaf.memcached_option();
+    common::start_server(&["-Z", "-o", &option])
+}
+
+#[tokio::test]
+async fn a_ca_file_from_the_url_verifies_the_server() {
+    let ca = Ca::new("url test CA");
+    let server = tls_server(&ca);
+    let url = format!(
+        "memcaches://{}?ca_path={}&timeout=5s&server_name=localhost",
+        server.addr(),
+        ca.file().display()
+    );
+    let client = Client::connect(&url).unwrap();
+    client
+        .set("over-tls", "from a url", StoreOptions::default())
+        .await
+        .unwrap();
+    let item = client.get("over-tls").await.unwrap().unwrap();
+    assert_eq!(&item.value[..], b"from a url");
+    // The memcache crate's scheme name works the same.
+    let compat = url.replacen("memcaches://", "memcache+tls://", 1);
+    assert!(Client::connect(&compat)
+        .unwrap()
+        .get("over-tls")
+        .await
+        .unwrap()
+        .is_some());
+}
+
+#[tokio::test]
+async fn without_a_ca_file_the_platform_roots_refuse_a_private_ca() {
+    let ca = Ca::new("private CA");
+    let server = tls_server(&ca);
+    let url = format!(
+        "memcaches://{}?connect_timeout=2s&timeout=2s",
+        server.addr()
+    );
+    let client = Client::connect(&url).unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(10), client.get("k"))
+        .await
+        .expect("no hang")
+        .expect_err("an unknown CA must be refused");
+    assert!(matches!(err, Error::Tls(_)), "{err:?}");
+}
+
+#[test]
+fn the_platform_roots_load() {
+    // The machine has a CA bundle (ca-certificates); a config from it is
+    // usable for a client.
+    let tls = TlsConfig::native_roots().unwrap();
+    let client = Client::builder()
+        .server("cache.example.com")
+        .tls(tls)
+        .build();
+    assert!(client.is_ok());
+}
+
+#[test]
+fn tls_parameters_are_checked() {
+    let err = ClientConfig::from_url("memcaches://h?ca_path=/nonexistent/ca.pem").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            UrlError::Tls {
+                name: "ca_path",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = ClientConfig::from_url("memcaches://h?cert_path=/c.pem").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            UrlError::Tls {
+                name: "cert_path",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = ClientConfig::from_url("memcaches://h?verify_mode=none").unwrap_err();
+    assert!(matches!(err, UrlError::Unsupported(_)), "{err:?}");
+    let not_pem = std::env::temp_dir().join(format!("mcc-not-pem-{}", std::process::id()));
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let err = ClientConfig::from_url(&format!("memcaches://h?ca_path={}", not_pem.display()))
+        .unwrap_err();
+    let _ = std::fs::remove_file(&not_pem);
+    assert!(
+        matches!(
+            err,
+            UrlError::Tls {
+                name: "ca_path",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = ClientConfig::from_url("memcaches:///tmp/x.sock").unwrap_err();
+    assert!(matches!(err, UrlError::Unsupported(_)), "{err:?}");
+    assert!(ClientConfig::from_url("memcaches://h?verify_mode=peer")
+        .unwrap()
+        .tls
+        .is_some());
+}
