@@ -15,9 +15,14 @@
 //!   with [`ConnectionMode::Multiplexed`], connections that each carry many
 //!   concurrent calls, pipelined, with replies matched in order: several
 //!   times fewer system calls under concurrent load.
-//! - Several servers with libmemcached-compatible ketama or
-//!   pymemcache-compatible rendezvous hashing, dead-server detection and
-//!   optional failover.
+//! - Several servers with libmemcached-compatible ketama (weighted, or
+//!   unweighted as pylibmc's `{"ketama": True}`) or pymemcache-compatible
+//!   rendezvous hashing, dead-server detection and optional failover.
+//! - Typed values ([`Client::get_as`], [`Client::set_as`]): strings, bytes
+//!   and integers with pymemcache's flags, so Python and Rust programs
+//!   share a cache; any serde type as JSON or MessagePack (feature
+//!   `serde`). Configuration from a URL ([`Client::connect`],
+//!   [`ClientConfig::from_url`]): `memcache://a:11211,b:11211?timeout=250ms`.
 //!
 //! ```no_run
 //! use std::time::Duration;

@@ -7,7 +7,7 @@
 mod common;
 
 use bytes::Bytes;
-use memcache_client::{flags, Client, Error, StoreOptions, StoreOutcome, ValueError};
+use memcache_client::{flags, Client, Encoded, Error, StoreOptions, StoreOutcome, ValueError};
 
 fn setup(test: &str) -> (Client, impl Fn(&str) -> String) {
     let prefix = common::prefix(test);
@@ -181,6 +181,14 @@ async fn add_replace_and_items_of_get_many() {
     );
     assert_eq!(found[key("b").as_bytes()].value_as::<i32>().unwrap(), 7);
     assert_eq!(found[key("b").as_bytes()].flags, flags::INTEGER);
+    // A format of one's own: bytes and flags as given.
+    let own = Encoded {
+        bytes: b"own".as_slice().into(),
+        flags: 0x0100_0000,
+    };
+    c.set_as(key("own"), &own, o).await.unwrap();
+    let item = c.get(key("own")).await.unwrap().unwrap();
+    assert_eq!((&item.value[..], item.flags), (&b"own"[..], 0x0100_0000));
 }
 
 #[cfg(feature = "serde")]

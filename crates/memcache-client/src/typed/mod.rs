@@ -107,6 +107,17 @@ impl ValueError {
     }
 }
 
+/// A value already encoded, for formats of your own: its bytes are stored
+/// with its flags as they are.
+impl ToValue for Encoded<'_> {
+    fn to_value(&self) -> std::result::Result<Encoded<'_>, ValueError> {
+        Ok(Encoded {
+            bytes: Cow::Borrowed(&self.bytes),
+            flags: self.flags,
+        })
+    }
+}
+
 /// References store what they point to, so `set_as(key, &value, ..)` and
 /// `set_as(key, "text", ..)` both work.
 impl<T: ToValue + ?Sized> ToValue for &T {

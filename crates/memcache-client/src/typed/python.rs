@@ -28,9 +28,9 @@ pub mod flags {
     pub const COMPRESSED: u32 = 1 << 3;
     /// UTF-8 text (Python `str`).
     pub const TEXT: u32 = 1 << 4;
-    /// JSON ([`crate::Json`], feature `serde`).
+    /// JSON (`Json`, feature `serde`).
     pub const JSON: u32 = 1 << 5;
-    /// MessagePack with named fields ([`crate::MsgPack`], feature `serde`).
+    /// MessagePack with named fields (`MsgPack`, feature `serde`).
     pub const MSGPACK: u32 = 1 << 6;
 
     /// What stored flags mean, for error messages.
