@@ -134,6 +134,24 @@ impl Item {
     }
 }
 
+/// A typed form of a storage command: encodes, then stores with the
+/// value's flags.
+macro_rules! typed_store {
+    ($(#[$doc:meta])* $method:ident => $untyped:ident) => {
+        $(#[$doc])*
+        pub async fn $method<V: ToValue>(
+            &self,
+            key: impl AsRef<[u8]>,
+            value: V,
+            options: StoreOptions,
+        ) -> Result<StoreOutcome> {
+            let encoded = value.to_value()?;
+            self.$untyped(key, &encoded.bytes, options.flags(encoded.flags))
+                .await
+        }
+    };
+}
+
 impl Client {
     /// The value of `key` as `T`, or `Ok(None)` on a miss. A value stored
     /// with flags of another type, or that does not decode, is
@@ -152,50 +170,28 @@ impl Client {
         }
     }
 
-    /// Stores `value` unconditionally with the flags of its type, which
-    /// replace `options.flags`. A value that cannot be encoded is
-    /// [`Error::Value`](crate::Error::Value) and nothing is sent.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: memcache_client::Client) -> memcache_client::Result<()> {
-    /// use memcache_client::StoreOptions;
-    /// client.set_as("visits", 41u64, StoreOptions::default()).await?;
-    /// client.set_as("user:1:name", "Ada", StoreOptions::default()).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn set_as<V: ToValue>(
-        &self,
-        key: impl AsRef<[u8]>,
-        value: V,
-        options: StoreOptions,
-    ) -> Result<StoreOutcome> {
-        let encoded = value.to_value()?;
-        self.set(key, &encoded.bytes, options.flags(encoded.flags))
-            .await
-    }
-
-    /// [`Client::set_as`] only if the key is absent (`NotStored`
-    /// otherwise).
-    pub async fn add_as<V: ToValue>(
-        &self,
-        key: impl AsRef<[u8]>,
-        value: V,
-        options: StoreOptions,
-    ) -> Result<StoreOutcome> {
-        let encoded = value.to_value()?;
-        self.add(key, &encoded.bytes, options.flags(encoded.flags))
-            .await
-    }
-
-    /// [`Client::set_as`] only if the key exists (`NotStored` otherwise).
-    pub async fn replace_as<V: ToValue>(
-        &self,
-        key: impl AsRef<[u8]>,
-        value: V,
-        options: StoreOptions,
-    ) -> Result<StoreOutcome> {
-        let encoded = value.to_value()?;
-        self.replace(key, &encoded.bytes, options.flags(encoded.flags))
-            .await
-    }
+    typed_store!(
+        /// Stores `value` unconditionally with the flags of its type, which
+        /// replace `options.flags`. A value that cannot be encoded is
+        /// [`Error::Value`](crate::Error::Value) and nothing is sent.
+        ///
+        /// ```no_run
+        /// # async fn demo(client: memcache_client::Client) -> memcache_client::Result<()> {
+        /// use memcache_client::StoreOptions;
+        /// client.set_as("visits", 41u64, StoreOptions::default()).await?;
+        /// client.set_as("user:1:name", "Ada", StoreOptions::default()).await?;
+        /// # Ok(()) }
+        /// ```
+        set_as => set
+    );
+    typed_store!(
+        /// [`Client::set_as`] only if the key is absent (`NotStored`
+        /// otherwise).
+        add_as => add
+    );
+    typed_store!(
+        /// [`Client::set_as`] only if the key exists (`NotStored`
+        /// otherwise).
+        replace_as => replace
+    );
 }

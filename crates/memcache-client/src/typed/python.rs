@@ -72,39 +72,24 @@ fn text_value(text: &str) -> Result<Encoded<'_>, ValueError> {
     })
 }
 
-impl ToValue for [u8] {
-    fn to_value(&self) -> Result<Encoded<'_>, ValueError> {
-        bytes_value(self)
-    }
+/// Byte buffers are stored as they are (Python `bytes`), text as UTF-8
+/// (Python `str`).
+macro_rules! stored_as {
+    ($encode:ident: $($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Result<Encoded<'_>, ValueError> {
+                $encode(self)
+            }
+        }
+    )*};
 }
+
+stored_as!(bytes_value: [u8], Vec<u8>, Bytes);
+stored_as!(text_value: str, String);
 
 impl<const N: usize> ToValue for [u8; N] {
     fn to_value(&self) -> Result<Encoded<'_>, ValueError> {
         bytes_value(self)
-    }
-}
-
-impl ToValue for Vec<u8> {
-    fn to_value(&self) -> Result<Encoded<'_>, ValueError> {
-        bytes_value(self)
-    }
-}
-
-impl ToValue for Bytes {
-    fn to_value(&self) -> Result<Encoded<'_>, ValueError> {
-        bytes_value(self)
-    }
-}
-
-impl ToValue for str {
-    fn to_value(&self) -> Result<Encoded<'_>, ValueError> {
-        text_value(self)
-    }
-}
-
-impl ToValue for String {
-    fn to_value(&self) -> Result<Encoded<'_>, ValueError> {
-        text_value(self)
     }
 }
 

@@ -16,42 +16,69 @@ struct TlsParams {
     server_name: Option<String>,
 }
 
-/// The canonical name of a parameter (aliases are the `memcache` crate's
-/// or the builder's names), or `None` if unknown.
-fn canonical(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "connect_timeout" => "connect_timeout",
-        "timeout" | "operation_timeout" => "timeout",
-        "pool_size" | "max_connections_per_server" => "pool_size",
-        "pool_wait_timeout" => "pool_wait_timeout",
-        "connection_mode" | "mode" => "connection_mode",
-        "distribution" => "distribution",
-        "failover" => "failover",
-        "dead_after_failures" => "dead_after_failures",
-        "retry_dead_after" => "retry_dead_after",
-        "record_keys" => "record_keys",
-        "max_value_len" => "max_value_len",
-        "weights" => "weights",
-        "server" => "server",
-        "protocol" => "protocol",
-        "tcp_nodelay" => "tcp_nodelay",
-        "udp" => "udp",
-        "ca_path" => "ca_path",
-        "cert_path" => "cert_path",
-        "key_path" => "key_path",
-        "server_name" => "server_name",
-        "verify_mode" => "verify_mode",
-        _ => return None,
-    })
+/// A query parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Param {
+    ConnectTimeout,
+    Timeout,
+    PoolSize,
+    PoolWaitTimeout,
+    ConnectionMode,
+    Distribution,
+    Failover,
+    DeadAfterFailures,
+    RetryDeadAfter,
+    RecordKeys,
+    MaxValueLen,
+    Weights,
+    Server,
+    Protocol,
+    TcpNodelay,
+    Udp,
+    CaPath,
+    CertPath,
+    KeyPath,
+    ServerName,
+    VerifyMode,
 }
 
-const TLS_PARAMETERS: &[&str] = &[
-    "ca_path",
-    "cert_path",
-    "key_path",
-    "server_name",
-    "verify_mode",
-];
+impl Param {
+    /// The parameter a name stands for (aliases are the `memcache` crate's
+    /// or the builder's names), or `None` if unknown.
+    fn from_name(name: &str) -> Option<Param> {
+        use Param::*;
+        Some(match name {
+            "connect_timeout" => ConnectTimeout,
+            "timeout" | "operation_timeout" => Timeout,
+            "pool_size" | "max_connections_per_server" => PoolSize,
+            "pool_wait_timeout" => PoolWaitTimeout,
+            "connection_mode" | "mode" => ConnectionMode,
+            "distribution" => Distribution,
+            "failover" => Failover,
+            "dead_after_failures" => DeadAfterFailures,
+            "retry_dead_after" => RetryDeadAfter,
+            "record_keys" => RecordKeys,
+            "max_value_len" => MaxValueLen,
+            "weights" => Weights,
+            "server" => Server,
+            "protocol" => Protocol,
+            "tcp_nodelay" => TcpNodelay,
+            "udp" => Udp,
+            "ca_path" => CaPath,
+            "cert_path" => CertPath,
+            "key_path" => KeyPath,
+            "server_name" => ServerName,
+            "verify_mode" => VerifyMode,
+            _ => return None,
+        })
+    }
+
+    /// Whether it only makes sense with a TLS scheme.
+    fn is_tls(self) -> bool {
+        use Param::*;
+        matches!(self, CaPath | CertPath | KeyPath | ServerName | VerifyMode)
+    }
+}
 
 /// Applies the query string to `config`.
 pub(super) fn apply(config: &mut ClientConfig, query: &str, tls: bool) -> Result<(), UrlError> {
@@ -62,11 +89,12 @@ pub(super) fn apply(config: &mut ClientConfig, query: &str, tls: bool) -> Result
         let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = decode(raw_name, true, "parameter names")?;
         let value = decode(raw_value, true, "parameter values")?;
-        let key = canonical(&name).ok_or_else(|| UrlError::UnknownParameter(name.clone()))?;
-        if key != "server" && !seen.insert(key) {
-            return Err(UrlError::DuplicateParameter(key.to_string()));
+        let param =
+            Param::from_name(&name).ok_or_else(|| UrlError::UnknownParameter(name.clone()))?;
+        if param != Param::Server && !seen.insert(param) {
+            return Err(UrlError::DuplicateParameter(name));
         }
-        if TLS_PARAMETERS.contains(&key) && !tls {
+        if param.is_tls() && !tls {
             return Err(UrlError::Unsupported(
                 "TLS parameters without a TLS scheme (memcaches:// or memcache+tls://)",
             ));
@@ -76,39 +104,39 @@ pub(super) fn apply(config: &mut ClientConfig, query: &str, tls: bool) -> Result
             value: value.clone(),
             expected,
         };
-        match key {
-            "connect_timeout" => {
+        match param {
+            Param::ConnectTimeout => {
                 config.connect_timeout = duration(&value).ok_or_else(|| bad(DURATION))?
             }
-            "timeout" => {
+            Param::Timeout => {
                 config.operation_timeout = duration(&value).ok_or_else(|| bad(DURATION))?
             }
-            "pool_wait_timeout" => {
+            Param::PoolWaitTimeout => {
                 config.pool_wait_timeout = duration(&value).ok_or_else(|| bad(DURATION))?
             }
-            "retry_dead_after" => {
+            Param::RetryDeadAfter => {
                 config.retry_dead_after = duration(&value).ok_or_else(|| bad(DURATION))?
             }
-            "pool_size" => {
+            Param::PoolSize => {
                 config.max_connections_per_server =
                     positive(&value).ok_or_else(|| bad("a whole number of at least 1"))?
             }
-            "dead_after_failures" => {
+            Param::DeadAfterFailures => {
                 config.dead_after_failures =
                     positive(&value).ok_or_else(|| bad("a whole number of at least 1"))?
             }
-            "max_value_len" => {
+            Param::MaxValueLen => {
                 config.limits.max_value_len =
                     positive(&value).ok_or_else(|| bad("a size in bytes of at least 1"))?
             }
-            "connection_mode" => {
+            Param::ConnectionMode => {
                 config.connection_mode = match value.as_str() {
                     "exclusive" => ConnectionMode::Exclusive,
                     "multiplexed" => ConnectionMode::Multiplexed,
                     _ => return Err(bad("exclusive or multiplexed")),
                 }
             }
-            "distribution" => {
+            Param::Distribution => {
                 config.distribution = match value.as_str() {
                     "ketama" | "ketama_weighted" => Distribution::Ketama,
                     "ketama_unweighted" => Distribution::KetamaUnweighted,
@@ -120,15 +148,17 @@ pub(super) fn apply(config: &mut ClientConfig, query: &str, tls: bool) -> Result
                     }
                 }
             }
-            "failover" => {
+            Param::Failover => {
                 config.failover = match value.as_str() {
                     "fail_fast" | "false" => Failover::FailFast,
                     "next_server" | "true" => Failover::NextServer,
                     _ => return Err(bad("fail_fast, next_server, false or true")),
                 }
             }
-            "record_keys" => config.record_keys = boolean(&value).ok_or_else(|| bad(BOOLEAN))?,
-            "weights" => {
+            Param::RecordKeys => {
+                config.record_keys = boolean(&value).ok_or_else(|| bad(BOOLEAN))?
+            }
+            Param::Weights => {
                 weights = Some(
                     value
                         .split(',')
@@ -137,36 +167,35 @@ pub(super) fn apply(config: &mut ClientConfig, query: &str, tls: bool) -> Result
                         .ok_or_else(|| bad("whole numbers of at least 1, separated by commas"))?,
                 )
             }
-            "server" => config
+            Param::Server => config
                 .servers
                 .push(ServerConfig::from(extra_server(&value)?)),
-            "protocol" if value == "ascii" => {}
-            "protocol" => {
+            Param::Protocol if value == "ascii" => {}
+            Param::Protocol => {
                 return Err(UrlError::Unsupported(
                     "a protocol other than protocol=ascii",
                 ))
             }
-            "tcp_nodelay" => match boolean(&value) {
+            Param::TcpNodelay => match boolean(&value) {
                 Some(true) => {}
                 Some(false) => return Err(UrlError::Unsupported("tcp_nodelay=false")),
                 None => return Err(bad(BOOLEAN)),
             },
-            "udp" => match boolean(&value) {
+            Param::Udp => match boolean(&value) {
                 Some(false) => {}
                 Some(true) => return Err(UrlError::Unsupported("UDP (udp=true)")),
                 None => return Err(bad(BOOLEAN)),
             },
-            "verify_mode" if value == "peer" => {}
-            "verify_mode" => {
+            Param::VerifyMode if value == "peer" => {}
+            Param::VerifyMode => {
                 return Err(UrlError::Unsupported(
                     "verify_mode other than peer: server certificates are always verified",
                 ))
             }
-            "ca_path" => tls_params.ca_path = Some(value),
-            "cert_path" => tls_params.cert_path = Some(value),
-            "key_path" => tls_params.key_path = Some(value),
-            "server_name" => tls_params.server_name = Some(value),
-            _ => unreachable!("every canonical parameter has an arm"),
+            Param::CaPath => tls_params.ca_path = Some(value),
+            Param::CertPath => tls_params.cert_path = Some(value),
+            Param::KeyPath => tls_params.key_path = Some(value),
+            Param::ServerName => tls_params.server_name = Some(value),
         }
     }
     if let Some(weights) = weights {
