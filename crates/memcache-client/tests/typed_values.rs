@@ -269,7 +269,16 @@ mod with_serde {
         let err = c.get_as::<Json<User>>(key("j")).await.unwrap_err();
         assert!(matches!(err, Error::Value(ValueError::Undecodable { .. })));
         assert!(!err.to_string().contains("secret"), "{err}");
-        for garbage in [&b""[..], b"\xc1", b"\x92\x01", b"\xdd\xff\xff\xff\xff"] {
+        // Lengths of 4 GiB with nothing behind them must not be trusted.
+        let garbage: [&[u8]; 6] = [
+            b"",
+            b"\xc1",
+            b"\x92\x01",
+            b"\xdd\xff\xff\xff\xff",
+            b"\xdb\xff\xff\xff\xff",
+            b"\xc6\xff\xff\xff\xff",
+        ];
+        for garbage in garbage {
             c.set(key("m"), garbage, o.flags(flags::MSGPACK))
                 .await
                 .unwrap();
