@@ -80,9 +80,10 @@ fn test(extra: &[String]) -> Result<(), String> {
     // Typed values through serde (JSON, MessagePack): an optional feature.
     run(Command::new(cargo())
         .args(["test", "-p", "memcache-client", "--features", "serde"])
-        .args(["--test", "typed_values"])
+        .args(["--test", "typed_values", "--test", "pymemcache_interop"])
         .args(extra)
-        .env("MEMCACHED_ADDR", &addr))?;
+        .env("MEMCACHED_ADDR", &addr)
+        .env("MCC_PYTHON", &python))?;
     // `server` drops here (and on every early return above): memcached stops.
     Ok(())
 }

@@ -157,3 +157,35 @@ async fn rust_reads_what_python_wrote_as_the_same_values() {
     assert!(c.get_as::<Vec<u8>>(key("str")).await.is_err());
     assert!(c.get_as::<u32>(key("str")).await.is_err());
 }
+
+/// JSON and MessagePack values (feature `serde`) use flags pymemcache's
+/// default deserializer does not interpret: Python gets their bytes as
+/// they are, ready for `json.loads` or `msgpack.unpackb`.
+#[cfg(feature = "serde")]
+#[tokio::test]
+async fn python_gets_serde_values_as_their_bytes() {
+    use memcache_client::{Json, MsgPack, ToValue};
+    let Some(python) = python() else { return };
+    let c = common::shared_client();
+    let prefix = common::prefix("py-serde");
+    let key = |name: &str| format!("{prefix}{name}");
+    let value = (1u8, "two", [3.5f64]);
+    let o = StoreOptions::default();
+    c.set_as(key("json"), Json(value), o).await.unwrap();
+    c.set_as(key("msgpack"), MsgPack(value), o).await.unwrap();
+    let addr = common::shared_addr().to_string();
+    let output = run_python(&python, &["read", &addr, &key("json"), &key("msgpack")]);
+    let json = Json(value).to_value().unwrap().bytes.into_owned();
+    let msgpack = MsgPack(value).to_value().unwrap().bytes.into_owned();
+    assert_eq!(&json[..], br#"[1,"two",[3.5]]"#);
+    assert_eq!(
+        output,
+        format!(
+            "{}\tbytes\t{}\n{}\tbytes\t{}\n",
+            key("json"),
+            hex(&json),
+            key("msgpack"),
+            hex(&msgpack)
+        )
+    );
+}

@@ -344,6 +344,26 @@ async fn a_client_from_a_url_talks_to_memcached() {
 }
 
 #[tokio::test]
+async fn a_unix_socket_url_talks_to_memcached() {
+    let server = common::UnixMemcached::start();
+    let path = server.path.display().to_string();
+    for url in [
+        format!("memcache://{path}?timeout=2s"),
+        format!("memcache+unix://{path}"),
+    ] {
+        let client = Client::connect(&url).unwrap();
+        assert_eq!(client.server_labels(), vec![path.clone()], "{url}");
+        common::wait_answering(&client).await;
+        client
+            .set("via-url", url.as_str(), StoreOptions::default())
+            .await
+            .unwrap();
+        let item = client.get("via-url").await.unwrap().unwrap();
+        assert_eq!(&item.value[..], url.as_bytes());
+    }
+}
+
+#[tokio::test]
 async fn several_servers_from_one_url() {
     let servers = common::start_servers(2);
     let list: Vec<String> = servers.iter().map(|s| s.addr().to_string()).collect();

@@ -111,3 +111,58 @@ pub fn pause(pid: u32) {
 pub fn resume(pid: u32) {
     signal(pid, "-CONT");
 }
+
+/// A memcached listening only on a Unix socket; killed on drop.
+pub struct UnixMemcached {
+    child: std::process::Child,
+    pub path: std::path::PathBuf,
+}
+
+impl UnixMemcached {
+    pub fn start() -> UnixMemcached {
+        let path = std::env::temp_dir().join(format!(
+            "mcc-{}-{}.sock",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        ));
+        let child = memcached_harness::memcached_command()
+            .unwrap()
+            .arg("-s")
+            .arg(&path)
+            .args(["-U", "0"])
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !path.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "memcached did not create its socket"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        UnixMemcached { child, path }
+    }
+}
+
+impl Drop for UnixMemcached {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Waits (bounded) until the client's server answers: a listener that
+/// has just appeared may not accept yet.
+pub async fn wait_answering(c: &Client) {
+    for _ in 0..50 {
+        if c.version().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("server not answering");
+}
