@@ -13,16 +13,18 @@ use std::time::Duration;
 use memcache_client::{Client, ClientConfig, Error, StoreOptions, TlsConfig, UrlError};
 use pki::Ca;
 
-fn tls_server(ca: &Ca) -> memcached_harness::Memcached {
+fn tls_server(ca: &Ca, extra: &[&str]) -> memcached_harness::Memcached {
     let leaf = ca.leaf(&["localhost", "127.0.0.1"]);
     let option = leaf.memcached_option();
-    common::start_server(&["-Z", "-o", &option])
+    let mut args = vec!["-Z", "-o", &option];
+    args.extend_from_slice(extra);
+    common::start_server(&args)
 }
 
 #[tokio::test]
 async fn a_ca_file_from_the_url_verifies_the_server() {
     let ca = Ca::new("url test CA");
-    let server = tls_server(&ca);
+    let server = tls_server(&ca, &[]);
     let url = format!(
         "memcaches://{}?ca_path={}&timeout=5s&server_name=localhost",
         server.addr(),
@@ -46,9 +48,41 @@ async fn a_ca_file_from_the_url_verifies_the_server() {
 }
 
 #[tokio::test]
+async fn a_client_certificate_from_the_url() {
+    let ca = Ca::new("url mTLS CA");
+    let client_leaf = ca.leaf(&["client.internal"]);
+    // ssl_verify_mode=2: the server requires a certificate from our CA.
+    let require = format!("ssl_verify_mode=2,ssl_ca_cert={}", ca.file().display());
+    let server = tls_server(&ca, &["-o", &require]);
+    let base = format!(
+        "memcaches://{}?ca_path={}&connect_timeout=2s&timeout=2s",
+        server.addr(),
+        ca.file().display()
+    );
+    let with_identity = format!(
+        "{base}&cert_path={}&key_path={}",
+        client_leaf.cert_file.display(),
+        client_leaf.key_file.display()
+    );
+    let client = Client::connect(&with_identity).unwrap();
+    client
+        .set("mtls", "yes", StoreOptions::default())
+        .await
+        .unwrap();
+    assert!(client.get("mtls").await.unwrap().is_some());
+    // Without the certificate the server hangs up during or right after
+    // the handshake: an error, never a hang.
+    let anonymous = Client::connect(&base).unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(10), anonymous.get("mtls"))
+        .await
+        .expect("no hang");
+    assert!(refused.is_err(), "{refused:?}");
+}
+
+#[tokio::test]
 async fn without_a_ca_file_the_platform_roots_refuse_a_private_ca() {
     let ca = Ca::new("private CA");
-    let server = tls_server(&ca);
+    let server = tls_server(&ca, &[]);
     let url = format!(
         "memcaches://{}?connect_timeout=2s&timeout=2s",
         server.addr()
