@@ -167,6 +167,10 @@ fn credentials_are_decoded_and_never_shown() {
         "memcache://sekret@h",
         "memcache://app:sekr%zzet@h",
         "memcache://app:sekr%C3%A9t@h",
+        // Unescaped '/' and '?' in the password.
+        "memcache://app:sekr/et@h:11211",
+        "memcache://app:sekr?et@h:11211",
+        "memcache://app:sekr/et@h?timeout=1",
     ] {
         let err = refused(url);
         assert!(

@@ -167,6 +167,13 @@ impl ClientConfig {
         let (userinfo, hosts) = authority
             .rsplit_once('@')
             .map_or((None, authority), |(user, hosts)| (Some(user), hosts));
+        if userinfo.is_none() && misplaced_userinfo(authority, path, query) {
+            // A password with a raw '/' or '?' cut the URL short: refuse it
+            // before any error could quote a piece of the password.
+            return Err(UrlError::Credentials(
+                "'/', '?' and '#' in a user name or password must be %-escaped",
+            ));
+        }
 
         let mut config = ClientConfig {
             servers: servers(transport, hosts, path)?,
@@ -202,6 +209,14 @@ pub(crate) fn connect_target(target: &str) -> Result<ClientConfig> {
         servers: vec![target.parse::<ServerAddr>()?.into()],
         ..ClientConfig::default()
     })
+}
+
+/// Whether an '@' sits where only a cut-short `user:password@` can put it:
+/// in the path of a URL with a host, or in the first parameter's name
+/// (neither is valid otherwise).
+fn misplaced_userinfo(authority: &str, path: &str, query: &str) -> bool {
+    let first_name = query.split(['&', '=']).next().unwrap_or("");
+    (!authority.is_empty() && path.contains('@')) || first_name.contains('@')
 }
 
 /// The servers of the authority, or the socket path.
