@@ -395,3 +395,12 @@ async fn several_servers_from_one_url() {
     }
     assert!(used.iter().all(|&n| n > 10), "{used:?}");
 }
+
+/// Without the `tls` feature a TLS URL is refused, not served in plaintext.
+#[cfg(not(feature = "tls"))]
+#[test]
+fn tls_urls_need_the_tls_feature() {
+    for url in ["memcaches://h", "memcache+tls://h:11211?ca_path=/ca.pem"] {
+        assert!(matches!(refused(url), UrlError::Unsupported(_)), "{url}");
+    }
+}
