@@ -8,9 +8,9 @@
 //! integers 2, text 16, so a Python program using it reads what Rust wrote
 //! as the same Python objects (`bytes`, `int`, `str`) and the other way
 //! round. See [`flags`] for every value. A value whose flags do not match
-//! the requested type, or whose bytes do not decode, is a
-//! [`ValueError`] (inside [`Error::Value`](crate::Error::Value)), never a panic and never a
-//! silent guess.
+//! the requested type, or whose bytes do not decode, is a [`ValueError`]
+//! (inside [`Error::Value`](crate::Error::Value)), never a panic and never
+//! a silent guess.
 
 mod python;
 #[cfg(feature = "serde")]
