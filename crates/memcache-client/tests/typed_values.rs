@@ -181,6 +181,21 @@ async fn add_replace_and_items_of_get_many() {
     );
     assert_eq!(found[key("b").as_bytes()].value_as::<i32>().unwrap(), 7);
     assert_eq!(found[key("b").as_bytes()].flags, flags::INTEGER);
+    // Typed multi-get: misses absent, one value of another type fails it.
+    c.set_as(key("c"), 8i32, o).await.unwrap();
+    let ints = c
+        .get_many_as::<i32, _>(&[key("b"), key("c"), key("absent")])
+        .await
+        .unwrap();
+    assert_eq!(ints.len(), 2);
+    assert_eq!(
+        (ints[key("b").as_bytes()], ints[key("c").as_bytes()]),
+        (7, 8)
+    );
+    assert!(matches!(
+        c.get_many_as::<i32, _>(&[key("a"), key("b")]).await,
+        Err(Error::Value(ValueError::WrongFlags { .. }))
+    ));
     // A format of one's own: bytes and flags as given.
     let own = Encoded {
         bytes: b"own".as_slice().into(),

@@ -21,10 +21,11 @@ pub use python::flags;
 pub use serde::{Json, MsgPack};
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use bytes::Bytes;
 
-use crate::{Client, Item, Result, StoreOptions, StoreOutcome};
+use crate::{Client, Item, ItemHasher, Result, StoreOptions, StoreOutcome};
 
 /// A value ready to store: its bytes and the client flags that say how to
 /// read them back.
@@ -168,6 +169,21 @@ impl Client {
             Some(item) => Ok(Some(item.value_as()?)),
             None => Ok(None),
         }
+    }
+
+    /// The values of many keys as `T` ([`Client::get_many`]): misses are
+    /// absent from the map; one value of another type or one that does not
+    /// decode fails the call with [`Error::Value`](crate::Error::Value).
+    pub async fn get_many_as<T: FromValue, K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+    ) -> Result<HashMap<Bytes, T, ItemHasher>> {
+        let items = self.get_many(keys).await?;
+        let mut values = HashMap::with_capacity_and_hasher(items.len(), ItemHasher::default());
+        for (key, item) in items {
+            values.insert(key, T::from_value(item.value, item.flags)?);
+        }
+        Ok(values)
     }
 
     typed_store!(
