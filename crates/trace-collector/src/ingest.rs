@@ -14,8 +14,7 @@ use axum::http::StatusCode;
 use crate::model::{Span, SpanError};
 use crate::otlp::{self, OtlpError};
 
-/// Default limit on a request body, before and after decompression.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+pub use crate::limits::DEFAULT_MAX_BODY_BYTES;
 
 /// Why a request body was refused. Each maps to a 4xx status.
 #[derive(Debug, thiserror::Error)]
@@ -139,8 +138,13 @@ fn inflate(
     Ok(Cow::Owned(out))
 }
 
-/// Parses and validates a decoded body in the given format.
-pub fn parse_spans(body: &[u8], format: Format) -> Result<Vec<Span>, IngestError> {
+/// Parses and validates a decoded body in the given format, cutting every
+/// string longer than `max_value_bytes` (see [`Span::cap_values`]).
+pub fn parse_spans(
+    body: &[u8],
+    format: Format,
+    max_value_bytes: usize,
+) -> Result<Vec<Span>, IngestError> {
     let raw = match format {
         Format::ZipkinJson => serde_json::from_slice::<Vec<Span>>(body)?,
         Format::OtlpProtobuf => otlp::spans_from_protobuf(body)?,
@@ -149,8 +153,11 @@ pub fn parse_spans(body: &[u8], format: Format) -> Result<Vec<Span>, IngestError
     raw.into_iter()
         .enumerate()
         .map(|(index, span)| {
-            span.normalize()
-                .map_err(|source| IngestError::BadSpan { index, source })
+            let mut span = span
+                .normalize()
+                .map_err(|source| IngestError::BadSpan { index, source })?;
+            span.cap_values(max_value_bytes);
+            Ok(span)
         })
         .collect()
 }
@@ -221,11 +228,32 @@ mod tests {
     #[test]
     fn a_bad_span_rejects_the_batch() {
         let body = br#"[{"traceId":"01","id":"02"},{"traceId":"nothex","id":"03"}]"#;
-        let err = parse_spans(body, Format::ZipkinJson).unwrap_err();
+        let err = parse_spans(body, Format::ZipkinJson, 100).unwrap_err();
         assert!(
             matches!(err, IngestError::BadSpan { index: 1, .. }),
             "{err}"
         );
-        assert!(parse_spans(b"{\"traceId\":\"01\"}", Format::ZipkinJson).is_err());
+        assert!(parse_spans(b"{\"traceId\":\"01\"}", Format::ZipkinJson, 100).is_err());
+    }
+
+    #[test]
+    fn long_values_are_cut_with_a_marker() {
+        let body = format!(
+            r#"[{{"traceId":"01","id":"02","name":"n","tags":{{"big":"{}","small":"ok","é":"{}"}}}}]"#,
+            "x".repeat(5_000),
+            "é".repeat(100)
+        );
+        let spans = parse_spans(body.as_bytes(), Format::ZipkinJson, 101).unwrap();
+        let tags = &spans[0].tags;
+        assert_eq!(tags["small"], "ok");
+        assert_eq!(
+            tags["big"],
+            format!("{}…[truncated, 5000 bytes]", "x".repeat(101))
+        );
+        // Cut on a character boundary: 50 two-byte characters fit in 101 bytes.
+        assert_eq!(
+            tags["é"],
+            format!("{}…[truncated, 200 bytes]", "é".repeat(50))
+        );
     }
 }

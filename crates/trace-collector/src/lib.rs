@@ -24,7 +24,10 @@
 
 pub mod client;
 pub mod collector;
+pub mod guard;
 pub mod ingest;
+pub mod limits;
+pub mod listener;
 pub mod model;
 pub mod otlp;
 pub mod persist;
@@ -39,6 +42,7 @@ pub use client::{
     TraceFilter,
 };
 pub use collector::{Collector, CollectorBuilder, CollectorError, RunningCollector};
+pub use limits::Limits;
 pub use model::{Annotation, Endpoint, Kind, Span};
 pub use query::TraceQuery;
 pub use store::{Store, StoreStats};

@@ -152,6 +152,116 @@ impl Span {
     }
 }
 
+/// What a heap allocation costs beyond its payload (allocator header and
+/// rounding), as assumed by [`Span::approx_bytes`].
+const ALLOCATION_OVERHEAD: usize = 16;
+/// What one entry of a `BTreeMap<String, String>` costs beyond its two
+/// strings' bytes: the two `String` headers plus a share of the node.
+const TAG_ENTRY_OVERHEAD: usize = 2 * std::mem::size_of::<String>() + 2 * ALLOCATION_OVERHEAD + 16;
+
+fn string_bytes(s: &str) -> usize {
+    if s.is_empty() {
+        0
+    } else {
+        s.len() + ALLOCATION_OVERHEAD
+    }
+}
+
+fn endpoint_bytes(e: &Option<Endpoint>) -> usize {
+    e.as_ref().map_or(0, |e| {
+        [&e.service_name, &e.ipv4, &e.ipv6]
+            .into_iter()
+            .flatten()
+            .map(|s| string_bytes(s))
+            .sum()
+    })
+}
+
+/// The marker that ends a value cut by [`Span::cap_values`]; the number is
+/// how many bytes the value had before it was cut.
+pub fn truncation_marker(original_len: usize) -> String {
+    format!("…[truncated, {original_len} bytes]")
+}
+
+/// Cuts `value` to at most `max` bytes (on a character boundary) and
+/// appends [`truncation_marker`]; returns whether it cut.
+fn cap_value(value: &mut String, max: usize) -> bool {
+    if value.len() <= max {
+        return false;
+    }
+    let original = value.len();
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value.truncate(end);
+    value.push_str(&truncation_marker(original));
+    value.shrink_to_fit();
+    true
+}
+
+impl Span {
+    /// Cuts every tag key and value, annotation value, endpoint string and
+    /// the span name to at most `max` bytes, each followed by [`truncation_marker`] when cut. Returns
+    /// how many values were cut.
+    pub fn cap_values(&mut self, max: usize) -> usize {
+        let mut cut = 0;
+        for value in self.tags.values_mut() {
+            cut += usize::from(cap_value(value, max));
+        }
+        for annotation in &mut self.annotations {
+            cut += usize::from(cap_value(&mut annotation.value, max));
+        }
+        let endpoint_strings = [&mut self.local_endpoint, &mut self.remote_endpoint]
+            .into_iter()
+            .flatten()
+            .flat_map(|e| [&mut e.service_name, &mut e.ipv4, &mut e.ipv6]);
+        for text in endpoint_strings.chain([&mut self.name]).flatten() {
+            cut += usize::from(cap_value(text, max));
+        }
+        if self.tags.keys().any(|k| k.len() > max) {
+            let tags = std::mem::take(&mut self.tags);
+            self.tags = tags
+                .into_iter()
+                .map(|(mut k, v)| {
+                    cut += usize::from(cap_value(&mut k, max));
+                    (k, v)
+                })
+                .collect();
+        }
+        cut
+    }
+
+    /// An estimate, on the high side, of the memory this span occupies:
+    /// the struct itself plus every heap allocation it owns, each counted
+    /// with [`ALLOCATION_OVERHEAD`]. The store's byte budget is kept in
+    /// these units.
+    pub fn approx_bytes(&self) -> usize {
+        let strings = string_bytes(&self.trace_id)
+            + string_bytes(&self.id)
+            + self.parent_id.as_deref().map_or(0, string_bytes)
+            + self.name.as_deref().map_or(0, string_bytes);
+        let endpoints =
+            endpoint_bytes(&self.local_endpoint) + endpoint_bytes(&self.remote_endpoint);
+        let annotations = self
+            .annotations
+            .iter()
+            .map(|a| std::mem::size_of::<Annotation>() + string_bytes(&a.value))
+            .sum::<usize>()
+            + if self.annotations.is_empty() {
+                0
+            } else {
+                ALLOCATION_OVERHEAD
+            };
+        let tags: usize = self
+            .tags
+            .iter()
+            .map(|(k, v)| TAG_ENTRY_OVERHEAD + k.len() + v.len())
+            .sum();
+        std::mem::size_of::<Span>() + strings + endpoints + annotations + tags
+    }
+}
+
 /// Accepts hex of one of the allowed lengths (shorter is left-padded with
 /// zeros up to the next allowed length) and returns it lowercased.
 pub fn normalize_hex(id: &str, lengths: &[usize]) -> Option<String> {

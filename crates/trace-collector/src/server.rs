@@ -7,13 +7,16 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 
+use crate::guard;
 use crate::ingest::{self, Format, IngestError};
+use crate::limits::Limits;
 use crate::model::Span;
 use crate::persist::SpanLog;
 use crate::query::{now_ms, TraceQuery, DEFAULT_LIMIT, DEFAULT_LOOKBACK_MS};
@@ -23,12 +26,38 @@ use crate::web;
 /// Shared state of a running collector.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The spans held.
     pub store: Arc<RwLock<Store>>,
+    /// The span log, when persisting.
     pub log: Option<Arc<SpanLog>>,
-    pub max_body_bytes: usize,
+    /// Body, value, connection and time limits.
+    pub limits: Limits,
+    /// Required as `Authorization: Bearer <token>` on ingest routes, if set.
+    pub ingest_token: Option<Arc<str>>,
+    /// One permit per request body being buffered and decoded.
+    pub ingest_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
+    /// State around `store` with the given limits and optional ingest token.
+    pub fn new(
+        store: Store,
+        log: Option<Arc<SpanLog>>,
+        limits: Limits,
+        ingest_token: Option<String>,
+    ) -> AppState {
+        AppState {
+            store: Arc::new(RwLock::new(store)),
+            log,
+            limits,
+            ingest_token: ingest_token.map(Arc::from),
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_concurrent_ingests.max(1),
+            )),
+        }
+    }
+
+    /// The store, for reading.
     pub fn read(&self) -> RwLockReadGuard<'_, Store> {
         // Store methods never leave it half-updated, so a poisoned lock is still usable.
         self.store.read().unwrap_or_else(|p| p.into_inner())
@@ -39,11 +68,24 @@ impl AppState {
     }
 }
 
+/// A POST route behind the ingest guard ([`guard::admit`]).
+fn ingest_route<H, T>(state: &AppState, handler: H) -> MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler).route_layer(from_fn_with_state(state.clone(), guard::admit))
+}
+
 /// All routes of the collector.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/v2/spans", post(post_zipkin_spans).get(get_span_names))
-        .route("/v1/traces", post(post_otlp_traces))
+        .route(
+            "/api/v2/spans",
+            ingest_route(&state, post_zipkin_spans).get(get_span_names),
+        )
+        .route("/v1/traces", ingest_route(&state, post_otlp_traces))
+        .route("/api/v2/traceMany", get(get_trace_many))
         .route("/api/v2/services", get(get_services))
         .route("/api/v2/remoteServices", get(get_remote_services))
         .route("/api/v2/traces", get(get_traces))
@@ -97,19 +139,34 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestError> {
 }
 
 /// Decodes, validates, stores and logs one posted batch; all or nothing.
+/// At most `max_concurrent_ingests` bodies are buffered and decoded at once,
+/// and the body must arrive within `body_timeout`.
 async fn ingest(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
     format: Format,
 ) -> Result<usize, ApiError> {
-    let raw = read_body(body, state.max_body_bytes).await?;
-    let limit = state.max_body_bytes;
+    let limits = state.limits;
+    let _slot = state.ingest_slots.acquire().await.map_err(|_| {
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "collector is shutting down".into(),
+        )
+    })?;
+    let raw = tokio::time::timeout(limits.body_timeout, read_body(body, limits.max_body_bytes))
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("request body not received within {:?}", limits.body_timeout),
+            )
+        })??;
     let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
     // Decompression and parsing are CPU work; keep them off the async workers.
     let parsed = tokio::task::spawn_blocking(move || {
-        let decoded = ingest::decode_body(&raw, encoding.as_deref(), limit)?;
-        ingest::parse_spans(&decoded, format)
+        let decoded = ingest::decode_body(&raw, encoding.as_deref(), limits.max_body_bytes)?;
+        ingest::parse_spans(&decoded, format, limits.max_value_bytes)
     })
     .await
     .map_err(|e| {
@@ -281,6 +338,42 @@ async fn get_trace(
         .trace(&id)
         .map(Json)
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("trace {id} not found")))
+}
+
+/// `GET /api/v2/traceMany?traceIds=a,b`: the traces held among those asked
+/// for, in the order asked, each as a list of spans (Zipkin answers the
+/// same). Fewer than two distinct ids, or an id that is not hex of 16 or 32
+/// characters, is a 400 as the API spec says.
+async fn get_trace_many(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<Vec<Span>>>, ApiError> {
+    let ids = trace_ids(required(&params, "traceIds")?)?;
+    let store = state.read();
+    Ok(Json(ids.iter().filter_map(|id| store.trace(id)).collect()))
+}
+
+/// Parses a comma-separated list of at least two distinct trace ids (ids
+/// are compared zero-padded to 32 characters, as Zipkin does).
+fn trace_ids(list: &str) -> Result<Vec<String>, ApiError> {
+    let bad = |why: String| ApiError(StatusCode::BAD_REQUEST, why);
+    let mut ids: Vec<String> = Vec::new();
+    for raw in list.split(',').map(str::trim) {
+        let id = crate::model::normalize_hex(raw, &[32])
+            .ok_or_else(|| bad(format!("trace id {raw:?} is not 16 or 32 hex characters")))?;
+        if raw.len() != 16 && raw.len() != 32 {
+            return Err(bad(format!(
+                "trace id {raw:?} is not 16 or 32 hex characters"
+            )));
+        }
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    if ids.len() < 2 {
+        return Err(bad("traceIds needs at least two distinct trace ids".into()));
+    }
+    Ok(ids)
 }
 
 async fn get_stats(State(state): State<AppState>) -> Json<StoreStats> {

@@ -1,0 +1,58 @@
+//! The collector's resource limits and their defaults, in one place.
+//!
+//! With the defaults, whatever is posted, memory stays bounded: the store by
+//! its byte budget ([`crate::store::DEFAULT_MAX_BYTES`]), each request body
+//! by `max_body_bytes` before and after decompression, the number of bodies
+//! buffered and decoded at once by `max_concurrent_ingests`, each string in
+//! a span by `max_value_bytes`, and connections by `max_connections` and the
+//! timeouts (a connection that sends no complete request head within
+//! `header_timeout`, or stays idle that long between requests, is closed).
+
+use std::time::Duration;
+
+/// Default limit on a request body, before and after decompression (8 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Default cap on one tag value, annotation value, name or endpoint string
+/// (64 KiB); longer ones are cut and end with
+/// [`crate::model::truncation_marker`].
+pub const DEFAULT_MAX_VALUE_BYTES: usize = 64 * 1024;
+/// Default cap on open connections; further ones wait in the listen backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default time allowed for a request head, and for an idle keep-alive
+/// connection to start its next request.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time allowed to receive a whole request body.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default number of request bodies buffered and decoded at the same time;
+/// further posts wait their turn before their body is read.
+pub const DEFAULT_MAX_CONCURRENT_INGESTS: usize = 2;
+
+/// Resource limits applied to connections and posted bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted request body, before and after decompression.
+    pub max_body_bytes: usize,
+    /// Longest string kept in a span (longer ones are cut with a marker).
+    pub max_value_bytes: usize,
+    /// Most connections served at once.
+    pub max_connections: usize,
+    /// Time allowed for a request head, and idle time between requests.
+    pub header_timeout: Duration,
+    /// Time allowed to receive a request body.
+    pub body_timeout: Duration,
+    /// Most request bodies buffered and decoded at once.
+    pub max_concurrent_ingests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            max_concurrent_ingests: DEFAULT_MAX_CONCURRENT_INGESTS,
+        }
+    }
+}
