@@ -341,9 +341,9 @@ async fn get_trace(
 }
 
 /// `GET /api/v2/traceMany?traceIds=a,b`: the traces held among those asked
-/// for, in the order asked, each as a list of spans (Zipkin answers the
-/// same). Fewer than two distinct ids, or an id that is not hex of 16 or 32
-/// characters, is a 400 as the API spec says.
+/// for, in the order asked, each as a list of spans (possibly none). As the
+/// API spec says, fewer than two ids, a repeated id or one that is not 16 to
+/// 32 hex characters is a 400.
 async fn get_trace_many(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -353,25 +353,26 @@ async fn get_trace_many(
     Ok(Json(ids.iter().filter_map(|id| store.trace(id)).collect()))
 }
 
-/// Parses a comma-separated list of at least two distinct trace ids (ids
-/// are compared zero-padded to 32 characters, as Zipkin does).
+/// Parses `traceIds`: comma-separated, at least two, none repeated (ids
+/// compare zero-padded to 32 characters, so a 64-bit id and its padded
+/// 128-bit form are the same trace).
 fn trace_ids(list: &str) -> Result<Vec<String>, ApiError> {
     let bad = |why: String| ApiError(StatusCode::BAD_REQUEST, why);
     let mut ids: Vec<String> = Vec::new();
     for raw in list.split(',').map(str::trim) {
-        let id = crate::model::normalize_hex(raw, &[32])
-            .ok_or_else(|| bad(format!("trace id {raw:?} is not 16 or 32 hex characters")))?;
-        if raw.len() != 16 && raw.len() != 32 {
-            return Err(bad(format!(
-                "trace id {raw:?} is not 16 or 32 hex characters"
-            )));
+        let id = Some(raw)
+            .filter(|r| r.len() >= 16)
+            .and_then(|r| crate::model::normalize_hex(r, &[32]))
+            .ok_or_else(|| bad(format!("trace id {raw:?} is not 16 to 32 hex characters")))?;
+        if ids.contains(&id) {
+            return Err(bad(format!("trace id {raw:?} is listed twice")));
         }
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
+        ids.push(id);
     }
     if ids.len() < 2 {
-        return Err(bad("traceIds needs at least two distinct trace ids".into()));
+        return Err(bad(
+            "traceIds needs at least two trace ids; use /api/v2/trace/{traceId} for one".into(),
+        ));
     }
     Ok(ids)
 }

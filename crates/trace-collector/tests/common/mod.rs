@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod otel_http;
+pub mod zipkin_schema;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

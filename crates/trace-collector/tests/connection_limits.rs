@@ -1,0 +1,145 @@
+//! Connections over real loopback sockets: a request head that never
+//! completes, and a keep-alive connection left idle, are closed after the
+//! header timeout; at the connection cap further clients wait until a slot
+//! frees up. (The timeout is shortened here; the default is 10 s.)
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use trace_collector::Collector;
+
+const HEADER_TIMEOUT: Duration = Duration::from_millis(400);
+/// How long the test waits for a close before calling the connection stuck.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+/// Reads until the peer closes; returns the bytes and how long that took,
+/// or panics if the connection is still open after [`PATIENCE`].
+fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
+    let start = Instant::now();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return (got, start.elapsed()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return (got, start.elapsed()),
+            Err(e) => panic!(
+                "connection still open after {:?} ({e}); got {:?}",
+                start.elapsed(),
+                String::from_utf8_lossy(&got)
+            ),
+        }
+    }
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    TcpStream::connect(addr).expect("connect")
+}
+
+fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    tokio::task::spawn_blocking(f)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_headers_and_idle_keep_alive_are_cut_off() {
+    let collector = Collector::builder()
+        .header_timeout(HEADER_TIMEOUT)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = collector.addr();
+    blocking(move || {
+        // Many connections that start a request head and never finish it.
+        let mut stalled: Vec<TcpStream> = (0..50)
+            .map(|_| {
+                let mut s = connect(addr);
+                s.write_all(b"POST /api/v2/spans HTTP/1.1\r\nHost: x\r\nContent-Ty")
+                    .unwrap();
+                s
+            })
+            .collect();
+        for s in &mut stalled {
+            let (_, waited) = read_until_closed(s);
+            assert!(waited < PATIENCE);
+        }
+        // A connection that sends nothing at all.
+        let (_, _) = read_until_closed(&mut connect(addr));
+
+        // Keep-alive: one full request is answered, then the idle connection closes.
+        let mut idle = connect(addr);
+        idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let (reply, _) = read_until_closed(&mut idle);
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        assert!(reply.ends_with("ok"), "{reply}");
+    })
+    .await
+    .unwrap();
+    collector.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_beyond_the_connection_cap_wait_for_a_free_slot() {
+    let collector = Collector::builder()
+        .max_connections(2)
+        .header_timeout(HEADER_TIMEOUT)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = collector.addr();
+    blocking(move || {
+        // Two idle connections take both slots...
+        let holders: Vec<TcpStream> = (0..2).map(|_| connect(addr)).collect();
+        std::thread::sleep(Duration::from_millis(100));
+        // ...so a third client's complete request is not served yet.
+        let mut third = connect(addr);
+        third
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        third
+            .set_read_timeout(Some(HEADER_TIMEOUT / 4))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let early = third.read(&mut buf);
+        assert!(
+            matches!(&early, Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut)),
+            "served beyond the cap: {early:?}"
+        );
+        // Once the header timeout frees the slots, it is answered.
+        let (reply, _) = read_until_closed(&mut third);
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        drop(holders);
+    })
+    .await
+    .unwrap();
+    collector.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_arrives_is_cut_off() {
+    let collector = Collector::builder()
+        .body_timeout(HEADER_TIMEOUT)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = collector.addr();
+    blocking(move || {
+        let mut slow = connect(addr);
+        slow.write_all(
+            b"POST /api/v2/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[",
+        )
+        .unwrap();
+        let (reply, _) = read_until_closed(&mut slow);
+        let reply = String::from_utf8_lossy(&reply);
+        assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    })
+    .await
+    .unwrap();
+    collector.shutdown().await.unwrap();
+}
