@@ -112,6 +112,19 @@ impl CollectorBuilder {
         self
     }
 
+    /// Most memory the decoded spans of one request may take; a bigger
+    /// batch is refused with 413.
+    pub fn max_batch_bytes(mut self, n: usize) -> Self {
+        self.limits.max_batch_bytes = n;
+        self
+    }
+
+    /// Most request bodies buffered and decoded at once (min 1).
+    pub fn max_concurrent_ingests(mut self, n: usize) -> Self {
+        self.limits.max_concurrent_ingests = n;
+        self
+    }
+
     /// Most connections open at once (min 1).
     pub fn max_connections(mut self, n: usize) -> Self {
         self.limits.max_connections = n;

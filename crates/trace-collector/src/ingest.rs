@@ -11,6 +11,8 @@ use std::io::Read;
 
 use axum::http::StatusCode;
 
+use crate::batch::{self, BatchBudget, BatchTooLarge, ZipkinDecodeError};
+use crate::limits::Limits;
 use crate::model::{Span, SpanError};
 use crate::otlp::{self, OtlpError};
 
@@ -40,15 +42,27 @@ pub enum IngestError {
     BadSpan { index: usize, source: SpanError },
     #[error(transparent)]
     Otlp(#[from] OtlpError),
+    #[error(transparent)]
+    BatchTooLarge(#[from] BatchTooLarge),
+}
+
+impl From<ZipkinDecodeError> for IngestError {
+    fn from(e: ZipkinDecodeError) -> IngestError {
+        match e {
+            ZipkinDecodeError::Json(e) => IngestError::ZipkinJson(e),
+            ZipkinDecodeError::TooLarge(e) => IngestError::BatchTooLarge(e),
+        }
+    }
 }
 
 impl IngestError {
     /// The HTTP status the client should see.
     pub fn status(&self) -> StatusCode {
         match self {
-            IngestError::TooLarge { .. } | IngestError::DecompressedTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            IngestError::TooLarge { .. }
+            | IngestError::DecompressedTooLarge { .. }
+            | IngestError::BatchTooLarge(_)
+            | IngestError::Otlp(OtlpError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnsupportedEncoding(_) | IngestError::UnsupportedContentType { .. } => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -138,17 +152,16 @@ fn inflate(
     Ok(Cow::Owned(out))
 }
 
-/// Parses and validates a decoded body in the given format, cutting every
-/// string longer than `max_value_bytes` (see [`Span::cap_values`]).
-pub fn parse_spans(
-    body: &[u8],
-    format: Format,
-    max_value_bytes: usize,
-) -> Result<Vec<Span>, IngestError> {
+/// Parses and validates a decoded body in the given format, within the
+/// batch memory budget, cutting every string longer than the value cap
+/// (see [`Span::cap_values`]).
+pub fn parse_spans(body: &[u8], format: Format, limits: &Limits) -> Result<Vec<Span>, IngestError> {
+    let budget = BatchBudget::new(limits.max_batch_bytes);
+    let max_value_bytes = limits.max_value_bytes;
     let raw = match format {
-        Format::ZipkinJson => serde_json::from_slice::<Vec<Span>>(body)?,
-        Format::OtlpProtobuf => otlp::spans_from_protobuf(body)?,
-        Format::OtlpJson => otlp::spans_from_json(body)?,
+        Format::ZipkinJson => batch::zipkin_spans(body, budget)?,
+        Format::OtlpProtobuf => otlp::spans_from_protobuf(body, budget)?,
+        Format::OtlpJson => otlp::spans_from_json(body, budget)?,
     };
     raw.into_iter()
         .enumerate()
@@ -228,12 +241,17 @@ mod tests {
     #[test]
     fn a_bad_span_rejects_the_batch() {
         let body = br#"[{"traceId":"01","id":"02"},{"traceId":"nothex","id":"03"}]"#;
-        let err = parse_spans(body, Format::ZipkinJson, 100).unwrap_err();
+        let err = parse_spans(body, Format::ZipkinJson, &Limits::default()).unwrap_err();
         assert!(
             matches!(err, IngestError::BadSpan { index: 1, .. }),
             "{err}"
         );
-        assert!(parse_spans(b"{\"traceId\":\"01\"}", Format::ZipkinJson, 100).is_err());
+        assert!(parse_spans(
+            b"{\"traceId\":\"01\"}",
+            Format::ZipkinJson,
+            &Limits::default()
+        )
+        .is_err());
     }
 
     #[test]
@@ -243,7 +261,11 @@ mod tests {
             "x".repeat(5_000),
             "é".repeat(100)
         );
-        let spans = parse_spans(body.as_bytes(), Format::ZipkinJson, 101).unwrap();
+        let limits = Limits {
+            max_value_bytes: 101,
+            ..Limits::default()
+        };
+        let spans = parse_spans(body.as_bytes(), Format::ZipkinJson, &limits).unwrap();
         let tags = &spans[0].tags;
         assert_eq!(tags["small"], "ok");
         assert_eq!(

@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod batch;
 pub mod client;
 pub mod collector;
 pub mod guard;

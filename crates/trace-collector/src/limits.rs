@@ -2,8 +2,9 @@
 //!
 //! With the defaults, whatever is posted, memory stays bounded: the store by
 //! its byte budget ([`crate::store::DEFAULT_MAX_BYTES`]), each request body
-//! by `max_body_bytes` before and after decompression, the number of bodies
-//! buffered and decoded at once by `max_concurrent_ingests`, each string in
+//! by `max_body_bytes` before and after decompression, the spans one body
+//! decodes to by `max_batch_bytes`, the number of bodies buffered and
+//! decoded at once by `max_concurrent_ingests`, each string in
 //! a span by `max_value_bytes`, and connections by `max_connections` and the
 //! timeouts (a connection that sends no complete request head within
 //! `header_timeout`, or stays idle that long between requests, is closed).
@@ -23,6 +24,9 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed to receive a whole request body.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default memory one decoded batch may take (64 MiB, in
+/// [`crate::model::Span::approx_bytes`] units); bigger batches are refused.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
 /// Default number of request bodies buffered and decoded at the same time;
 /// further posts wait their turn before their body is read.
 pub const DEFAULT_MAX_CONCURRENT_INGESTS: usize = 2;
@@ -42,6 +46,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Most request bodies buffered and decoded at once.
     pub max_concurrent_ingests: usize,
+    /// Most memory the decoded spans of one request may take.
+    pub max_batch_bytes: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +59,7 @@ impl Default for Limits {
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_concurrent_ingests: DEFAULT_MAX_CONCURRENT_INGESTS,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
         }
     }
 }

@@ -166,7 +166,7 @@ async fn ingest(
     // Decompression and parsing are CPU work; keep them off the async workers.
     let parsed = tokio::task::spawn_blocking(move || {
         let decoded = ingest::decode_body(&raw, encoding.as_deref(), limits.max_body_bytes)?;
-        ingest::parse_spans(&decoded, format, limits.max_value_bytes)
+        ingest::parse_spans(&decoded, format, &limits)
     })
     .await
     .map_err(|e| {

@@ -23,12 +23,14 @@ pub const DEFAULT_MAX_SPANS_PER_TRACE: usize = 10_000;
 /// units plus index overhead.
 pub const DEFAULT_MAX_BYTES: usize = 128 * 1024 * 1024;
 
-/// What one stored span costs beyond its own bytes: its index entry (a copy
-/// of the id, the key's flags, the hash-map slot).
-const SPAN_INDEX_BYTES: usize = 96;
+/// What one stored span costs beyond [`Span::approx_bytes`]: the slack of
+/// its trace's span vector (which at most doubles, so up to one more
+/// `Span`) and its index entry with the hash map's slack (a copy of the id,
+/// the key's flags, the slot).
+const SPAN_OVERHEAD_BYTES: usize = std::mem::size_of::<Span>() + 128;
 /// What one held trace costs beyond its spans: the map entry, the copies of
-/// its id in the map and the arrival queue.
-const TRACE_BYTES: usize = 192;
+/// its id in the map and the arrival queue, the smallest index allocation.
+const TRACE_BYTES: usize = 512;
 
 /// What happened to a span handed to [`Store::insert`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +90,7 @@ pub struct Store {
 }
 
 fn span_cost(span: &Span) -> usize {
-    span.approx_bytes() + SPAN_INDEX_BYTES
+    span.approx_bytes() + SPAN_OVERHEAD_BYTES
 }
 
 impl Store {
@@ -147,7 +149,16 @@ impl Store {
             self.arrival.push_back(span.trace_id.clone());
         }
         self.bytes = self.bytes + needed - freed;
-        let trace = self.traces.entry(span.trace_id.clone()).or_default();
+        // Capacity 1, not the default 4: most traces are small, and the
+        // vector then never holds more than twice the slots it uses.
+        let trace = self
+            .traces
+            .entry(span.trace_id.clone())
+            .or_insert_with(|| Trace {
+                spans: Vec::with_capacity(1),
+                index: HashMap::with_capacity(1),
+                bytes: 0,
+            });
         trace.bytes = trace.bytes + needed - freed;
         if let Some(&at) = trace.index.get(&key) {
             trace.spans[at] = span;
