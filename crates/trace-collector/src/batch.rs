@@ -44,6 +44,15 @@ impl BatchBudget {
         }
     }
 
+    /// Fails if `bytes` alone would pass the limit (charges nothing).
+    pub fn check(&self, bytes: usize) -> Result<(), BatchTooLarge> {
+        if bytes > self.limit {
+            Err(BatchTooLarge { limit: self.limit })
+        } else {
+            Ok(())
+        }
+    }
+
     /// Charges one decoded span plus `extra` bytes held alongside it.
     pub fn charge_span(&mut self, span: &Span, extra: usize) -> Result<(), BatchTooLarge> {
         self.charge(span.approx_bytes() + extra)

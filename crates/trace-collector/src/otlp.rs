@@ -54,7 +54,12 @@ pub enum OtlpError {
 }
 
 /// Decodes a protobuf `ExportTraceServiceRequest` into Zipkin spans.
+/// A request whose estimated decoded size ([`crate::otlp_estimate`])
+/// exceeds the budget is refused before it is decoded.
 pub fn spans_from_protobuf(body: &[u8], budget: BatchBudget) -> Result<Vec<Span>, OtlpError> {
+    if let Some(estimate) = crate::otlp_estimate::decoded_bytes(body) {
+        budget.check(estimate)?;
+    }
     Ok(to_zipkin(ExportTraceServiceRequest::decode(body)?, budget)?)
 }
 

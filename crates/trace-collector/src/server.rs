@@ -17,6 +17,7 @@ use prost::Message as _;
 use crate::guard;
 use crate::ingest::{self, Format, IngestError};
 use crate::limits::Limits;
+use crate::malloc;
 use crate::model::Span;
 use crate::persist::SpanLog;
 use crate::query::{now_ms, TraceQuery, DEFAULT_LIMIT, DEFAULT_LOOKBACK_MS};
@@ -166,7 +167,14 @@ async fn ingest(
     // Decompression and parsing are CPU work; keep them off the async workers.
     let parsed = tokio::task::spawn_blocking(move || {
         let decoded = ingest::decode_body(&raw, encoding.as_deref(), limits.max_body_bytes)?;
-        ingest::parse_spans(&decoded, format, &limits)
+        let parsed = ingest::parse_spans(&decoded, format, &limits);
+        let large = decoded.len() >= malloc::TRIM_AFTER_BYTES;
+        drop(decoded);
+        drop(raw);
+        if large && parsed.is_err() {
+            malloc::trim();
+        }
+        parsed.map(|spans| (spans, large))
     })
     .await
     .map_err(|e| {
@@ -175,7 +183,13 @@ async fn ingest(
             format!("span decoding failed: {e}"),
         )
     })??;
-    store_spans(state, parsed).await
+    let (spans, large) = parsed;
+    let stored = store_spans(state, spans).await;
+    if large {
+        // The batch's buffers and the traces it evicted are free now.
+        tokio::task::spawn_blocking(malloc::trim);
+    }
+    stored
 }
 
 async fn store_spans(state: &AppState, spans: Vec<Span>) -> Result<usize, ApiError> {
@@ -318,9 +332,22 @@ fn trace_query(params: &HashMap<String, String>) -> Result<TraceQuery, ApiError>
 async fn get_traces(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<Vec<Span>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = trace_query(&params)?;
-    Ok(Json(state.read().query(&query)))
+    let store = state.read();
+    json_response(&store.query_refs(&query))
+}
+
+/// Serializes `value` as the JSON answer (from borrowed spans: no copy of
+/// them is made).
+fn json_response(value: &impl serde::Serialize) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("could not encode the answer: {e}"),
+        )
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn get_trace(

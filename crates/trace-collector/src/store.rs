@@ -229,6 +229,16 @@ impl Store {
 
     /// Traces matching `query`, newest first, at most `query.limit`.
     pub fn query(&self, query: &TraceQuery) -> Vec<Vec<Span>> {
+        self.query_refs(query)
+            .into_iter()
+            .map(|t| t.into_iter().cloned().collect())
+            .collect()
+    }
+
+    /// [`Store::query`] without copying the spans (for serializing the
+    /// answer while the store is locked: a copy would double the memory a
+    /// query for everything takes).
+    pub fn query_refs(&self, query: &TraceQuery) -> Vec<Vec<&Span>> {
         let mut hits: Vec<(u64, &Trace)> = self
             .traces
             .values()
@@ -238,7 +248,7 @@ impl Store {
         hits.sort_by_key(|&(start, _)| std::cmp::Reverse(start));
         hits.into_iter()
             .take(query.limit)
-            .map(|(_, t)| sorted(&t.spans))
+            .map(|(_, t)| sorted_refs(&t.spans))
             .collect()
     }
 
@@ -265,7 +275,11 @@ impl Store {
 }
 
 fn sorted(spans: &[Span]) -> Vec<Span> {
-    let mut out = spans.to_vec();
+    sorted_refs(spans).into_iter().cloned().collect()
+}
+
+fn sorted_refs(spans: &[Span]) -> Vec<&Span> {
+    let mut out: Vec<&Span> = spans.iter().collect();
     out.sort_by_key(|s| s.timestamp.unwrap_or(0));
     out
 }

@@ -49,7 +49,7 @@ fn reply(mut response: ureq::http::Response<ureq::Body>) -> Reply {
     let body = response
         .body_mut()
         .with_config()
-        .limit(64 * 1024 * 1024)
+        .limit(1024 * 1024 * 1024)
         .read_to_vec()
         .expect("read body");
     Reply {
