@@ -11,7 +11,8 @@
 //! - span attributes become tags (arrays and maps as JSON), then resource
 //!   attributes (`service.name` also becomes `localEndpoint.serviceName`),
 //!   then the instrumentation scope as `otel.scope.name` /
-//!   `otel.scope.version`;
+//!   `otel.scope.version` (and the older `otel.library.name` /
+//!   `otel.library.version`);
 //! - status: `otel.status_code` (`OK`/`ERROR`), and for an error the `error`
 //!   tag holding the description (empty if none);
 //! - dropped counts as `otel.dropped_attributes_count`,
@@ -111,9 +112,13 @@ fn tags_of(attrs: &[KeyValue]) -> BTreeMap<String, String> {
 fn scope_tags(scope: Option<&InstrumentationScope>) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
     if let Some(scope) = scope {
+        // The `otel.library.*` names are the older ones; Zipkin exporters
+        // still write both.
         for (key, value) in [
             ("otel.scope.name", &scope.name),
             ("otel.scope.version", &scope.version),
+            ("otel.library.name", &scope.name),
+            ("otel.library.version", &scope.version),
         ] {
             if !value.is_empty() {
                 tags.insert(key.to_owned(), value.clone());
