@@ -262,6 +262,36 @@ impl Span {
     }
 }
 
+/// A link from one span to another (an OTLP span link; Zipkin has none, so
+/// it travels as the tags named by [`link_tag`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanLink {
+    /// The linked span's trace id.
+    pub trace_id: String,
+    /// The linked span's id.
+    pub span_id: String,
+}
+
+/// The tag key holding `field` (`trace_id`, `span_id`, `trace_state` or
+/// `attributes`) of a span's link number `n` (from 0): `otel.link.N.FIELD`.
+pub fn link_tag(n: usize, field: &str) -> String {
+    format!("otel.link.{n}.{field}")
+}
+
+impl Span {
+    /// The span's links, in order, read from its [`link_tag`] tags.
+    pub fn links(&self) -> Vec<SpanLink> {
+        (0..)
+            .map_while(|n| {
+                Some(SpanLink {
+                    trace_id: self.tags.get(&link_tag(n, "trace_id"))?.clone(),
+                    span_id: self.tags.get(&link_tag(n, "span_id"))?.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
 /// Accepts hex of one of the allowed lengths (shorter is left-padded with
 /// zeros up to the next allowed length) and returns it lowercased.
 pub fn normalize_hex(id: &str, lengths: &[usize]) -> Option<String> {

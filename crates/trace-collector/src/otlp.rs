@@ -38,7 +38,7 @@ use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, 
 use prost::Message as _;
 
 use crate::batch::{BatchBudget, BatchTooLarge};
-use crate::model::{Annotation, Endpoint, Kind, Span};
+use crate::model::{link_tag, Annotation, Endpoint, Kind, Span};
 
 /// Why an OTLP payload could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +201,7 @@ fn annotation(event: &Event) -> Annotation {
 }
 
 fn link_tags(tags: &mut BTreeMap<String, String>, n: usize, link: &Link) {
-    let key = |field: &str| format!("otel.link.{n}.{field}");
+    let key = |field: &str| link_tag(n, field);
     tags.insert(key("trace_id"), hex(&link.trace_id));
     tags.insert(key("span_id"), hex(&link.span_id));
     if !link.trace_state.is_empty() {

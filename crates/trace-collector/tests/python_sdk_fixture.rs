@@ -144,3 +144,47 @@ async fn the_same_spans_as_otlp_json_are_stored_the_same() {
     );
     collector.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn print_shows_the_links_and_errors_of_these_spans() {
+    let collector = Collector::builder().bind("127.0.0.1:0").await.unwrap();
+    let base = collector.base_url();
+    let reply = post(
+        &format!("{base}/v1/traces"),
+        &[("content-type", "application/x-protobuf")],
+        OTLP,
+    );
+    assert_eq!(reply.status, 200);
+    let expected: Vec<Value> = serde_json::from_str(ZIPKIN).unwrap();
+    let trace_id = expected[0]["traceId"].as_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trace-collector"))
+            .args(["print", &trace_id, "--url", &base])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("{name} [py-app]")))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    };
+    assert!(
+        line("child").ends_with("[error: connection reset]"),
+        "{text}"
+    );
+    assert!(line("no-description").ends_with("[error]"), "{text}");
+    assert!(!line("parent").contains("[error"), "{text}");
+    assert!(
+        text.contains("↪ link to trace 0af7651916cd43dd8448eb211c80319c span b7ad6b7169203331"),
+        "{text}"
+    );
+    collector.shutdown().await.unwrap();
+}
