@@ -44,6 +44,8 @@ pub enum IngestError {
     Otlp(#[from] OtlpError),
     #[error(transparent)]
     BatchTooLarge(#[from] BatchTooLarge),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 impl From<ZipkinDecodeError> for IngestError {
@@ -101,7 +103,7 @@ pub fn zipkin_format(content_type: Option<&str>) -> Result<Format, IngestError> 
     }
 }
 
-/// Format of a body posted to `/v1/traces`.
+/// Format of a body posted to `/v1/traces` or `/v1/metrics`.
 pub fn otlp_format(content_type: Option<&str>) -> Result<Format, IngestError> {
     match content_type.map(media_type).as_deref() {
         Some("application/x-protobuf") | Some("application/protobuf") => Ok(Format::OtlpProtobuf),

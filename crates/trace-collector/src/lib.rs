@@ -30,6 +30,8 @@ pub mod ingest;
 pub mod limits;
 pub mod listener;
 pub mod malloc;
+pub mod metric_store;
+pub mod metrics;
 pub mod model;
 pub mod otlp;
 pub mod otlp_estimate;

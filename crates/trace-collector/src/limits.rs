@@ -24,6 +24,10 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed to receive a whole request body.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default limit on a metrics request body, before and after decompression
+/// (1 MiB: OTLP metric exports are small, and protobuf decodes to up to
+/// some twenty times its size).
+pub const DEFAULT_MAX_METRICS_BODY_BYTES: usize = 1024 * 1024;
 /// Default memory one decoded batch may take (64 MiB, in
 /// [`crate::model::Span::approx_bytes`] units); bigger batches are refused.
 pub const DEFAULT_MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
@@ -48,6 +52,8 @@ pub struct Limits {
     pub max_concurrent_ingests: usize,
     /// Most memory the decoded spans of one request may take.
     pub max_batch_bytes: usize,
+    /// Largest accepted metrics body, before and after decompression.
+    pub max_metrics_body_bytes: usize,
 }
 
 impl Default for Limits {
@@ -60,6 +66,7 @@ impl Default for Limits {
             body_timeout: DEFAULT_BODY_TIMEOUT,
             max_concurrent_ingests: DEFAULT_MAX_CONCURRENT_INGESTS,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            max_metrics_body_bytes: DEFAULT_MAX_METRICS_BODY_BYTES,
         }
     }
 }

@@ -216,7 +216,7 @@ fn link_tags(tags: &mut BTreeMap<String, String>, n: usize, link: &Link) {
 }
 
 /// Attributes as one JSON object, values keeping their JSON types.
-fn attributes_json(attrs: &[KeyValue]) -> serde_json::Value {
+pub(crate) fn attributes_json(attrs: &[KeyValue]) -> serde_json::Value {
     serde_json::Value::Object(
         attrs
             .iter()

@@ -13,11 +13,14 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::guard;
 use crate::ingest::{self, Format, IngestError};
 use crate::limits::Limits;
 use crate::malloc;
+use crate::metric_store::MetricStore;
+use crate::metrics;
 use crate::model::Span;
 use crate::persist::SpanLog;
 use crate::query::{now_ms, TraceQuery, DEFAULT_LIMIT, DEFAULT_LOOKBACK_MS};
@@ -37,6 +40,8 @@ pub struct AppState {
     pub ingest_token: Option<Arc<str>>,
     /// One permit per request body being buffered and decoded.
     pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// The metric series held.
+    pub metrics: Arc<RwLock<MetricStore>>,
 }
 
 impl AppState {
@@ -55,6 +60,7 @@ impl AppState {
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(
                 limits.max_concurrent_ingests.max(1),
             )),
+            metrics: Arc::new(RwLock::new(MetricStore::default())),
         }
     }
 
@@ -86,6 +92,8 @@ pub fn router(state: AppState) -> Router {
             ingest_route(&state, post_zipkin_spans).get(get_span_names),
         )
         .route("/v1/traces", ingest_route(&state, post_otlp_traces))
+        .route("/v1/metrics", ingest_route(&state, post_otlp_metrics))
+        .route("/api/metrics", get(get_metrics))
         .route("/api/v2/traceMany", get(get_trace_many))
         .route("/api/v2/services", get(get_services))
         .route("/api/v2/remoteServices", get(get_remote_services))
@@ -139,9 +147,69 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestError> {
     })
 }
 
-/// Decodes, validates, stores and logs one posted batch; all or nothing.
-/// At most `max_concurrent_ingests` bodies are buffered and decoded at once,
-/// and the body must arrive within `body_timeout`.
+/// Reads, decompresses and parses one posted body: at most
+/// `max_concurrent_ingests` bodies are handled at once (the returned permit
+/// holds a place until dropped), the body must arrive within `body_timeout`
+/// and stay within `limit` bytes before and after decompression. Also says
+/// whether the body was large enough to trim memory after it.
+async fn decode_body_with<T: Send + 'static>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    parse: impl FnOnce(&[u8]) -> Result<T, IngestError> + Send + 'static,
+) -> Result<(T, bool, OwnedSemaphorePermit), ApiError> {
+    let body_timeout = state.limits.body_timeout;
+    let slot = state
+        .ingest_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "collector is shutting down".into(),
+            )
+        })?;
+    let raw = tokio::time::timeout(body_timeout, read_body(body, limit))
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("request body not received within {body_timeout:?}"),
+            )
+        })??;
+    let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
+    // Decompression and parsing are CPU work; keep them off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let decoded = ingest::decode_body(&raw, encoding.as_deref(), limit)?;
+        let parsed = parse(&decoded);
+        let large = decoded.len() >= malloc::TRIM_AFTER_BYTES;
+        drop(decoded);
+        drop(raw);
+        if large && parsed.is_err() {
+            malloc::trim();
+        }
+        parsed.map(|value| (value, large))
+    })
+    .await
+    .map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("request decoding failed: {e}"),
+        )
+    })??;
+    Ok((parsed.0, parsed.1, slot))
+}
+
+/// Returns the memory of a large batch, now freed, to the system.
+fn trim_after(large: bool) {
+    if large {
+        tokio::task::spawn_blocking(malloc::trim);
+    }
+}
+
+/// Decodes, validates, stores and logs one posted span batch; all or nothing.
 async fn ingest(
     state: &AppState,
     headers: &HeaderMap,
@@ -149,46 +217,16 @@ async fn ingest(
     format: Format,
 ) -> Result<usize, ApiError> {
     let limits = state.limits;
-    let _slot = state.ingest_slots.acquire().await.map_err(|_| {
-        ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "collector is shutting down".into(),
-        )
-    })?;
-    let raw = tokio::time::timeout(limits.body_timeout, read_body(body, limits.max_body_bytes))
-        .await
-        .map_err(|_| {
-            ApiError(
-                StatusCode::REQUEST_TIMEOUT,
-                format!("request body not received within {:?}", limits.body_timeout),
-            )
-        })??;
-    let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
-    // Decompression and parsing are CPU work; keep them off the async workers.
-    let parsed = tokio::task::spawn_blocking(move || {
-        let decoded = ingest::decode_body(&raw, encoding.as_deref(), limits.max_body_bytes)?;
-        let parsed = ingest::parse_spans(&decoded, format, &limits);
-        let large = decoded.len() >= malloc::TRIM_AFTER_BYTES;
-        drop(decoded);
-        drop(raw);
-        if large && parsed.is_err() {
-            malloc::trim();
-        }
-        parsed.map(|spans| (spans, large))
-    })
-    .await
-    .map_err(|e| {
-        ApiError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("span decoding failed: {e}"),
-        )
-    })??;
-    let (spans, large) = parsed;
+    let (spans, large, _slot) = decode_body_with(
+        state,
+        headers,
+        body,
+        limits.max_body_bytes,
+        move |decoded| ingest::parse_spans(decoded, format, &limits),
+    )
+    .await?;
     let stored = store_spans(state, spans).await;
-    if large {
-        // The batch's buffers and the traces it evicted are free now.
-        tokio::task::spawn_blocking(malloc::trim);
-    }
+    trim_after(large);
     stored
 }
 
@@ -242,14 +280,54 @@ async fn post_otlp_traces(
     let reply = ExportTraceServiceResponse {
         partial_success: None,
     };
-    Ok(match format {
-        Format::OtlpProtobuf => (
-            [(header::CONTENT_TYPE, "application/x-protobuf")],
-            reply.encode_to_vec(),
-        )
-            .into_response(),
+    Ok(otlp_reply(format, reply.encode_to_vec()))
+}
+
+/// The OTLP success answer, in the request's encoding.
+fn otlp_reply(format: Format, protobuf: Vec<u8>) -> Response {
+    match format {
+        Format::OtlpProtobuf => {
+            ([(header::CONTENT_TYPE, "application/x-protobuf")], protobuf).into_response()
+        }
         _ => Json(serde_json::json!({})).into_response(),
+    }
+}
+
+async fn post_otlp_metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let format = ingest::otlp_format(header_str(&headers, header::CONTENT_TYPE))?;
+    let limit = state.limits.max_metrics_body_bytes;
+    let (points, large, _slot) = decode_body_with(&state, &headers, body, limit, move |decoded| {
+        Ok(match format {
+            Format::OtlpProtobuf => metrics::points_from_protobuf(decoded)?,
+            _ => metrics::points_from_json(decoded)?,
+        })
     })
+    .await?;
+    {
+        let mut store = state.metrics.write().unwrap_or_else(|p| p.into_inner());
+        for (id, point) in points {
+            store.insert(id, point);
+        }
+    }
+    trim_after(large);
+    let reply = opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse {
+        partial_success: None,
+    };
+    Ok(otlp_reply(format, reply.encode_to_vec()))
+}
+
+/// `GET /api/metrics[?name=NAME]`: every series held (or those of one
+/// metric) with their latest points; see [`crate::metric_store`].
+async fn get_metrics(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let store = state.metrics.read().unwrap_or_else(|p| p.into_inner());
+    json_response(&store.query(text(&params, "name").as_deref()))
 }
 
 async fn get_services(State(state): State<AppState>) -> Json<Vec<String>> {
