@@ -21,7 +21,7 @@ fn metric<'a>(answer: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no metric {name} in {answer}"))
 }
 
-fn series<'a>(metric: &'a Value, attributes: Value) -> &'a Value {
+fn series(metric: &Value, attributes: Value) -> &Value {
     metric["series"]
         .as_array()
         .unwrap()
@@ -104,7 +104,8 @@ async fn metrics_from_the_python_sdk_are_served() {
     gz.write_all(OTLP).unwrap();
     let gzipped = gz.finish().unwrap();
     let protobuf = ("content-type", "application/x-protobuf");
-    let cases: Vec<(&str, Vec<(&str, &str)>, &[u8])> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [u8]);
+    let cases: Vec<Case> = vec![
         ("protobuf", vec![protobuf], OTLP),
         (
             "gzip protobuf",
