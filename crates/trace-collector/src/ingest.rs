@@ -21,29 +21,58 @@ pub use crate::limits::DEFAULT_MAX_BODY_BYTES;
 /// Why a request body was refused. Each maps to a 4xx status.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// The body as received is over the limit.
     #[error("request body exceeds the limit of {limit} bytes")]
-    TooLarge { limit: usize },
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The body once decompressed is over the limit.
     #[error("decompressed request body exceeds the limit of {limit} bytes")]
-    DecompressedTooLarge { limit: usize },
+    DecompressedTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A `Content-Encoding` other than identity, gzip or deflate.
     #[error("unsupported Content-Encoding {0:?}; send identity, gzip or deflate")]
     UnsupportedEncoding(String),
+    /// A `Content-Type` the route does not read.
     #[error("unsupported Content-Type {got:?}; expected {expected}")]
-    UnsupportedContentType { got: String, expected: &'static str },
+    UnsupportedContentType {
+        /// The media type sent.
+        got: String,
+        /// What the route reads.
+        expected: &'static str,
+    },
+    /// The compressed body is corrupt.
     #[error("could not decompress the {encoding} body: {source}")]
     Decompress {
+        /// `gzip` or `deflate`.
         encoding: &'static str,
+        /// The decoder's error.
         source: std::io::Error,
     },
+    /// The body could not be received.
     #[error("could not read the request body: {0}")]
     Read(String),
+    /// Not a JSON array of Zipkin spans.
     #[error("malformed Zipkin v2 JSON (expected an array of spans): {0}")]
     ZipkinJson(#[from] serde_json::Error),
+    /// One span of the batch is invalid (so the batch is refused).
     #[error("span #{index} rejected: {source}")]
-    BadSpan { index: usize, source: SpanError },
+    BadSpan {
+        /// Its position in the batch, from 0.
+        index: usize,
+        /// What is wrong with it.
+        source: SpanError,
+    },
+    /// The OTLP trace payload could not be read.
     #[error(transparent)]
     Otlp(#[from] OtlpError),
+    /// The spans would take more memory than one batch may.
     #[error(transparent)]
     BatchTooLarge(#[from] BatchTooLarge),
+    /// The OTLP metrics payload could not be read.
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
 }
@@ -76,8 +105,11 @@ impl IngestError {
 /// The payload formats the collector reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Zipkin v2 JSON (`/api/v2/spans`).
     ZipkinJson,
+    /// OTLP protobuf (`application/x-protobuf`).
     OtlpProtobuf,
+    /// OTLP/JSON (`application/json`).
     OtlpJson,
 }
 

@@ -2,10 +2,14 @@
 //!
 //! It receives spans as Zipkin v2 JSON (`POST /api/v2/spans`, optionally
 //! gzip-compressed) and as OTLP/HTTP (`POST /v1/traces`, protobuf or JSON),
-//! keeps a bounded number of traces in memory (optionally in a JSON-lines
-//! file too), answers Zipkin's query API (`/api/v2/services`, `/api/v2/spans`,
-//! `/api/v2/traces`, `/api/v2/trace/{id}`), and serves a waterfall viewer at
-//! `/`. [`client`] renders a stored trace as a text tree for terminals.
+//! and metrics as OTLP/HTTP (`POST /v1/metrics`); keeps a bounded amount of
+//! both in memory (spans optionally in a JSON-lines file too; see
+//! [`limits`]); answers Zipkin's query API (`/api/v2/services`,
+//! `/api/v2/spans`, `/api/v2/traces`, `/api/v2/trace/{id}`,
+//! `/api/v2/traceMany`) and `/api/metrics`; refuses cross-site browser
+//! writes and, optionally, writes without a token ([`guard`]); and serves a
+//! waterfall viewer at `/`. [`client`] renders a stored trace as a text tree
+//! for terminals.
 //!
 //! From synchronous code, such as a demo task:
 //!

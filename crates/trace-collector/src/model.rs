@@ -14,9 +14,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Kind {
+    /// The caller's side of an RPC.
     Client,
+    /// The callee's side of an RPC.
     Server,
+    /// Sends a message.
     Producer,
+    /// Receives a message.
     Consumer,
 }
 
@@ -24,12 +28,16 @@ pub enum Kind {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
+    /// The service's name, such as `sqrt-demo` or `memcached`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
+    /// IPv4 address, as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4: Option<String>,
+    /// IPv6 address, as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<String>,
+    /// Port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
 }
@@ -39,6 +47,7 @@ pub struct Endpoint {
 pub struct Annotation {
     /// Microseconds since the Unix epoch.
     pub timestamp: u64,
+    /// What happened.
     pub value: String,
 }
 
@@ -47,12 +56,17 @@ pub struct Annotation {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Span {
+    /// 16 or 32 lowercase hex characters.
     pub trace_id: String,
+    /// The parent span's id; none for a root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// 16 lowercase hex characters.
     pub id: String,
+    /// RPC or messaging role; none for a local span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// The operation's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Start, microseconds since the Unix epoch.
@@ -61,20 +75,26 @@ pub struct Span {
     /// Microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<u64>,
+    /// The service that recorded the span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_endpoint: Option<Endpoint>,
+    /// The other side of an RPC or messaging span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_endpoint: Option<Endpoint>,
+    /// Timestamped events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// Key-value context (`error` marks a failed span).
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
         deserialize_with = "lenient_tags"
     )]
     pub tags: BTreeMap<String, String>,
+    /// Recorded regardless of sampling.
     #[serde(default, skip_serializing_if = "is_false")]
     pub debug: bool,
+    /// The server half of an RPC whose client half has the same id.
     #[serde(default, skip_serializing_if = "is_false")]
     pub shared: bool,
 }
@@ -82,10 +102,13 @@ pub struct Span {
 /// Why a received span cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpanError {
+    /// The trace id is not hex of the right length.
     #[error("span traceId {0:?} is not 16 or 32 hex characters")]
     BadTraceId(String),
+    /// The span id is not hex of the right length.
     #[error("span id {0:?} is not 16 hex characters")]
     BadSpanId(String),
+    /// The parent id is not hex of the right length.
     #[error("span parentId {0:?} is not 16 hex characters")]
     BadParentId(String),
 }

@@ -23,14 +23,20 @@ pub const MIN_LINES_BEFORE_COMPACTION: usize = 10_000;
 /// A span log could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
+    /// Reading, writing or renaming the file failed.
     #[error("span log {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The system's error.
         source: std::io::Error,
     },
+    /// A span could not be written as JSON.
     #[error("span log {path}: could not encode span: {source}")]
     Encode {
+        /// The file.
         path: PathBuf,
+        /// The encoder's error.
         source: serde_json::Error,
     },
 }
@@ -38,7 +44,9 @@ pub enum PersistError {
 /// What replaying a span log found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadReport {
+    /// Spans read back into the store.
     pub spans_read: usize,
+    /// Lines that did not parse (a torn last line, say).
     pub lines_skipped: usize,
 }
 

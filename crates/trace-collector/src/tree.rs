@@ -13,7 +13,9 @@ use crate::model::{Span, SpanLink};
 /// A span's position in the rendered tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeRow<'a> {
+    /// The span.
     pub span: &'a Span,
+    /// Nesting depth; roots are 0.
     pub depth: usize,
 }
 
