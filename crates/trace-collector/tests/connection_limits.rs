@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use trace_collector::Collector;
+use trace_collector::{Collector, CollectorBuilder};
 
 const HEADER_TIMEOUT: Duration = Duration::from_millis(400);
 /// How long the test waits for a close before calling the connection stuck.
@@ -38,21 +38,21 @@ fn connect(addr: SocketAddr) -> TcpStream {
     TcpStream::connect(addr).expect("connect")
 }
 
-fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> tokio::task::JoinHandle<T> {
-    tokio::task::spawn_blocking(f)
+/// Starts `builder` on a free port, runs `client` (blocking socket code)
+/// against it, then shuts the collector down.
+async fn against(builder: CollectorBuilder, client: impl FnOnce(SocketAddr) + Send + 'static) {
+    let collector = builder.bind("127.0.0.1:0").await.unwrap();
+    let addr = collector.addr();
+    tokio::task::spawn_blocking(move || client(addr))
+        .await
+        .unwrap();
+    collector.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn half_sent_headers_and_idle_keep_alive_are_cut_off() {
-    let collector = Collector::builder()
-        .header_timeout(HEADER_TIMEOUT)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let addr = collector.addr();
-    blocking(move || {
+    let builder = Collector::builder().header_timeout(HEADER_TIMEOUT);
+    against(builder, move |addr| {
         // Many connections that start a request head and never finish it.
         let mut stalled: Vec<TcpStream> = (0..50)
             .map(|_| {
@@ -78,21 +78,15 @@ async fn half_sent_headers_and_idle_keep_alive_are_cut_off() {
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
         assert!(reply.ends_with("ok"), "{reply}");
     })
-    .await
-    .unwrap();
-    collector.shutdown().await.unwrap();
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_beyond_the_connection_cap_wait_for_a_free_slot() {
-    let collector = Collector::builder()
+    let builder = Collector::builder()
         .max_connections(2)
-        .header_timeout(HEADER_TIMEOUT)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let addr = collector.addr();
-    blocking(move || {
+        .header_timeout(HEADER_TIMEOUT);
+    against(builder, move |addr| {
         // Two idle connections take both slots...
         let holders: Vec<TcpStream> = (0..2).map(|_| connect(addr)).collect();
         std::thread::sleep(Duration::from_millis(100));
@@ -116,20 +110,13 @@ async fn clients_beyond_the_connection_cap_wait_for_a_free_slot() {
         assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
         drop(holders);
     })
-    .await
-    .unwrap();
-    collector.shutdown().await.unwrap();
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_never_arrives_is_cut_off() {
-    let collector = Collector::builder()
-        .body_timeout(HEADER_TIMEOUT)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let addr = collector.addr();
-    blocking(move || {
+    let builder = Collector::builder().body_timeout(HEADER_TIMEOUT);
+    against(builder, move |addr| {
         let mut slow = connect(addr);
         slow.write_all(
             b"POST /api/v2/spans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[",
@@ -139,7 +126,5 @@ async fn a_body_that_never_arrives_is_cut_off() {
         let reply = String::from_utf8_lossy(&reply);
         assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
     })
-    .await
-    .unwrap();
-    collector.shutdown().await.unwrap();
+    .await;
 }

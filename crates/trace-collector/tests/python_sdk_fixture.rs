@@ -15,21 +15,35 @@ use trace_collector::Collector;
 const OTLP: &[u8] = include_bytes!("fixtures/python_sdk_spans.otlp.pb");
 const ZIPKIN: &str = include_str!("fixtures/python_sdk_spans.zipkin.json");
 
+/// What the Python SDK's Zipkin exporter wrote.
+fn expected() -> Vec<Value> {
+    serde_json::from_str(ZIPKIN).unwrap()
+}
+
+/// The fixture's trace id.
+fn trace_id() -> String {
+    expected()[0]["traceId"].as_str().unwrap().to_owned()
+}
+
+/// Posts `body` to `/v1/traces` as `content_type` and returns the fixture's
+/// trace as the collector serves it.
+fn post_and_fetch(base: &str, content_type: &str, body: &[u8]) -> Value {
+    let reply = post(
+        &format!("{base}/v1/traces"),
+        &[("content-type", content_type)],
+        body,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    get(base, &format!("/api/v2/trace/{}", trace_id())).json()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_from_the_python_sdk_matches_its_zipkin_exporter() {
     let collector = Collector::builder().bind("127.0.0.1:0").await.unwrap();
     let base = collector.base_url();
-    let reply = post(
-        &format!("{base}/v1/traces"),
-        &[("content-type", "application/x-protobuf")],
-        OTLP,
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text());
-
-    let expected: Vec<Value> = serde_json::from_str(ZIPKIN).unwrap();
-    let trace_id = expected[0]["traceId"].as_str().unwrap();
-    let served = get(&base, &format!("/api/v2/trace/{trace_id}")).json();
+    let served = post_and_fetch(&base, "application/x-protobuf", OTLP);
     zipkin_schema::trace(&served).unwrap();
+    let expected = expected();
     let served: BTreeMap<&str, &Value> = served
         .as_array()
         .unwrap()
@@ -114,34 +128,11 @@ async fn the_same_spans_as_otlp_json_are_stored_the_same() {
     let json = serde_json::to_vec(&request).unwrap();
     let collector = Collector::builder().bind("127.0.0.1:0").await.unwrap();
     let base = collector.base_url();
-    let by_protobuf = {
-        let reply = post(
-            &format!("{base}/v1/traces"),
-            &[("content-type", "application/x-protobuf")],
-            OTLP,
-        );
-        assert_eq!(reply.status, 200);
-        let expected: Vec<Value> = serde_json::from_str(ZIPKIN).unwrap();
-        get(
-            &base,
-            &format!("/api/v2/trace/{}", expected[0]["traceId"].as_str().unwrap()),
-        )
-        .json()
-    };
+    let by_protobuf = post_and_fetch(&base, "application/x-protobuf", OTLP);
     collector.shutdown().await.unwrap();
     let collector = Collector::builder().bind("127.0.0.1:0").await.unwrap();
-    let base = collector.base_url();
-    let reply = post(
-        &format!("{base}/v1/traces"),
-        &[("content-type", "application/json")],
-        &json,
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let trace_id = by_protobuf[0]["traceId"].as_str().unwrap();
-    assert_eq!(
-        get(&base, &format!("/api/v2/trace/{trace_id}")).json(),
-        by_protobuf
-    );
+    let by_json = post_and_fetch(&collector.base_url(), "application/json", &json);
+    assert_eq!(by_json, by_protobuf);
     collector.shutdown().await.unwrap();
 }
 
@@ -149,14 +140,8 @@ async fn the_same_spans_as_otlp_json_are_stored_the_same() {
 async fn print_shows_the_links_and_errors_of_these_spans() {
     let collector = Collector::builder().bind("127.0.0.1:0").await.unwrap();
     let base = collector.base_url();
-    let reply = post(
-        &format!("{base}/v1/traces"),
-        &[("content-type", "application/x-protobuf")],
-        OTLP,
-    );
-    assert_eq!(reply.status, 200);
-    let expected: Vec<Value> = serde_json::from_str(ZIPKIN).unwrap();
-    let trace_id = expected[0]["traceId"].as_str().unwrap().to_owned();
+    post_and_fetch(&base, "application/x-protobuf", OTLP);
+    let trace_id = trace_id();
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_trace-collector"))
             .args(["print", &trace_id, "--url", &base])
