@@ -17,7 +17,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// (64 KiB); longer ones are cut and end with
 /// [`crate::model::truncation_marker`].
 pub const DEFAULT_MAX_VALUE_BYTES: usize = 64 * 1024;
-/// Default cap on open connections; further ones wait in the listen backlog.
+/// Default cap on open connections; further ones are answered 503 and closed.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// Default time allowed for a request head, and for an idle keep-alive
 /// connection to start its next request.

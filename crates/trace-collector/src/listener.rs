@@ -5,8 +5,9 @@
 //! never finishes its headers holds them forever. Here a connection must
 //! deliver a complete request head within [`Limits::header_timeout`], which
 //! hyper also applies while an idle keep-alive connection waits for its next
-//! request; at [`Limits::max_connections`] open connections the loop stops
-//! accepting until one closes (new clients wait in the kernel's backlog).
+//! request. Beyond [`Limits::max_connections`] open connections, a new
+//! connection is answered `503` with `Retry-After` and closed at once, so
+//! no connection waits unbounded (exporters retry on 503).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ use crate::limits::Limits;
 /// Largest request head hyper buffers for one connection; it bounds the
 /// memory a slow client can pin per connection.
 const MAX_HEAD_BUFFER: usize = 64 * 1024;
+/// The whole answer to a connection beyond the cap.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: text/plain\r\nContent-Length: 29\r\n\r\ntoo many connections; retry\r\n";
 /// How long in-flight requests may take to finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -46,12 +49,6 @@ pub async fn serve(
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
-        let slot = tokio::select! {
-            slot = slots.clone().acquire_owned() => slot,
-            () = &mut shutdown => break,
-        };
-        // The semaphore is never closed, so this only guards the type.
-        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -64,6 +61,15 @@ pub async fn serve(
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // A fresh socket's send buffer is empty, so one non-blocking
+            // write suffices; the connection closes when dropped.
+            let _ = stream.try_write(BUSY);
+            // Closing with unread bytes would reset the connection before
+            // the client reads the 503; take what has arrived.
+            let _ = stream.try_read(&mut [0u8; 4096]);
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
