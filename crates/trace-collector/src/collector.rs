@@ -144,6 +144,13 @@ impl CollectorBuilder {
         self
     }
 
+    /// Time a write may stay blocked (the client not reading its answer)
+    /// before the connection is dropped.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.write_timeout = timeout;
+        self
+    }
+
     /// Requires `Authorization: Bearer <token>` on the ingest routes.
     pub fn ingest_token(mut self, token: impl Into<String>) -> Self {
         self.ingest_token = Some(token.into());

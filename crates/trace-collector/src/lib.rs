@@ -45,6 +45,7 @@ pub mod server;
 pub mod store;
 pub mod tree;
 mod web;
+pub mod write_deadline;
 
 pub use client::{
     fetch_trace, find_latest_trace, render_latest, render_trace, wait_for_trace, ClientError,

@@ -7,7 +7,8 @@
 //! decoded at once by `max_concurrent_ingests`, each string in
 //! a span by `max_value_bytes`, and connections by `max_connections` and the
 //! timeouts (a connection that sends no complete request head within
-//! `header_timeout`, or stays idle that long between requests, is closed).
+//! `header_timeout`, or stays idle that long between requests, is closed,
+//! and one that stops reading its answer for `write_timeout` is dropped).
 
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// Default time allowed for a request head, and for an idle keep-alive
 /// connection to start its next request.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a write to a client may stay blocked (the client not
+/// reading) before the connection is dropped.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed to receive a whole request body.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default limit on a metrics request body, before and after decompression
@@ -48,6 +52,8 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time allowed to receive a request body.
     pub body_timeout: Duration,
+    /// Time a write may stay blocked before the connection is dropped.
+    pub write_timeout: Duration,
     /// Most request bodies buffered and decoded at once.
     pub max_concurrent_ingests: usize,
     /// Most memory the decoded spans of one request may take.
@@ -64,6 +70,7 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             max_concurrent_ingests: DEFAULT_MAX_CONCURRENT_INGESTS,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             max_metrics_body_bytes: DEFAULT_MAX_METRICS_BODY_BYTES,

@@ -7,7 +7,9 @@
 //! hyper also applies while an idle keep-alive connection waits for its next
 //! request. Beyond [`Limits::max_connections`] open connections, a new
 //! connection is answered `503` with `Retry-After` and closed at once, so
-//! no connection waits unbounded (exporters retry on 503).
+//! no connection waits unbounded (exporters retry on 503). A client that
+//! stops reading its answer is dropped after [`Limits::write_timeout`]
+//! ([`crate::write_deadline`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::limits::Limits;
+use crate::write_deadline::WriteDeadline;
 
 /// Largest request head hyper buffers for one connection; it bounds the
 /// memory a slow client can pin per connection.
@@ -73,7 +76,8 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let io = WriteDeadline::new(TokioIo::new(stream), limits.write_timeout);
+        let connection = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "connection ended with an error");

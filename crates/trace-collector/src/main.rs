@@ -4,7 +4,7 @@
 //! trace-collector [--listen ADDR] [--max-traces N] [--max-spans-per-trace N]
 //!                 [--max-bytes SIZE] [--max-value-bytes SIZE] [--max-body-bytes SIZE]
 //!                 [--max-batch-bytes SIZE] [--max-connections N]
-//!                 [--header-timeout SECS] [--body-timeout SECS]
+//!                 [--header-timeout SECS] [--body-timeout SECS] [--write-timeout SECS]
 //!                 [--ingest-token TOKEN] [--persist FILE]
 //! trace-collector print <TRACE_ID> [--url URL]
 //! trace-collector latest [--service NAME] [--root NAME] [--url URL]
@@ -20,12 +20,13 @@ usage:
   trace-collector [--listen ADDR] [--max-traces N] [--max-spans-per-trace N]
                   [--max-bytes SIZE] [--max-value-bytes SIZE] [--max-body-bytes SIZE]
                   [--max-batch-bytes SIZE] [--max-connections N]
-                  [--header-timeout SECS] [--body-timeout SECS]
+                  [--header-timeout SECS] [--body-timeout SECS] [--write-timeout SECS]
                   [--ingest-token TOKEN] [--persist FILE]
       run the collector (defaults: --listen 127.0.0.1:9411, the Zipkin port;
       1000 traces of at most 10000 spans within 128MiB; values cut at 64KiB;
       8MiB bodies decoding to at most 64MiB; 256 connections; 10 s for a
-      request head or between requests; 30 s for a body; no token; no span
+      request head, between requests and for a blocked write; 30 s for a
+      body; no token; no span
       log). SIZE is bytes, or a number with KiB, MiB or GiB. The token may
       also come from $TRACE_COLLECTOR_INGEST_TOKEN.
   trace-collector print <TRACE_ID> [--url URL]
@@ -48,6 +49,7 @@ struct ServeOptions {
     max_connections: Option<usize>,
     header_timeout: Option<Duration>,
     body_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
     ingest_token: Option<String>,
     persist: Option<String>,
 }
@@ -133,6 +135,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
             max_connections: number("--max-connections", take("--max-connections"))?,
             header_timeout: seconds("--header-timeout", take("--header-timeout"))?,
             body_timeout: seconds("--body-timeout", take("--body-timeout"))?,
+            write_timeout: seconds("--write-timeout", take("--write-timeout"))?,
             ingest_token: take("--ingest-token")
                 .or_else(|| std::env::var(TOKEN_VARIABLE).ok())
                 .filter(|t| !t.is_empty()),
@@ -226,6 +229,9 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         }
         if let Some(t) = options.body_timeout {
             builder = builder.body_timeout(t);
+        }
+        if let Some(t) = options.write_timeout {
+            builder = builder.write_timeout(t);
         }
         let has_token = options.ingest_token.is_some();
         if let Some(token) = options.ingest_token {

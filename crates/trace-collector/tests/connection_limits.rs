@@ -3,6 +3,8 @@
 //! header timeout; beyond the connection cap a client is answered 503 and
 //! closed at once. (The timeout is shortened here; the default is 10 s.)
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
@@ -26,9 +28,10 @@ fn read_until_closed(stream: &mut TcpStream) -> (Vec<u8>, Duration) {
             Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == ErrorKind::ConnectionReset => return (got, start.elapsed()),
             Err(e) => panic!(
-                "connection still open after {:?} ({e}); got {:?}",
+                "connection still open after {:?} ({e}); got {} bytes starting {:?}",
                 start.elapsed(),
-                String::from_utf8_lossy(&got)
+                got.len(),
+                String::from_utf8_lossy(&got[..got.len().min(200)])
             ),
         }
     }
@@ -124,4 +127,38 @@ async fn a_body_that_never_arrives_is_cut_off() {
         assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_its_answer_is_dropped() {
+    let collector = Collector::builder()
+        .write_timeout(HEADER_TIMEOUT)
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let base = collector.base_url();
+    let addr = collector.addr();
+    tokio::task::spawn_blocking(move || {
+        // About 24 MB of spans: more than the socket buffers hold.
+        for n in 0..400u64 {
+            let span = serde_json::json!([{
+                "traceId": format!("{:032x}", n + 1), "id": "0000000000000001",
+                "timestamp": common::micros_ago(5), "tags": {"payload": "z".repeat(60_000)}
+            }]);
+            assert_eq!(common::post_zipkin(&base, &span).status, 202);
+        }
+        let path = "/api/v2/traces?limit=1000";
+        let full = common::get(&base, path).body.len();
+        assert!(full > 20_000_000, "{full}");
+        let mut idle = connect(addr);
+        write!(idle, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        // Read nothing for well past the write timeout...
+        std::thread::sleep(HEADER_TIMEOUT * 4);
+        // ...then only what was already in flight arrives before the close.
+        let (got, _) = read_until_closed(&mut idle);
+        assert!(got.len() < full, "read {} of {full} bytes", got.len());
+    })
+    .await
+    .unwrap();
+    collector.shutdown().await.unwrap();
 }
