@@ -35,7 +35,7 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nR
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets open
-/// requests finish (at most [`SHUTDOWN_GRACE`]).
+/// requests finish (at most five seconds).
 pub async fn serve(
     listener: TcpListener,
     app: Router,

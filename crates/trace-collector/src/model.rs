@@ -257,7 +257,7 @@ impl Span {
 
     /// An estimate, on the high side, of the memory this span occupies:
     /// the struct itself plus every heap allocation it owns, each counted
-    /// with [`ALLOCATION_OVERHEAD`]. The store's byte budget is kept in
+    /// with an allocator overhead of 16 bytes. The store's byte budget is kept in
     /// these units.
     pub fn approx_bytes(&self) -> usize {
         let strings = string_bytes(&self.trace_id)
