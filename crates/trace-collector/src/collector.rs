@@ -119,6 +119,25 @@ impl CollectorBuilder {
         self
     }
 
+    /// Byte budget of the metric store; the series updated least recently
+    /// are evicted beyond it.
+    pub fn max_metric_bytes(mut self, n: usize) -> Self {
+        self.limits.max_metric_bytes = n;
+        self
+    }
+
+    /// Most metric series held (min 1).
+    pub fn max_metric_series(mut self, n: usize) -> Self {
+        self.limits.max_metric_series = n;
+        self
+    }
+
+    /// Points kept per metric series (min 1).
+    pub fn max_points_per_series(mut self, n: usize) -> Self {
+        self.limits.max_points_per_series = n;
+        self
+    }
+
     /// Most request bodies buffered and decoded at once (min 1).
     pub fn max_concurrent_ingests(mut self, n: usize) -> Self {
         self.limits.max_concurrent_ingests = n;

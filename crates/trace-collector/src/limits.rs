@@ -12,6 +12,10 @@
 
 use std::time::Duration;
 
+use crate::metric_store::{
+    DEFAULT_MAX_METRIC_BYTES, DEFAULT_MAX_POINTS_PER_SERIES, DEFAULT_MAX_SERIES,
+};
+
 /// Default limit on a request body, before and after decompression (8 MiB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Default cap on one tag value, annotation value, name or endpoint string
@@ -60,6 +64,12 @@ pub struct Limits {
     pub max_batch_bytes: usize,
     /// Largest accepted metrics body, before and after decompression.
     pub max_metrics_body_bytes: usize,
+    /// Most metric series held.
+    pub max_metric_series: usize,
+    /// Points kept per metric series.
+    pub max_points_per_series: usize,
+    /// Byte budget of the metric store.
+    pub max_metric_bytes: usize,
 }
 
 impl Default for Limits {
@@ -74,6 +84,9 @@ impl Default for Limits {
             max_concurrent_ingests: DEFAULT_MAX_CONCURRENT_INGESTS,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             max_metrics_body_bytes: DEFAULT_MAX_METRICS_BODY_BYTES,
+            max_metric_series: DEFAULT_MAX_SERIES,
+            max_points_per_series: DEFAULT_MAX_POINTS_PER_SERIES,
+            max_metric_bytes: DEFAULT_MAX_METRIC_BYTES,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! ```text
 //! trace-collector [--listen ADDR] [--max-traces N] [--max-spans-per-trace N]
 //!                 [--max-bytes SIZE] [--max-value-bytes SIZE] [--max-body-bytes SIZE]
-//!                 [--max-batch-bytes SIZE] [--max-connections N]
+//!                 [--max-batch-bytes SIZE] [--max-metric-bytes SIZE] [--max-connections N]
 //!                 [--header-timeout SECS] [--body-timeout SECS] [--write-timeout SECS]
 //!                 [--ingest-token TOKEN] [--persist FILE]
 //! trace-collector print <TRACE_ID> [--url URL]
@@ -19,12 +19,12 @@ const USAGE: &str = "\
 usage:
   trace-collector [--listen ADDR] [--max-traces N] [--max-spans-per-trace N]
                   [--max-bytes SIZE] [--max-value-bytes SIZE] [--max-body-bytes SIZE]
-                  [--max-batch-bytes SIZE] [--max-connections N]
+                  [--max-batch-bytes SIZE] [--max-metric-bytes SIZE] [--max-connections N]
                   [--header-timeout SECS] [--body-timeout SECS] [--write-timeout SECS]
                   [--ingest-token TOKEN] [--persist FILE]
       run the collector (defaults: --listen 127.0.0.1:9411, the Zipkin port;
       1000 traces of at most 10000 spans within 128MiB; values cut at 64KiB;
-      8MiB bodies decoding to at most 64MiB; 256 connections; 10 s for a
+      8MiB bodies decoding to at most 64MiB; metrics within 32MiB; 256 connections; 10 s for a
       request head, between requests and for a blocked write; 30 s for a
       body; no token; no span
       log). SIZE is bytes, or a number with KiB, MiB or GiB. The token may
@@ -46,6 +46,7 @@ struct ServeOptions {
     max_value_bytes: Option<usize>,
     max_body_bytes: Option<usize>,
     max_batch_bytes: Option<usize>,
+    max_metric_bytes: Option<usize>,
     max_connections: Option<usize>,
     header_timeout: Option<Duration>,
     body_timeout: Option<Duration>,
@@ -132,6 +133,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
             max_value_bytes: size("--max-value-bytes", take("--max-value-bytes"))?,
             max_body_bytes: size("--max-body-bytes", take("--max-body-bytes"))?,
             max_batch_bytes: size("--max-batch-bytes", take("--max-batch-bytes"))?,
+            max_metric_bytes: size("--max-metric-bytes", take("--max-metric-bytes"))?,
             max_connections: number("--max-connections", take("--max-connections"))?,
             header_timeout: seconds("--header-timeout", take("--header-timeout"))?,
             body_timeout: seconds("--body-timeout", take("--body-timeout"))?,
@@ -220,6 +222,9 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         }
         if let Some(n) = options.max_batch_bytes {
             builder = builder.max_batch_bytes(n);
+        }
+        if let Some(n) = options.max_metric_bytes {
+            builder = builder.max_metric_bytes(n);
         }
         if let Some(n) = options.max_connections {
             builder = builder.max_connections(n);

@@ -60,7 +60,11 @@ impl AppState {
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(
                 limits.max_concurrent_ingests.max(1),
             )),
-            metrics: Arc::new(RwLock::new(MetricStore::default())),
+            metrics: Arc::new(RwLock::new(MetricStore::new(
+                limits.max_metric_series,
+                limits.max_points_per_series,
+                limits.max_metric_bytes,
+            ))),
         }
     }
 
