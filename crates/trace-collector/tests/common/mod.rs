@@ -2,6 +2,7 @@
 //! reports 4xx/5xx as data, sample Zipkin spans, and scratch directories.
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod otel_http;
 pub mod zipkin_schema;
 
