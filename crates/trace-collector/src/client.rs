@@ -14,18 +14,26 @@ const SEARCH_LIMIT: usize = 100;
 /// A query against a collector failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The request failed or answered an error status.
     #[error("GET {url}: {source}")]
     Http {
+        /// The URL requested.
         url: String,
+        /// What went wrong.
         source: Box<ureq::Error>,
     },
+    /// The answer was not the JSON expected.
     #[error("GET {url}: response is not Zipkin v2 JSON: {source}")]
     Json {
+        /// The URL requested.
         url: String,
+        /// The parse error.
         source: serde_json::Error,
     },
+    /// No trace has this id.
     #[error("trace {0} not found")]
     TraceNotFound(String),
+    /// No trace matches the filter (described).
     #[error("no trace matches {0}")]
     NoMatchingTrace(String),
 }

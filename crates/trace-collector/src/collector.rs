@@ -13,26 +13,34 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::ingest::DEFAULT_MAX_BODY_BYTES;
+use crate::limits::Limits;
+use crate::listener;
 use crate::persist::{PersistError, SpanLog};
 use crate::server::{router, AppState};
-use crate::store::{Store, StoreStats, DEFAULT_MAX_SPANS_PER_TRACE, DEFAULT_MAX_TRACES};
+use crate::store::{
+    Store, StoreStats, DEFAULT_MAX_BYTES, DEFAULT_MAX_SPANS_PER_TRACE, DEFAULT_MAX_TRACES,
+};
 
 /// The collector could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
+    /// The listening socket could not be bound.
     #[error("could not listen: {0}")]
     Bind(std::io::Error),
+    /// The span log could not be read or written.
     #[error(transparent)]
     Persist(#[from] PersistError),
+    /// The accept loop failed.
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    /// The server task panicked or was cancelled.
     #[error("server task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -53,7 +61,9 @@ impl Collector {
 pub struct CollectorBuilder {
     max_traces: usize,
     max_spans_per_trace: usize,
-    max_body_bytes: usize,
+    max_bytes: usize,
+    limits: Limits,
+    ingest_token: Option<String>,
     persist_path: Option<PathBuf>,
 }
 
@@ -62,7 +72,9 @@ impl Default for CollectorBuilder {
         CollectorBuilder {
             max_traces: DEFAULT_MAX_TRACES,
             max_spans_per_trace: DEFAULT_MAX_SPANS_PER_TRACE,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_bytes: DEFAULT_MAX_BYTES,
+            limits: Limits::default(),
+            ingest_token: None,
             persist_path: None,
         }
     }
@@ -81,9 +93,86 @@ impl CollectorBuilder {
         self
     }
 
+    /// Byte budget of the store; the oldest traces are evicted beyond it.
+    pub fn max_bytes(mut self, n: usize) -> Self {
+        self.max_bytes = n;
+        self
+    }
+
     /// Largest accepted request body, before and after decompression.
     pub fn max_body_bytes(mut self, n: usize) -> Self {
-        self.max_body_bytes = n;
+        self.limits.max_body_bytes = n;
+        self
+    }
+
+    /// Longest tag value (and annotation value, name, endpoint string) kept;
+    /// longer ones are cut and end with a truncation marker.
+    pub fn max_value_bytes(mut self, n: usize) -> Self {
+        self.limits.max_value_bytes = n;
+        self
+    }
+
+    /// Most memory the decoded spans of one request may take; a bigger
+    /// batch is refused with 413.
+    pub fn max_batch_bytes(mut self, n: usize) -> Self {
+        self.limits.max_batch_bytes = n;
+        self
+    }
+
+    /// Byte budget of the metric store; the series updated least recently
+    /// are evicted beyond it.
+    pub fn max_metric_bytes(mut self, n: usize) -> Self {
+        self.limits.max_metric_bytes = n;
+        self
+    }
+
+    /// Most metric series held (min 1).
+    pub fn max_metric_series(mut self, n: usize) -> Self {
+        self.limits.max_metric_series = n;
+        self
+    }
+
+    /// Points kept per metric series (min 1).
+    pub fn max_points_per_series(mut self, n: usize) -> Self {
+        self.limits.max_points_per_series = n;
+        self
+    }
+
+    /// Most request bodies buffered and decoded at once (min 1).
+    pub fn max_concurrent_ingests(mut self, n: usize) -> Self {
+        self.limits.max_concurrent_ingests = n;
+        self
+    }
+
+    /// Most connections open at once (min 1).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.limits.max_connections = n;
+        self
+    }
+
+    /// Time a connection has to send a complete request head, and the
+    /// longest a keep-alive connection may sit idle between requests.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_timeout = timeout;
+        self
+    }
+
+    /// Time a client has to send a whole request body.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.body_timeout = timeout;
+        self
+    }
+
+    /// Time a write may stay blocked (the client not reading its answer)
+    /// before the connection is dropped.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.write_timeout = timeout;
+        self
+    }
+
+    /// Requires `Authorization: Bearer <token>` on the ingest routes.
+    pub fn ingest_token(mut self, token: impl Into<String>) -> Self {
+        self.ingest_token = Some(token.into());
         self
     }
 
@@ -96,7 +185,8 @@ impl CollectorBuilder {
     /// Loads the span log (if any), binds `addr` and starts serving in a
     /// background task. The collector accepts requests once this returns.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<RunningCollector, CollectorError> {
-        let mut store = Store::new(self.max_traces, self.max_spans_per_trace);
+        let mut store =
+            Store::new(self.max_traces, self.max_spans_per_trace).with_max_bytes(self.max_bytes);
         let log = match &self.persist_path {
             None => None,
             Some(path) => {
@@ -119,20 +209,16 @@ impl CollectorBuilder {
             .await
             .map_err(CollectorError::Bind)?;
         let addr = listener.local_addr().map_err(CollectorError::Bind)?;
-        let state = AppState {
-            store: Arc::new(RwLock::new(store)),
-            log,
-            max_body_bytes: self.max_body_bytes,
-        };
+        let state = AppState::new(store, log, self.limits, self.ingest_token);
         let app = router(state.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let limits = self.limits;
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    // A dropped sender also means stop.
-                    let _ = stop_rx.await;
-                })
-                .await
+            // A dropped sender also means stop.
+            let stop = async {
+                let _ = stop_rx.await;
+            };
+            listener::serve(listener, app, limits, stop).await
         });
         tracing::info!(%addr, "trace collector listening");
         Ok(RunningCollector {

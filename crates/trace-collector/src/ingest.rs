@@ -11,45 +11,89 @@ use std::io::Read;
 
 use axum::http::StatusCode;
 
+use crate::batch::{self, BatchBudget, BatchTooLarge, ZipkinDecodeError};
+use crate::limits::Limits;
 use crate::model::{Span, SpanError};
 use crate::otlp::{self, OtlpError};
 
-/// Default limit on a request body, before and after decompression.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+pub use crate::limits::DEFAULT_MAX_BODY_BYTES;
 
 /// Why a request body was refused. Each maps to a 4xx status.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// The body as received is over the limit.
     #[error("request body exceeds the limit of {limit} bytes")]
-    TooLarge { limit: usize },
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// The body once decompressed is over the limit.
     #[error("decompressed request body exceeds the limit of {limit} bytes")]
-    DecompressedTooLarge { limit: usize },
+    DecompressedTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A `Content-Encoding` other than identity, gzip or deflate.
     #[error("unsupported Content-Encoding {0:?}; send identity, gzip or deflate")]
     UnsupportedEncoding(String),
+    /// A `Content-Type` the route does not read.
     #[error("unsupported Content-Type {got:?}; expected {expected}")]
-    UnsupportedContentType { got: String, expected: &'static str },
+    UnsupportedContentType {
+        /// The media type sent.
+        got: String,
+        /// What the route reads.
+        expected: &'static str,
+    },
+    /// The compressed body is corrupt.
     #[error("could not decompress the {encoding} body: {source}")]
     Decompress {
+        /// `gzip` or `deflate`.
         encoding: &'static str,
+        /// The decoder's error.
         source: std::io::Error,
     },
+    /// The body could not be received.
     #[error("could not read the request body: {0}")]
     Read(String),
+    /// Not a JSON array of Zipkin spans.
     #[error("malformed Zipkin v2 JSON (expected an array of spans): {0}")]
     ZipkinJson(#[from] serde_json::Error),
+    /// One span of the batch is invalid (so the batch is refused).
     #[error("span #{index} rejected: {source}")]
-    BadSpan { index: usize, source: SpanError },
+    BadSpan {
+        /// Its position in the batch, from 0.
+        index: usize,
+        /// What is wrong with it.
+        source: SpanError,
+    },
+    /// The OTLP trace payload could not be read.
     #[error(transparent)]
     Otlp(#[from] OtlpError),
+    /// The spans would take more memory than one batch may.
+    #[error(transparent)]
+    BatchTooLarge(#[from] BatchTooLarge),
+    /// The OTLP metrics payload could not be read.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
+}
+
+impl From<ZipkinDecodeError> for IngestError {
+    fn from(e: ZipkinDecodeError) -> IngestError {
+        match e {
+            ZipkinDecodeError::Json(e) => IngestError::ZipkinJson(e),
+            ZipkinDecodeError::TooLarge(e) => IngestError::BatchTooLarge(e),
+        }
+    }
 }
 
 impl IngestError {
     /// The HTTP status the client should see.
     pub fn status(&self) -> StatusCode {
         match self {
-            IngestError::TooLarge { .. } | IngestError::DecompressedTooLarge { .. } => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
+            IngestError::TooLarge { .. }
+            | IngestError::DecompressedTooLarge { .. }
+            | IngestError::BatchTooLarge(_)
+            | IngestError::Otlp(OtlpError::TooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             IngestError::UnsupportedEncoding(_) | IngestError::UnsupportedContentType { .. } => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
@@ -61,8 +105,11 @@ impl IngestError {
 /// The payload formats the collector reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Zipkin v2 JSON (`/api/v2/spans`).
     ZipkinJson,
+    /// OTLP protobuf (`application/x-protobuf`).
     OtlpProtobuf,
+    /// OTLP/JSON (`application/json`).
     OtlpJson,
 }
 
@@ -88,7 +135,7 @@ pub fn zipkin_format(content_type: Option<&str>) -> Result<Format, IngestError> 
     }
 }
 
-/// Format of a body posted to `/v1/traces`.
+/// Format of a body posted to `/v1/traces` or `/v1/metrics`.
 pub fn otlp_format(content_type: Option<&str>) -> Result<Format, IngestError> {
     match content_type.map(media_type).as_deref() {
         Some("application/x-protobuf") | Some("application/protobuf") => Ok(Format::OtlpProtobuf),
@@ -139,18 +186,25 @@ fn inflate(
     Ok(Cow::Owned(out))
 }
 
-/// Parses and validates a decoded body in the given format.
-pub fn parse_spans(body: &[u8], format: Format) -> Result<Vec<Span>, IngestError> {
+/// Parses and validates a decoded body in the given format, within the
+/// batch memory budget, cutting every string longer than the value cap
+/// (see [`Span::cap_values`]).
+pub fn parse_spans(body: &[u8], format: Format, limits: &Limits) -> Result<Vec<Span>, IngestError> {
+    let budget = BatchBudget::new(limits.max_batch_bytes);
+    let max_value_bytes = limits.max_value_bytes;
     let raw = match format {
-        Format::ZipkinJson => serde_json::from_slice::<Vec<Span>>(body)?,
-        Format::OtlpProtobuf => otlp::spans_from_protobuf(body)?,
-        Format::OtlpJson => otlp::spans_from_json(body)?,
+        Format::ZipkinJson => batch::zipkin_spans(body, budget)?,
+        Format::OtlpProtobuf => otlp::spans_from_protobuf(body, budget)?,
+        Format::OtlpJson => otlp::spans_from_json(body, budget)?,
     };
     raw.into_iter()
         .enumerate()
         .map(|(index, span)| {
-            span.normalize()
-                .map_err(|source| IngestError::BadSpan { index, source })
+            let mut span = span
+                .normalize()
+                .map_err(|source| IngestError::BadSpan { index, source })?;
+            span.cap_values(max_value_bytes);
+            Ok(span)
         })
         .collect()
 }
@@ -221,11 +275,41 @@ mod tests {
     #[test]
     fn a_bad_span_rejects_the_batch() {
         let body = br#"[{"traceId":"01","id":"02"},{"traceId":"nothex","id":"03"}]"#;
-        let err = parse_spans(body, Format::ZipkinJson).unwrap_err();
+        let err = parse_spans(body, Format::ZipkinJson, &Limits::default()).unwrap_err();
         assert!(
             matches!(err, IngestError::BadSpan { index: 1, .. }),
             "{err}"
         );
-        assert!(parse_spans(b"{\"traceId\":\"01\"}", Format::ZipkinJson).is_err());
+        assert!(parse_spans(
+            b"{\"traceId\":\"01\"}",
+            Format::ZipkinJson,
+            &Limits::default()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn long_values_are_cut_with_a_marker() {
+        let body = format!(
+            r#"[{{"traceId":"01","id":"02","name":"n","tags":{{"big":"{}","small":"ok","é":"{}"}}}}]"#,
+            "x".repeat(5_000),
+            "é".repeat(100)
+        );
+        let limits = Limits {
+            max_value_bytes: 101,
+            ..Limits::default()
+        };
+        let spans = parse_spans(body.as_bytes(), Format::ZipkinJson, &limits).unwrap();
+        let tags = &spans[0].tags;
+        assert_eq!(tags["small"], "ok");
+        assert_eq!(
+            tags["big"],
+            format!("{}…[truncated, 5000 bytes]", "x".repeat(101))
+        );
+        // Cut on a character boundary: 50 two-byte characters fit in 101 bytes.
+        assert_eq!(
+            tags["é"],
+            format!("{}…[truncated, 200 bytes]", "é".repeat(50))
+        );
     }
 }

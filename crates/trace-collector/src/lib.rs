@@ -2,10 +2,14 @@
 //!
 //! It receives spans as Zipkin v2 JSON (`POST /api/v2/spans`, optionally
 //! gzip-compressed) and as OTLP/HTTP (`POST /v1/traces`, protobuf or JSON),
-//! keeps a bounded number of traces in memory (optionally in a JSON-lines
-//! file too), answers Zipkin's query API (`/api/v2/services`, `/api/v2/spans`,
-//! `/api/v2/traces`, `/api/v2/trace/{id}`), and serves a waterfall viewer at
-//! `/`. [`client`] renders a stored trace as a text tree for terminals.
+//! and metrics as OTLP/HTTP (`POST /v1/metrics`); keeps a bounded amount of
+//! both in memory (spans optionally in a JSON-lines file too; see
+//! [`limits`]); answers Zipkin's query API (`/api/v2/services`,
+//! `/api/v2/spans`, `/api/v2/traces`, `/api/v2/trace/{id}`,
+//! `/api/v2/traceMany`) and `/api/metrics`; refuses cross-site browser
+//! writes and, optionally, writes without a token ([`guard`]); and serves a
+//! waterfall viewer at `/`. [`client`] renders a stored trace as a text tree
+//! for terminals.
 //!
 //! From synchronous code, such as a demo task:
 //!
@@ -22,23 +26,33 @@
 //! # Ok(()) }
 //! ```
 
+pub mod batch;
 pub mod client;
 pub mod collector;
+pub mod guard;
 pub mod ingest;
+pub mod limits;
+pub mod listener;
+pub mod malloc;
+pub mod metric_store;
+pub mod metrics;
 pub mod model;
 pub mod otlp;
+pub mod otlp_estimate;
 pub mod persist;
 pub mod query;
 pub mod server;
 pub mod store;
 pub mod tree;
 mod web;
+pub mod write_deadline;
 
 pub use client::{
     fetch_trace, find_latest_trace, render_latest, render_trace, wait_for_trace, ClientError,
     TraceFilter,
 };
 pub use collector::{Collector, CollectorBuilder, CollectorError, RunningCollector};
+pub use limits::Limits;
 pub use model::{Annotation, Endpoint, Kind, Span};
 pub use query::TraceQuery;
 pub use store::{Store, StoreStats};

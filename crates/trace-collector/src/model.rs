@@ -14,9 +14,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Kind {
+    /// The caller's side of an RPC.
     Client,
+    /// The callee's side of an RPC.
     Server,
+    /// Sends a message.
     Producer,
+    /// Receives a message.
     Consumer,
 }
 
@@ -24,12 +28,16 @@ pub enum Kind {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
+    /// The service's name, such as `sqrt-demo` or `memcached`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
+    /// IPv4 address, as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4: Option<String>,
+    /// IPv6 address, as text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<String>,
+    /// Port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
 }
@@ -39,6 +47,7 @@ pub struct Endpoint {
 pub struct Annotation {
     /// Microseconds since the Unix epoch.
     pub timestamp: u64,
+    /// What happened.
     pub value: String,
 }
 
@@ -47,12 +56,17 @@ pub struct Annotation {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Span {
+    /// 16 or 32 lowercase hex characters.
     pub trace_id: String,
+    /// The parent span's id; none for a root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// 16 lowercase hex characters.
     pub id: String,
+    /// RPC or messaging role; none for a local span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// The operation's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Start, microseconds since the Unix epoch.
@@ -61,20 +75,26 @@ pub struct Span {
     /// Microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<u64>,
+    /// The service that recorded the span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_endpoint: Option<Endpoint>,
+    /// The other side of an RPC or messaging span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_endpoint: Option<Endpoint>,
+    /// Timestamped events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// Key-value context (`error` marks a failed span).
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
         deserialize_with = "lenient_tags"
     )]
     pub tags: BTreeMap<String, String>,
+    /// Recorded regardless of sampling.
     #[serde(default, skip_serializing_if = "is_false")]
     pub debug: bool,
+    /// The server half of an RPC whose client half has the same id.
     #[serde(default, skip_serializing_if = "is_false")]
     pub shared: bool,
 }
@@ -82,10 +102,13 @@ pub struct Span {
 /// Why a received span cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpanError {
+    /// The trace id is not hex of the right length.
     #[error("span traceId {0:?} is not 16 or 32 hex characters")]
     BadTraceId(String),
+    /// The span id is not hex of the right length.
     #[error("span id {0:?} is not 16 hex characters")]
     BadSpanId(String),
+    /// The parent id is not hex of the right length.
     #[error("span parentId {0:?} is not 16 hex characters")]
     BadParentId(String),
 }
@@ -149,6 +172,146 @@ impl Span {
     /// End time in microseconds, when both start and duration are known.
     pub fn end(&self) -> Option<u64> {
         Some(self.timestamp?.saturating_add(self.duration.unwrap_or(0)))
+    }
+}
+
+/// What a heap allocation costs beyond its payload (allocator header and
+/// rounding), as assumed by [`Span::approx_bytes`].
+const ALLOCATION_OVERHEAD: usize = 16;
+/// What one entry of a `BTreeMap<String, String>` costs beyond its two
+/// strings' bytes: the two `String` headers plus a share of the node.
+const TAG_ENTRY_OVERHEAD: usize = 2 * std::mem::size_of::<String>() + 2 * ALLOCATION_OVERHEAD + 16;
+
+fn string_bytes(s: &str) -> usize {
+    if s.is_empty() {
+        0
+    } else {
+        s.len() + ALLOCATION_OVERHEAD
+    }
+}
+
+fn endpoint_bytes(e: &Option<Endpoint>) -> usize {
+    e.as_ref().map_or(0, |e| {
+        [&e.service_name, &e.ipv4, &e.ipv6]
+            .into_iter()
+            .flatten()
+            .map(|s| string_bytes(s))
+            .sum()
+    })
+}
+
+/// The marker that ends a value cut by [`Span::cap_values`]; the number is
+/// how many bytes the value had before it was cut.
+pub fn truncation_marker(original_len: usize) -> String {
+    format!("…[truncated, {original_len} bytes]")
+}
+
+/// Cuts `value` to at most `max` bytes (on a character boundary) and
+/// appends [`truncation_marker`]; returns whether it cut.
+fn cap_value(value: &mut String, max: usize) -> bool {
+    if value.len() <= max {
+        return false;
+    }
+    let original = value.len();
+    let mut end = max;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    value.truncate(end);
+    value.push_str(&truncation_marker(original));
+    value.shrink_to_fit();
+    true
+}
+
+impl Span {
+    /// Cuts every tag key and value, annotation value, endpoint string and
+    /// the span name to at most `max` bytes, each followed by [`truncation_marker`] when cut. Returns
+    /// how many values were cut.
+    pub fn cap_values(&mut self, max: usize) -> usize {
+        let mut cut = 0;
+        for value in self.tags.values_mut() {
+            cut += usize::from(cap_value(value, max));
+        }
+        for annotation in &mut self.annotations {
+            cut += usize::from(cap_value(&mut annotation.value, max));
+        }
+        let endpoint_strings = [&mut self.local_endpoint, &mut self.remote_endpoint]
+            .into_iter()
+            .flatten()
+            .flat_map(|e| [&mut e.service_name, &mut e.ipv4, &mut e.ipv6]);
+        for text in endpoint_strings.chain([&mut self.name]).flatten() {
+            cut += usize::from(cap_value(text, max));
+        }
+        if self.tags.keys().any(|k| k.len() > max) {
+            let tags = std::mem::take(&mut self.tags);
+            self.tags = tags
+                .into_iter()
+                .map(|(mut k, v)| {
+                    cut += usize::from(cap_value(&mut k, max));
+                    (k, v)
+                })
+                .collect();
+        }
+        cut
+    }
+
+    /// An estimate, on the high side, of the memory this span occupies:
+    /// the struct itself plus every heap allocation it owns, each counted
+    /// with an allocator overhead of 16 bytes. The store's byte budget is kept in
+    /// these units.
+    pub fn approx_bytes(&self) -> usize {
+        let strings = string_bytes(&self.trace_id)
+            + string_bytes(&self.id)
+            + self.parent_id.as_deref().map_or(0, string_bytes)
+            + self.name.as_deref().map_or(0, string_bytes);
+        let endpoints =
+            endpoint_bytes(&self.local_endpoint) + endpoint_bytes(&self.remote_endpoint);
+        let annotations = self
+            .annotations
+            .iter()
+            .map(|a| std::mem::size_of::<Annotation>() + string_bytes(&a.value))
+            .sum::<usize>()
+            + if self.annotations.is_empty() {
+                0
+            } else {
+                ALLOCATION_OVERHEAD
+            };
+        let tags: usize = self
+            .tags
+            .iter()
+            .map(|(k, v)| TAG_ENTRY_OVERHEAD + k.len() + v.len())
+            .sum();
+        std::mem::size_of::<Span>() + strings + endpoints + annotations + tags
+    }
+}
+
+/// A link from one span to another (an OTLP span link; Zipkin has none, so
+/// it travels as the tags named by [`link_tag`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanLink {
+    /// The linked span's trace id.
+    pub trace_id: String,
+    /// The linked span's id.
+    pub span_id: String,
+}
+
+/// The tag key holding `field` (`trace_id`, `span_id`, `trace_state` or
+/// `attributes`) of a span's link number `n` (from 0): `otel.link.N.FIELD`.
+pub fn link_tag(n: usize, field: &str) -> String {
+    format!("otel.link.{n}.{field}")
+}
+
+impl Span {
+    /// The span's links, in order, read from its [`link_tag`] tags.
+    pub fn links(&self) -> Vec<SpanLink> {
+        (0..)
+            .map_while(|n| {
+                Some(SpanLink {
+                    trace_id: self.tags.get(&link_tag(n, "trace_id"))?.clone(),
+                    span_id: self.tags.get(&link_tag(n, "span_id"))?.clone(),
+                })
+            })
+            .collect()
     }
 }
 

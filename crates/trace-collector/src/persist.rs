@@ -23,14 +23,20 @@ pub const MIN_LINES_BEFORE_COMPACTION: usize = 10_000;
 /// A span log could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
+    /// Reading, writing or renaming the file failed.
     #[error("span log {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The system's error.
         source: std::io::Error,
     },
+    /// A span could not be written as JSON.
     #[error("span log {path}: could not encode span: {source}")]
     Encode {
+        /// The file.
         path: PathBuf,
+        /// The encoder's error.
         source: serde_json::Error,
     },
 }
@@ -38,7 +44,9 @@ pub enum PersistError {
 /// What replaying a span log found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadReport {
+    /// Spans read back into the store.
     pub spans_read: usize,
+    /// Lines that did not parse (a torn last line, say).
     pub lines_skipped: usize,
 }
 
@@ -175,13 +183,23 @@ fn replay(path: &Path, store: &mut Store) -> Result<LoadReport, PersistError> {
 }
 
 /// Replaces the log's contents via a temporary file and rename, so a crash
-/// mid-way leaves the old log intact.
+/// mid-way leaves the old log intact. Spans are streamed to the file: a
+/// full store is never held a second time as one JSON buffer.
 fn rewrite(path: &Path, spans: &[&Span]) -> Result<(), PersistError> {
     let mut tmp_name = path.as_os_str().to_owned();
     tmp_name.push(".compact");
     let tmp = PathBuf::from(tmp_name);
-    let buf = encode(path, spans.iter().copied())?;
-    fs::write(&tmp, &buf).map_err(|source| io_error(&tmp, source))?;
+    let file = File::create(&tmp).map_err(|source| io_error(&tmp, source))?;
+    let mut out = std::io::BufWriter::new(file);
+    for span in spans {
+        serde_json::to_writer(&mut out, span).map_err(|source| PersistError::Encode {
+            path: tmp.clone(),
+            source,
+        })?;
+        out.write_all(b"\n")
+            .map_err(|source| io_error(&tmp, source))?;
+    }
+    out.flush().map_err(|source| io_error(&tmp, source))?;
     fs::rename(&tmp, path).map_err(|source| io_error(path, source))
 }
 

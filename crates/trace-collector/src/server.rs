@@ -7,13 +7,20 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
+use tokio::sync::OwnedSemaphorePermit;
 
+use crate::guard;
 use crate::ingest::{self, Format, IngestError};
+use crate::limits::Limits;
+use crate::malloc;
+use crate::metric_store::MetricStore;
+use crate::metrics;
 use crate::model::Span;
 use crate::persist::SpanLog;
 use crate::query::{now_ms, TraceQuery, DEFAULT_LIMIT, DEFAULT_LOOKBACK_MS};
@@ -23,12 +30,45 @@ use crate::web;
 /// Shared state of a running collector.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The spans held.
     pub store: Arc<RwLock<Store>>,
+    /// The span log, when persisting.
     pub log: Option<Arc<SpanLog>>,
-    pub max_body_bytes: usize,
+    /// Body, value, connection and time limits.
+    pub limits: Limits,
+    /// Required as `Authorization: Bearer <token>` on ingest routes, if set.
+    pub ingest_token: Option<Arc<str>>,
+    /// One permit per request body being buffered and decoded.
+    pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// The metric series held.
+    pub metrics: Arc<RwLock<MetricStore>>,
 }
 
 impl AppState {
+    /// State around `store` with the given limits and optional ingest token.
+    pub fn new(
+        store: Store,
+        log: Option<Arc<SpanLog>>,
+        limits: Limits,
+        ingest_token: Option<String>,
+    ) -> AppState {
+        AppState {
+            store: Arc::new(RwLock::new(store)),
+            log,
+            limits,
+            ingest_token: ingest_token.map(Arc::from),
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_concurrent_ingests.max(1),
+            )),
+            metrics: Arc::new(RwLock::new(MetricStore::new(
+                limits.max_metric_series,
+                limits.max_points_per_series,
+                limits.max_metric_bytes,
+            ))),
+        }
+    }
+
+    /// The store, for reading.
     pub fn read(&self) -> RwLockReadGuard<'_, Store> {
         // Store methods never leave it half-updated, so a poisoned lock is still usable.
         self.store.read().unwrap_or_else(|p| p.into_inner())
@@ -39,11 +79,26 @@ impl AppState {
     }
 }
 
+/// A POST route behind the ingest guard ([`guard::admit`]).
+fn ingest_route<H, T>(state: &AppState, handler: H) -> MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    post(handler).route_layer(from_fn_with_state(state.clone(), guard::admit))
+}
+
 /// All routes of the collector.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/v2/spans", post(post_zipkin_spans).get(get_span_names))
-        .route("/v1/traces", post(post_otlp_traces))
+        .route(
+            "/api/v2/spans",
+            ingest_route(&state, post_zipkin_spans).get(get_span_names),
+        )
+        .route("/v1/traces", ingest_route(&state, post_otlp_traces))
+        .route("/v1/metrics", ingest_route(&state, post_otlp_metrics))
+        .route("/api/metrics", get(get_metrics))
+        .route("/api/v2/traceMany", get(get_trace_many))
         .route("/api/v2/services", get(get_services))
         .route("/api/v2/remoteServices", get(get_remote_services))
         .route("/api/v2/traces", get(get_traces))
@@ -96,29 +151,87 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, IngestError> {
     })
 }
 
-/// Decodes, validates, stores and logs one posted batch; all or nothing.
+/// Reads, decompresses and parses one posted body: at most
+/// `max_concurrent_ingests` bodies are handled at once (the returned permit
+/// holds a place until dropped), the body must arrive within `body_timeout`
+/// and stay within `limit` bytes before and after decompression. Also says
+/// whether the body was large enough to trim memory after it.
+async fn decode_body_with<T: Send + 'static>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    parse: impl FnOnce(&[u8]) -> Result<T, IngestError> + Send + 'static,
+) -> Result<(T, bool, OwnedSemaphorePermit), ApiError> {
+    let body_timeout = state.limits.body_timeout;
+    let slot = state
+        .ingest_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "collector is shutting down".into(),
+            )
+        })?;
+    let raw = tokio::time::timeout(body_timeout, read_body(body, limit))
+        .await
+        .map_err(|_| {
+            ApiError(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("request body not received within {body_timeout:?}"),
+            )
+        })??;
+    let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
+    // Decompression and parsing are CPU work; keep them off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || {
+        let decoded = ingest::decode_body(&raw, encoding.as_deref(), limit)?;
+        let parsed = parse(&decoded);
+        let large = decoded.len() >= malloc::TRIM_AFTER_BYTES;
+        drop(decoded);
+        drop(raw);
+        if large && parsed.is_err() {
+            malloc::trim();
+        }
+        parsed.map(|value| (value, large))
+    })
+    .await
+    .map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("request decoding failed: {e}"),
+        )
+    })??;
+    Ok((parsed.0, parsed.1, slot))
+}
+
+/// Returns the memory of a large batch, now freed, to the system.
+fn trim_after(large: bool) {
+    if large {
+        tokio::task::spawn_blocking(malloc::trim);
+    }
+}
+
+/// Decodes, validates, stores and logs one posted span batch; all or nothing.
 async fn ingest(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
     format: Format,
 ) -> Result<usize, ApiError> {
-    let raw = read_body(body, state.max_body_bytes).await?;
-    let limit = state.max_body_bytes;
-    let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
-    // Decompression and parsing are CPU work; keep them off the async workers.
-    let parsed = tokio::task::spawn_blocking(move || {
-        let decoded = ingest::decode_body(&raw, encoding.as_deref(), limit)?;
-        ingest::parse_spans(&decoded, format)
-    })
-    .await
-    .map_err(|e| {
-        ApiError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("span decoding failed: {e}"),
-        )
-    })??;
-    store_spans(state, parsed).await
+    let limits = state.limits;
+    let (spans, large, _slot) = decode_body_with(
+        state,
+        headers,
+        body,
+        limits.max_body_bytes,
+        move |decoded| ingest::parse_spans(decoded, format, &limits),
+    )
+    .await?;
+    let stored = store_spans(state, spans).await;
+    trim_after(large);
+    stored
 }
 
 async fn store_spans(state: &AppState, spans: Vec<Span>) -> Result<usize, ApiError> {
@@ -171,14 +284,54 @@ async fn post_otlp_traces(
     let reply = ExportTraceServiceResponse {
         partial_success: None,
     };
-    Ok(match format {
-        Format::OtlpProtobuf => (
-            [(header::CONTENT_TYPE, "application/x-protobuf")],
-            reply.encode_to_vec(),
-        )
-            .into_response(),
+    Ok(otlp_reply(format, reply.encode_to_vec()))
+}
+
+/// The OTLP success answer, in the request's encoding.
+fn otlp_reply(format: Format, protobuf: Vec<u8>) -> Response {
+    match format {
+        Format::OtlpProtobuf => {
+            ([(header::CONTENT_TYPE, "application/x-protobuf")], protobuf).into_response()
+        }
         _ => Json(serde_json::json!({})).into_response(),
+    }
+}
+
+async fn post_otlp_metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let format = ingest::otlp_format(header_str(&headers, header::CONTENT_TYPE))?;
+    let limit = state.limits.max_metrics_body_bytes;
+    let (points, large, _slot) = decode_body_with(&state, &headers, body, limit, move |decoded| {
+        Ok(match format {
+            Format::OtlpProtobuf => metrics::points_from_protobuf(decoded)?,
+            _ => metrics::points_from_json(decoded)?,
+        })
     })
+    .await?;
+    {
+        let mut store = state.metrics.write().unwrap_or_else(|p| p.into_inner());
+        for (id, point) in points {
+            store.insert(id, point);
+        }
+    }
+    trim_after(large);
+    let reply = opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse {
+        partial_success: None,
+    };
+    Ok(otlp_reply(format, reply.encode_to_vec()))
+}
+
+/// `GET /api/metrics[?name=NAME]`: every series held (or those of one
+/// metric) with their latest points; see [`crate::metric_store`].
+async fn get_metrics(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let store = state.metrics.read().unwrap_or_else(|p| p.into_inner());
+    json_response(&store.query(text(&params, "name").as_deref()))
 }
 
 async fn get_services(State(state): State<AppState>) -> Json<Vec<String>> {
@@ -261,9 +414,22 @@ fn trace_query(params: &HashMap<String, String>) -> Result<TraceQuery, ApiError>
 async fn get_traces(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<Vec<Span>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = trace_query(&params)?;
-    Ok(Json(state.read().query(&query)))
+    let store = state.read();
+    json_response(&store.query_refs(&query))
+}
+
+/// Serializes `value` as the JSON answer (from borrowed spans: no copy of
+/// them is made).
+fn json_response(value: &impl serde::Serialize) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("could not encode the answer: {e}"),
+        )
+    })?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn get_trace(
@@ -281,6 +447,43 @@ async fn get_trace(
         .trace(&id)
         .map(Json)
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("trace {id} not found")))
+}
+
+/// `GET /api/v2/traceMany?traceIds=a,b`: the traces held among those asked
+/// for, in the order asked, each as a list of spans (possibly none). As the
+/// API spec says, fewer than two ids, a repeated id or one that is not 16 to
+/// 32 hex characters is a 400.
+async fn get_trace_many(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<Vec<Span>>>, ApiError> {
+    let ids = trace_ids(required(&params, "traceIds")?)?;
+    let store = state.read();
+    Ok(Json(ids.iter().filter_map(|id| store.trace(id)).collect()))
+}
+
+/// Parses `traceIds`: comma-separated, at least two, none repeated (ids
+/// compare zero-padded to 32 characters, so a 64-bit id and its padded
+/// 128-bit form are the same trace).
+fn trace_ids(list: &str) -> Result<Vec<String>, ApiError> {
+    let bad = |why: String| ApiError(StatusCode::BAD_REQUEST, why);
+    let mut ids: Vec<String> = Vec::new();
+    for raw in list.split(',').map(str::trim) {
+        let id = Some(raw)
+            .filter(|r| r.len() >= 16)
+            .and_then(|r| crate::model::normalize_hex(r, &[32]))
+            .ok_or_else(|| bad(format!("trace id {raw:?} is not 16 to 32 hex characters")))?;
+        if ids.contains(&id) {
+            return Err(bad(format!("trace id {raw:?} is listed twice")));
+        }
+        ids.push(id);
+    }
+    if ids.len() < 2 {
+        return Err(bad(
+            "traceIds needs at least two trace ids; use /api/v2/trace/{traceId} for one".into(),
+        ));
+    }
+    Ok(ids)
 }
 
 async fn get_stats(State(state): State<AppState>) -> Json<StoreStats> {

@@ -8,12 +8,14 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-use crate::model::Span;
+use crate::model::{Span, SpanLink};
 
 /// A span's position in the rendered tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeRow<'a> {
+    /// The span.
     pub span: &'a Span,
+    /// Nesting depth; roots are 0.
     pub depth: usize,
 }
 
@@ -110,7 +112,10 @@ pub fn format_duration(micros: u64) -> String {
 }
 
 /// Renders a trace as a box-drawing tree: name, service, duration and start
-/// offset from the trace start; failed spans are marked `[error]`.
+/// offset from the trace start. A failed span is marked `[error: <message>]`
+/// (`[error]` when the `error` tag has no message), and each span link gets
+/// a line of its own under the span: `↪ link to <name> [<service>]` when the
+/// linked span is in this trace, else `↪ link to trace <id> span <id>`.
 pub fn render_tree(spans: &[Span]) -> String {
     let rows = tree_rows(spans);
     let Some(first) = rows.first() else {
@@ -134,7 +139,7 @@ pub fn render_tree(spans: &[Span]) -> String {
         .map(|(n, row)| format!("{}{}", prefix(&rows, n), label(row.span)))
         .collect();
     let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
-    for (row, label) in rows.iter().zip(&labels) {
+    for (n, (row, label)) in rows.iter().zip(&labels).enumerate() {
         let pad = width - label.chars().count();
         let duration = row
             .span
@@ -145,15 +150,46 @@ pub fn render_tree(spans: &[Span]) -> String {
             .span
             .timestamp
             .map(|t| format_duration(t.saturating_sub(start)));
-        let error = if row.span.is_error() { "  [error]" } else { "" };
         let _ = writeln!(
             out,
-            "{label}{:pad$}  {duration:>11}  @ +{}{error}",
+            "{label}{:pad$}  {duration:>11}  @ +{}{}",
             "",
-            offset.unwrap_or_else(|| "?".into())
+            offset.unwrap_or_else(|| "?".into()),
+            error_mark(row.span)
         );
+        for link in row.span.links() {
+            let _ = writeln!(
+                out,
+                "{} ↪ link to {}",
+                continuation(&rows, n),
+                link_target(spans, &link)
+            );
+        }
     }
     out
+}
+
+/// Error messages longer than this are shortened in the tree.
+const MAX_ERROR_CHARS: usize = 60;
+
+/// `  [error: <message>]`, `  [error]`, or nothing for a span that did not fail.
+fn error_mark(span: &Span) -> String {
+    match span.tags.get("error").map(|m| m.trim()) {
+        None => String::new(),
+        Some("" | "true") => "  [error]".to_owned(),
+        Some(message) => format!("  [error: {}]", shorten(message, MAX_ERROR_CHARS)),
+    }
+}
+
+/// The linked span by name when this trace holds it, else by ids.
+fn link_target(spans: &[Span], link: &SpanLink) -> String {
+    let same_trace = spans
+        .iter()
+        .find(|s| s.id == link.span_id && s.trace_id == link.trace_id);
+    match same_trace {
+        Some(target) => label(target),
+        None => format!("trace {} span {}", link.trace_id, link.span_id),
+    }
 }
 
 /// Span names longer than this are shortened in the middle, so a tree with
@@ -212,6 +248,24 @@ fn prefix(rows: &[TreeRow<'_>], n: usize) -> String {
     out
 }
 
+/// The guides that continue below row `n`, for lines that belong to it:
+/// its ancestors' `│` where they have later children, and its own `│` if
+/// it has children.
+fn continuation(rows: &[TreeRow<'_>], n: usize) -> String {
+    let depth = rows[n].depth;
+    let mut out = String::new();
+    for level in 1..=depth {
+        out.push_str(if has_later_sibling(rows, n, level) {
+            "│  "
+        } else {
+            "   "
+        });
+    }
+    let has_children = rows.get(n + 1).is_some_and(|r| r.depth > depth);
+    out.push_str(if has_children { "│" } else { " " });
+    out
+}
+
 /// Whether, after row `n`, another row at `level` appears before the
 /// enclosing subtree ends (a row shallower than `level`).
 fn has_later_sibling(rows: &[TreeRow<'_>], n: usize, level: usize) -> bool {
@@ -258,7 +312,11 @@ mod tests {
         assert!(lines[1].starts_with("root [app]"));
         assert!(lines[2].starts_with("├─ first [app]"));
         assert!(lines[3].starts_with("│  └─ get [app]"));
-        assert!(lines[3].ends_with("@ +200 µs  [error]"));
+        assert!(
+            lines[3].ends_with("@ +200 µs  [error: boom]"),
+            "{}",
+            lines[3]
+        );
         assert!(lines[4].starts_with("└─ second [app]"));
         assert!(lines[4].contains("1.000 ms"));
     }
@@ -313,5 +371,48 @@ mod tests {
         assert!(short.starts_with("CalculateSquareRoot-999"));
         assert!(short.contains('…'));
         assert_eq!(shorten(&"x".repeat(64), 64), "x".repeat(64));
+    }
+
+    #[test]
+    fn links_and_error_messages_are_shown() {
+        let mut root = span("1", None, "root", 0, 100);
+        root.tags.insert("error".into(), "".into());
+        let mut linking = span("2", Some("1"), "linking", 10, 10);
+        linking.tags.insert(
+            crate::model::link_tag(0, "trace_id"),
+            "00000000000000aa".into(),
+        );
+        linking
+            .tags
+            .insert(crate::model::link_tag(0, "span_id"), "3".into());
+        linking
+            .tags
+            .insert(crate::model::link_tag(1, "trace_id"), "f".repeat(32));
+        linking
+            .tags
+            .insert(crate::model::link_tag(1, "span_id"), "e".repeat(16));
+        linking
+            .tags
+            .insert("error".into(), format!("timed out {}", "x".repeat(100)));
+        let spans = vec![root, linking, span("3", Some("1"), "target", 30, 10)];
+        let text = render_tree(&spans);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].ends_with("[error]"), "{text}");
+        assert!(lines[2].starts_with("├─ linking [app]"), "{text}");
+        assert!(lines[2].contains("[error: timed out xxx"), "{text}");
+        assert!(
+            lines[2].contains("x…x") && !lines[2].contains(&"x".repeat(100)),
+            "{text}"
+        );
+        assert_eq!(lines[3], "│    ↪ link to target [app]");
+        assert_eq!(
+            lines[4],
+            format!(
+                "│    ↪ link to trace {} span {}",
+                "f".repeat(32),
+                "e".repeat(16)
+            )
+        );
+        assert!(lines[5].starts_with("└─ target [app]"), "{text}");
     }
 }

@@ -54,7 +54,8 @@ async fn renders_the_newest_matching_trace_as_a_tree() {
         "{tree}"
     );
     assert!(
-        lines[3].starts_with("└─ memcache.set [sqrt-app]") && lines[3].ends_with("[error]"),
+        lines[3].starts_with("└─ memcache.set [sqrt-app]")
+            && lines[3].ends_with("[error: connection reset]"),
         "{tree}"
     );
 

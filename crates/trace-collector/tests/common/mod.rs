@@ -2,7 +2,9 @@
 //! reports 4xx/5xx as data, sample Zipkin spans, and scratch directories.
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod otel_http;
+pub mod zipkin_schema;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -48,7 +50,7 @@ fn reply(mut response: ureq::http::Response<ureq::Body>) -> Reply {
     let body = response
         .body_mut()
         .with_config()
-        .limit(64 * 1024 * 1024)
+        .limit(1024 * 1024 * 1024)
         .read_to_vec()
         .expect("read body");
     Reply {
