@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::analysis::DEFAULT_AUTOCOMPLETE_KEYS;
 use crate::ingest::DEFAULT_MAX_BODY_BYTES;
 use crate::persist::{PersistError, SpanLog};
 use crate::server::{router, AppState};
@@ -55,6 +56,7 @@ pub struct CollectorBuilder {
     max_spans_per_trace: usize,
     max_body_bytes: usize,
     persist_path: Option<PathBuf>,
+    autocomplete_keys: Vec<String>,
 }
 
 impl Default for CollectorBuilder {
@@ -64,6 +66,10 @@ impl Default for CollectorBuilder {
             max_spans_per_trace: DEFAULT_MAX_SPANS_PER_TRACE,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             persist_path: None,
+            autocomplete_keys: DEFAULT_AUTOCOMPLETE_KEYS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
         }
     }
 }
@@ -90,6 +96,17 @@ impl CollectorBuilder {
     /// Appends received spans to this JSON-lines file and reloads it at start.
     pub fn persist_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.persist_path = Some(path.into());
+        self
+    }
+
+    /// Tag keys whose values `/api/v2/autocompleteValues` offers (Zipkin's
+    /// `AUTOCOMPLETE_KEYS`); defaults to [`DEFAULT_AUTOCOMPLETE_KEYS`].
+    pub fn autocomplete_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.autocomplete_keys = keys.into_iter().map(Into::into).collect();
         self
     }
 
@@ -123,6 +140,7 @@ impl CollectorBuilder {
             store: Arc::new(RwLock::new(store)),
             log,
             max_body_bytes: self.max_body_bytes,
+            autocomplete_keys: self.autocomplete_keys.into(),
         };
         let app = router(state.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();

@@ -22,6 +22,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod analysis;
 pub mod client;
 pub mod collector;
 pub mod ingest;

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! trace-collector [--listen ADDR] [--max-traces N] [--max-spans-per-trace N]
-//!                 [--max-body-bytes N] [--persist FILE]
+//!                 [--max-body-bytes N] [--persist FILE] [--autocomplete-keys K1,K2]
 //! trace-collector print <TRACE_ID> [--url URL]
 //! trace-collector latest [--service NAME] [--root NAME] [--url URL]
 //! ```
@@ -14,9 +14,10 @@ use trace_collector::{render_latest, render_trace, Collector, TraceFilter};
 const USAGE: &str = "\
 usage:
   trace-collector [--listen ADDR] [--max-traces N] [--max-spans-per-trace N]
-                  [--max-body-bytes N] [--persist FILE]
+                  [--max-body-bytes N] [--persist FILE] [--autocomplete-keys K1,K2]
       run the collector (defaults: --listen 127.0.0.1:9411, the Zipkin port;
-      1000 traces of at most 10000 spans; 8 MiB bodies; no span log)
+      1000 traces of at most 10000 spans; 8 MiB bodies; no span log;
+      autocomplete for a few common tag keys, \"\" for none)
   trace-collector print <TRACE_ID> [--url URL]
       print one trace as an indented tree (default --url http://127.0.0.1:9411)
   trace-collector latest [--service NAME] [--root SPAN_NAME] [--url URL]
@@ -32,6 +33,7 @@ struct ServeOptions {
     max_spans_per_trace: Option<usize>,
     max_body_bytes: Option<usize>,
     persist: Option<String>,
+    autocomplete_keys: Option<Vec<String>>,
 }
 
 /// Parsed command line.
@@ -72,6 +74,13 @@ fn parse(args: &[String]) -> Result<Command, String> {
             max_spans_per_trace: number("--max-spans-per-trace", take("--max-spans-per-trace"))?,
             max_body_bytes: number("--max-body-bytes", take("--max-body-bytes"))?,
             persist: take("--persist"),
+            autocomplete_keys: take("--autocomplete-keys").map(|keys| {
+                keys.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
         }),
         Some("print") => Command::Print {
             trace_id: positional.get(1).cloned().ok_or("print needs a trace id")?,
@@ -143,6 +152,9 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         if let Some(n) = options.max_body_bytes {
             builder = builder.max_body_bytes(n);
         }
+        if let Some(keys) = options.autocomplete_keys {
+            builder = builder.autocomplete_keys(keys);
+        }
         if let Some(path) = options.persist {
             builder = builder.persist_path(path);
         }
@@ -175,8 +187,13 @@ mod tests {
 
     #[test]
     fn parses_serve_flags() {
-        match parse(&args("--listen 0.0.0.0:1 --max-traces 5 --persist /tmp/x")).unwrap() {
+        match parse(&args(
+            "--listen 0.0.0.0:1 --max-traces 5 --persist /tmp/x --autocomplete-keys a,,b",
+        ))
+        .unwrap()
+        {
             Command::Serve(o) => {
+                assert_eq!(o.autocomplete_keys, Some(vec!["a".into(), "b".into()]));
                 assert_eq!(o.listen, "0.0.0.0:1");
                 assert_eq!(o.max_traces, Some(5));
                 assert_eq!(o.max_spans_per_trace, None);

@@ -13,6 +13,7 @@ use axum::{Json, Router};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message as _;
 
+use crate::analysis;
 use crate::ingest::{self, Format, IngestError};
 use crate::model::Span;
 use crate::persist::SpanLog;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub store: Arc<RwLock<Store>>,
     pub log: Option<Arc<SpanLog>>,
     pub max_body_bytes: usize,
+    /// Tag keys whose values `/api/v2/autocompleteValues` offers.
+    pub autocomplete_keys: Arc<[String]>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/trace/{id}", get(get_trace))
         .route("/api/collector/stats", get(get_stats))
         .route("/health", get(|| async { "ok" }))
+        .merge(analysis::routes::routes())
         .merge(web::routes())
         // Bodies are size-checked by `read_body` with a clearer message.
         .layer(DefaultBodyLimit::disable())
@@ -58,7 +62,7 @@ pub fn router(state: AppState) -> Router {
 
 /// A client error: status plus a plain-text explanation.
 #[derive(Debug)]
-struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -185,7 +189,10 @@ async fn get_services(State(state): State<AppState>) -> Json<Vec<String>> {
     Json(state.read().services())
 }
 
-fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+pub(crate) fn required<'a>(
+    params: &'a HashMap<String, String>,
+    name: &str,
+) -> Result<&'a str, ApiError> {
     params
         .get(name)
         .map(String::as_str)
@@ -214,7 +221,7 @@ async fn get_remote_services(
     Ok(Json(state.read().remote_services(service)))
 }
 
-fn number<T: std::str::FromStr>(
+pub(crate) fn number<T: std::str::FromStr>(
     params: &HashMap<String, String>,
     name: &str,
 ) -> Result<Option<T>, ApiError> {
@@ -229,7 +236,7 @@ fn number<T: std::str::FromStr>(
     }
 }
 
-fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
+pub(crate) fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
     // Zipkin UIs send "all" to mean no filter.
     params
         .get(name)
