@@ -273,7 +273,7 @@ mod tests {
             end_ts_ms: 10,
             lookback_ms: 5,
         };
-        assert!(dependency_links(&[trace.clone()], window).is_empty());
+        assert!(dependency_links(std::slice::from_ref(&trace), window).is_empty());
         let window = TimeWindow {
             end_ts_ms: 10,
             lookback_ms: 10,
