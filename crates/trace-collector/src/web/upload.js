@@ -1,0 +1,66 @@
+// Viewing a Zipkin JSON file from disk (as Zipkin's UI allows): a list of
+// spans (one trace, as the download gives), or a list of such lists.
+
+import { $, el, errorBox, rendering } from "./util.js";
+import { showSpans } from "./trace.js";
+
+/** Traces from the last file opened, by trace id. */
+const uploaded = new Map();
+
+/** Splits parsed JSON into traces; throws a readable error when it is not Zipkin v2 JSON. */
+export function tracesFromJson(data) {
+  const spans = Array.isArray(data) && data.every(Array.isArray) ? data.flat() : data;
+  if (!Array.isArray(spans) || !spans.length) throw new Error("expected a JSON list of Zipkin v2 spans (or a list of traces)");
+  const traces = new Map();
+  spans.forEach((span, n) => {
+    if (!span || typeof span !== "object" || typeof span.traceId !== "string" || typeof span.id !== "string") {
+      throw new Error(`item ${n} is not a Zipkin v2 span (it needs string traceId and id)`);
+    }
+    const id = span.traceId.toLowerCase();
+    if (!traces.has(id)) traces.set(id, []);
+    traces.get(id).push(span);
+  });
+  return traces;
+}
+
+async function open(file) {
+  let traces;
+  try {
+    traces = tracesFromJson(JSON.parse(await file.text()));
+  } catch (e) {
+    await rendering("trace", async () => {
+      $("trace-body").replaceChildren(errorBox(`Could not read ${file.name}: ${e.message}`));
+    });
+    return;
+  }
+  uploaded.clear();
+  for (const [id, spans] of traces) uploaded.set(id, { spans, name: file.name });
+  const first = traces.keys().next().value;
+  if (location.hash === `#/upload/${first}`) showUploaded(first);
+  else location.hash = `#/upload/${first}`;
+}
+
+/** Route `#/upload/<id>`: an uploaded trace, with the others of its file listed. */
+export function showUploaded(id, selectSpan) {
+  const entry = uploaded.get(id);
+  if (!entry) {
+    return rendering("trace", async () => {
+      $("trace-body").replaceChildren(errorBox("That uploaded trace is gone (uploads live only in this page); open the file again."));
+    });
+  }
+  return showSpans(entry.spans, selectSpan, `from ${entry.name}`).then(() => {
+    if (uploaded.size < 2) return;
+    const others = el("div", { class: "card upload-list" }, `${uploaded.size} traces in ${entry.name}: `,
+      [...uploaded.keys()].map((t) => el("a", { href: `#/upload/${t}`, class: t === id ? "current" : "", text: t })));
+    $("trace-body").prepend(others);
+  });
+}
+
+/** Wires the "Open JSON" file input; called once. */
+export function wireUpload() {
+  $("upload").addEventListener("change", (e) => {
+    const file = e.target.files && e.target.files[0];
+    if (file) open(file);
+    e.target.value = "";
+  });
+}
