@@ -25,7 +25,7 @@ export function scatterPlot(summaries, open) {
     svg("line", { x1: M.left, x2: W - M.right, y1: y(d), y2: y(d) }),
     svg("text", { x: M.left - 8, y: y(d) + 4, "text-anchor": "end", text: fmtDuration(d) })));
   const xTicks = ticks(t0, t1, 5).map((t) => svg("text", {
-    class: "x-tick", x: x(t), y: H - 8, "text-anchor": "middle", text: fmtClock(t),
+    class: "x-tick", x: x(t), y: H - 8, "text-anchor": "middle", text: fmtClock(t, t1 - t0 < 30e6),
   }));
   const points = timed.map((s) => svg("circle", {
     class: s.errors ? "point error" : "point",

@@ -55,9 +55,11 @@ export function fmtTime(us) {
     `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
-export function fmtClock(us) {
+/** Time of day; with milliseconds when `fine` (axes spanning seconds). */
+export function fmtClock(us, fine) {
   const d = new Date(us / 1000);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const clock = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return fine ? `${clock}.${pad(d.getMilliseconds(), 3)}` : clock;
 }
 
 export function fmtAgo(us) {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod otel_http;
+pub mod webdriver;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
