@@ -4,13 +4,17 @@
 //! A link goes from caller to callee and is counted once per call:
 //! - a `CLIENT` span links its service to the service of the `SERVER` span
 //!   that answered it (same id and `shared`, or a child of the client span),
-//!   else to its remote endpoint (an uninstrumented callee such as memcached);
-//! - a `PRODUCER` span links to its remote endpoint (the broker), else to
+//!   else to its remote service (an uninstrumented callee such as memcached);
+//! - a `PRODUCER` span links to its remote service (the broker), else to
 //!   the consumer that received it;
 //! - a `SERVER` or `CONSUMER` span whose caller is not among the spans (or,
 //!   for a consumer, that names its broker) links from its remote endpoint, else
 //!   from the nearest ancestor span of another service;
 //! - a span without a kind that names both ends is read as a client.
+//!
+//! A span's remote service is `remoteEndpoint.serviceName`, else its
+//! `peer.service` tag, else (as OpenTelemetry Collector's service graph draws
+//! "virtual nodes" for databases) its `db.system.name` or `db.system` tag.
 //!
 //! A call is in error when either side carries Zipkin's `error` tag.
 
@@ -64,6 +68,20 @@ pub fn dependency_links(traces: &[Vec<&Span>], window: TimeWindow) -> Vec<Depend
         .collect()
 }
 
+/// Tags that name the service a client talked to when its remote endpoint
+/// does not, in order of preference.
+const REMOTE_SERVICE_TAGS: [&str; 3] = ["peer.service", "db.system.name", "db.system"];
+
+/// The service on the other side of `span`, as far as the span itself says.
+fn remote_service(span: &Span) -> Option<&str> {
+    span.remote_service_name().or_else(|| {
+        REMOTE_SERVICE_TAGS
+            .iter()
+            .find_map(|tag| span.tags.get(*tag).map(String::as_str))
+            .filter(|s| !s.is_empty())
+    })
+}
+
 /// The spans of one trace, indexed by span id and by parent id.
 struct TraceView<'a> {
     by_id: HashMap<&'a str, Vec<&'a Span>>,
@@ -86,7 +104,7 @@ impl<'a> TraceView<'a> {
     /// `(parent service, child service, in error)` for the call `span` stands for.
     fn link_of(&self, span: &'a Span) -> Option<(&'a str, &'a str, bool)> {
         let kind = span.kind.or_else(|| {
-            (span.service_name().is_some() && span.remote_service_name().is_some())
+            (span.service_name().is_some() && remote_service(span).is_some())
                 .then_some(Kind::Client)
         })?;
         match kind {
@@ -95,9 +113,9 @@ impl<'a> TraceView<'a> {
                 let callee = self.callee_of(span);
                 let callee_service = callee.and_then(Span::service_name);
                 let child = if kind == Kind::Client {
-                    callee_service.or(span.remote_service_name())
+                    callee_service.or_else(|| remote_service(span))
                 } else {
-                    span.remote_service_name().or(callee_service)
+                    remote_service(span).or(callee_service)
                 }?;
                 Some((
                     parent,
@@ -218,6 +236,22 @@ mod tests {
         assert_eq!(
             links(&[root, get, set]),
             vec![link("app", "memcached", 2, 1)]
+        );
+    }
+
+    #[test]
+    fn peer_service_and_database_tags_name_an_uninstrumented_remote() {
+        let mut get = span("b", Some("a"), Some(Kind::Client), "sqrt-demo");
+        get.tags.insert("db.system.name".into(), "memcached".into());
+        let mut peer = span("c", Some("a"), Some(Kind::Client), "sqrt-demo");
+        peer.tags.insert("peer.service".into(), "memcached".into());
+        peer.tags.insert(
+            "db.system".into(),
+            "ignored-when-peer-service-is-set".into(),
+        );
+        assert_eq!(
+            links(&[get, peer]),
+            vec![link("sqrt-demo", "memcached", 2, 0)]
         );
     }
 
