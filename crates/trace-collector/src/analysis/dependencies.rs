@@ -18,7 +18,7 @@
 //!
 //! A call is in error when either side carries Zipkin's `error` tag.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -82,22 +82,34 @@ fn remote_service(span: &Span) -> Option<&str> {
     })
 }
 
-/// The spans of one trace, indexed by span id and by parent id.
+/// The spans of one trace, sorted by span id and by parent id (one
+/// allocation each, no hashing: this runs for every held trace).
 struct TraceView<'a> {
-    by_id: HashMap<&'a str, Vec<&'a Span>>,
-    by_parent: HashMap<&'a str, Vec<&'a Span>>,
+    by_id: Vec<(&'a str, &'a Span)>,
+    by_parent: Vec<(&'a str, &'a Span)>,
+}
+
+/// The spans filed under `key` in a list sorted by key.
+fn filed<'a, 'k>(
+    list: &'k [(&'a str, &'a Span)],
+    key: &'k str,
+) -> impl Iterator<Item = &'a Span> + 'k {
+    let from = list.partition_point(|(k, _)| *k < key);
+    list[from..]
+        .iter()
+        .take_while(move |(k, _)| *k == key)
+        .map(|(_, s)| *s)
 }
 
 impl<'a> TraceView<'a> {
     fn new(spans: &[&'a Span]) -> TraceView<'a> {
-        let mut by_id: HashMap<&str, Vec<&Span>> = HashMap::new();
-        let mut by_parent: HashMap<&str, Vec<&Span>> = HashMap::new();
-        for &span in spans {
-            by_id.entry(span.id.as_str()).or_default().push(span);
-            if let Some(parent) = span.parent_id.as_deref() {
-                by_parent.entry(parent).or_default().push(span);
-            }
-        }
+        let mut by_id: Vec<(&str, &Span)> = spans.iter().map(|s| (s.id.as_str(), *s)).collect();
+        let mut by_parent: Vec<(&str, &Span)> = spans
+            .iter()
+            .filter_map(|s| Some((s.parent_id.as_deref()?, *s)))
+            .collect();
+        by_id.sort_unstable_by_key(|(k, _)| *k);
+        by_parent.sort_unstable_by_key(|(k, _)| *k);
         TraceView { by_id, by_parent }
     }
 
@@ -142,36 +154,26 @@ impl<'a> TraceView<'a> {
 
     /// The instrumented server or consumer span answering `caller`.
     fn callee_of(&self, caller: &Span) -> Option<&'a Span> {
-        let answers = |s: &&&'a Span| {
+        let answers = |s: &&'a Span| {
             matches!(s.kind, Some(Kind::Server | Kind::Consumer)) && s.service_name().is_some()
         };
-        let same_id = self.by_id.get(caller.id.as_str()).into_iter().flatten();
-        let children = self.by_parent.get(caller.id.as_str()).into_iter().flatten();
-        same_id
-            .filter(|s| s.shared)
-            .chain(children)
-            .find(answers)
-            .copied()
+        let same_id = filed(&self.by_id, &caller.id).filter(|s| s.shared);
+        let children = filed(&self.by_parent, &caller.id);
+        same_id.chain(children).find(answers)
     }
 
     /// The instrumented client or producer span that `callee` answered.
     fn caller_of(&self, callee: &Span) -> Option<&'a Span> {
-        let calls = |s: &&&'a Span| {
+        let calls = |s: &&'a Span| {
             matches!(s.kind, Some(Kind::Client | Kind::Producer)) && s.service_name().is_some()
         };
-        let same_id = callee
-            .shared
-            .then(|| self.by_id.get(callee.id.as_str()))
-            .flatten()
-            .into_iter()
-            .flatten();
+        let same_id = filed(&self.by_id, &callee.id).filter(|_| callee.shared);
         let parent = callee
             .parent_id
             .as_deref()
-            .and_then(|p| self.by_id.get(p))
             .into_iter()
-            .flatten();
-        same_id.chain(parent).find(calls).copied()
+            .flat_map(|p| filed(&self.by_id, p));
+        same_id.chain(parent).find(calls)
     }
 
     /// The service of the nearest ancestor whose service is not `own`.
@@ -179,7 +181,7 @@ impl<'a> TraceView<'a> {
         let mut next = span.parent_id.as_deref();
         // Bounded walk: bad data may hold a parent cycle.
         for _ in 0..self.by_id.len() {
-            let parent = *self.by_id.get(next?)?.first()?;
+            let parent = filed(&self.by_id, next?).next()?;
             match parent.service_name() {
                 Some(service) if service != own => return Some(service),
                 _ => next = parent.parent_id.as_deref(),

@@ -49,7 +49,7 @@ impl TimeWindow {
 /// them) into one slice per trace.
 ///
 /// [`Store::spans`]: crate::store::Store::spans
-pub(crate) fn by_trace<'a>(spans: impl Iterator<Item = &'a Span>) -> Vec<Vec<&'a Span>> {
+pub fn by_trace<'a>(spans: impl Iterator<Item = &'a Span>) -> Vec<Vec<&'a Span>> {
     let mut traces: Vec<Vec<&Span>> = Vec::new();
     for span in spans {
         match traces.last_mut() {

@@ -129,7 +129,8 @@ export function showDependencies() {
       body.replaceChildren(errorBox(`Could not load dependencies: ${e.message}`));
       return;
     }
-    $("deps-summary").textContent = `${new Set(links.flatMap((l) => [l.parent, l.child])).size} services, ${links.length} links`;
+    const services = new Set(links.flatMap((l) => [l.parent, l.child])).size;
+    $("deps-summary").textContent = `${services} service${services === 1 ? "" : "s"}, ${links.length} link${links.length === 1 ? "" : "s"}`;
     body.replaceChildren(links.length
       ? el("div", {}, el("div", { class: "card graph-card" }, dependencyGraph(links)), el("div", { class: "card table-card" }, linkTable(links)))
       : el("div", { class: "card empty", text: "No calls between services in this window. Client spans need a remote service (remoteEndpoint.serviceName or peer.service), or a server span on the other side." }));

@@ -103,6 +103,7 @@ function renderWaterfall() {
     rows.push(spanRow(row, index, total));
     if (index === state.selected) rows.push(details(row.span));
   });
+  $("waterfall").classList.toggle("critical-on", state.showCritical);
   $("waterfall").replaceChildren(header, ...rows);
 }
 
