@@ -40,7 +40,7 @@ fn demo_trace(trace: u64) -> Vec<Span> {
             ]);
             if client {
                 tags.insert("db.system.name".into(), "memcached".into());
-                if (trace + n) % 17 == 0 {
+                if (trace + n).is_multiple_of(17) {
                     tags.insert("error".into(), "timeout".into());
                 }
             }

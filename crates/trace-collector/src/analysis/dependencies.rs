@@ -41,15 +41,13 @@ pub struct DependencyLink {
 
 /// Links among the traces in `traces` (each the spans of one trace), counting
 /// only spans that start inside `window`; sorted by parent, then child.
-pub fn dependency_links(traces: &[Vec<&Span>], window: TimeWindow) -> Vec<DependencyLink> {
-    let mut counts: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+pub fn dependency_links<'a>(traces: &[Vec<&'a Span>], window: TimeWindow) -> Vec<DependencyLink> {
+    let mut counts: BTreeMap<(&'a str, &'a str), (u64, u64)> = BTreeMap::new();
     for trace in traces {
         let view = TraceView::new(trace);
         for span in trace.iter().filter(|s| window.contains(s.timestamp)) {
             if let Some((parent, child, error)) = view.link_of(span) {
-                let entry = counts
-                    .entry((parent.to_owned(), child.to_owned()))
-                    .or_default();
+                let entry = counts.entry((parent, child)).or_default();
                 entry.0 += 1;
                 entry.1 += u64::from(error);
             }
@@ -59,8 +57,8 @@ pub fn dependency_links(traces: &[Vec<&Span>], window: TimeWindow) -> Vec<Depend
         .into_iter()
         .map(
             |((parent, child), (call_count, error_count))| DependencyLink {
-                parent,
-                child,
+                parent: parent.to_owned(),
+                child: child.to_owned(),
                 call_count,
                 error_count,
             },
