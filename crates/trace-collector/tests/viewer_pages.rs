@@ -127,6 +127,19 @@ async fn scatter_plots_each_trace_and_search_filters_by_tag_and_duration() {
     let shown = browser.eval("return [...document.querySelectorAll('#scatter circle.point')].map((c) => c.dataset.traceId).sort()");
     let expected: Vec<String> = (2..=5u64).map(|n| format!("{n:032x}")).collect();
     assert_eq!(shown, json!(expected));
+
+    // A time window ending between the fourth and fifth trace (the form's
+    // datetime-local value is local time to the second).
+    let end_s = (start + 4_000_000).div_ceil(1_000_000);
+    browser.eval(&format!(
+        "const d = new Date({end_s} * 1000); const p = (n) => String(n).padStart(2, '0');
+         location.hash = '#/?lookback=900000&end=' + `${{d.getFullYear()}}-${{p(d.getMonth() + 1)}}-${{p(d.getDate())}}T${{p(d.getHours())}}:${{p(d.getMinutes())}}:${{p(d.getSeconds())}}`;
+         return 1;"
+    ));
+    browser.wait_for("location.hash.includes('end=') && document.body.dataset.ready === 'true' && document.getElementById('f-end').value !== ''", "windowed list");
+    let shown = browser.eval("return [...document.querySelectorAll('#scatter circle.point')].map((c) => c.dataset.traceId).sort()");
+    let expected: Vec<String> = (1..=4u64).map(|n| format!("{n:032x}")).collect();
+    assert_eq!(shown, json!(expected));
     drop(browser);
     collector.shutdown().await.unwrap();
 }

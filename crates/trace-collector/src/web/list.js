@@ -37,6 +37,7 @@ export function showList() {
     $("f-min").value = params.get("min") || "";
     $("f-max").value = params.get("max") || "";
     $("f-lookback").value = params.get("lookback") || "all";
+    $("f-end").value = params.get("end") || "";
     $("f-limit").value = params.get("limit") || "50";
     try {
       fillSelect($("f-service"), await getJSON("api/v2/services"), "All services", service);
@@ -50,7 +51,7 @@ export function showList() {
 
 /** Runs the search the hash parameters describe and renders plot and table. */
 export async function search(params) {
-  const q = new URLSearchParams({ limit: params.get("limit") || "50", ...windowParams(params.get("lookback")) });
+  const q = new URLSearchParams({ limit: params.get("limit") || "50", ...windowParams(params.get("lookback"), params.get("end")) });
   const set = (name, value) => { if (value) q.set(name, value); };
   set("serviceName", params.get("service"));
   set("spanName", params.get("span"));
@@ -77,7 +78,7 @@ export async function search(params) {
   const longest = Math.max(1, ...summaries.map((s) => s.duration));
   tbody.replaceChildren(...summaries.map((s) => traceRow(s, longest)));
   $("scatter-card").replaceChildren(scatterPlot(summaries, openTrace));
-  const filtered = ["service", "span", "tag", "min", "max"].some((k) => params.get(k));
+  const filtered = ["service", "span", "tag", "min", "max", "end"].some((k) => params.get(k));
   $("list-summary").textContent = `${summaries.length} trace${summaries.length === 1 ? "" : "s"}` +
     (filtered ? " matching the filters" : "") + ", newest first";
   empty.hidden = summaries.length > 0;
@@ -122,6 +123,7 @@ export function submitFilters(event, rerender) {
   set("min", $("f-min").value.trim());
   set("max", $("f-max").value.trim());
   if ($("f-lookback").value !== "all") q.set("lookback", $("f-lookback").value);
+  set("end", $("f-end").value);
   if ($("f-limit").value !== "50") q.set("limit", $("f-limit").value);
   const next = `#/?${q}`;
   if (location.hash === next) rerender();

@@ -34,7 +34,8 @@ function row(op) {
     el("td", { class: "num errors", text: op.errorCount }),
     el("td", { class: `num rate${op.errorCount ? " bad" : ""}`, text: `${rate.toFixed(rate && rate < 10 ? 1 : 0)}%` }),
     cell("p50"), cell("p95"), cell("p99"),
-    el("td", { class: "hist-cell" }, histogram(op)));
+    el("td", { class: "hist-cell" }, histogram(op),
+      el("div", { class: "hist-range" }, el("span", { text: fmtDuration(op.min) }), el("span", { text: fmtDuration(op.max) }))));
 }
 
 export function showOperations() {

@@ -96,9 +96,13 @@ export function hashParams() {
   return new URLSearchParams(hash.includes("?") ? hash.slice(hash.indexOf("?") + 1) : "");
 }
 
-/** `endTs`/`lookback` (milliseconds) for a lookback choice; "all" reaches back to the epoch. */
-export function windowParams(lookback) {
-  const endTs = Date.now() + 60000;
+/**
+ * `endTs`/`lookback` (milliseconds) for a lookback choice ("all" reaches back
+ * to the epoch) ending at `end` (a datetime-local value; default: now).
+ */
+export function windowParams(lookback, end) {
+  const chosen = end ? new Date(end).getTime() : NaN;
+  const endTs = Number.isFinite(chosen) ? chosen : Date.now() + 60000;
   return { endTs: String(endTs), lookback: !lookback || lookback === "all" ? String(endTs) : String(lookback) };
 }
 
