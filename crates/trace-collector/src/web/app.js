@@ -6,7 +6,7 @@
 //   #/upload/<id>                                       a trace from an opened JSON file
 // Every text from spans goes in via textContent, never innerHTML.
 
-import { $, el, getJSON, hashParams } from "./util.js";
+import { $, el, getJSON, hashParams, fillWindowSelects } from "./util.js";
 import { showList, search, submitFilters, loadSpanNames } from "./list.js";
 import { showTrace } from "./trace.js";
 import { showDependencies } from "./deps.js";
@@ -71,6 +71,7 @@ $("d-lookback").addEventListener("change", pickWindow("dependencies"));
 const opsFilter = pickWindow("operations", () => ($("o-service").value ? { service: $("o-service").value } : {}));
 $("o-lookback").addEventListener("change", opsFilter);
 $("o-service").addEventListener("change", opsFilter);
+fillWindowSelects();
 wireTagAutocomplete();
 wireUpload();
 window.addEventListener("hashchange", route);

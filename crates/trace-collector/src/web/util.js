@@ -96,6 +96,18 @@ export function hashParams() {
   return new URLSearchParams(hash.includes("?") ? hash.slice(hash.indexOf("?") + 1) : "");
 }
 
+/** The time windows every page offers, as lookback milliseconds. */
+const WINDOWS = [["900000", "Last 15 minutes"], ["3600000", "Last hour"], ["86400000", "Last day"],
+  ["604800000", "Last 7 days"], ["all", "Everything held"]];
+
+/** Fills each `select[data-windows]` with the time windows, "Everything held" chosen. */
+export function fillWindowSelects() {
+  for (const select of document.querySelectorAll("select[data-windows]")) {
+    select.replaceChildren(...WINDOWS.map(([value, text]) => el("option", { value, text })));
+    select.value = "all";
+  }
+}
+
 /**
  * `endTs`/`lookback` (milliseconds) for a lookback choice ("all" reaches back
  * to the epoch) ending at `end` (a datetime-local value; default: now).
