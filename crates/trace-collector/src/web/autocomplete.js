@@ -20,6 +20,12 @@ async function valuesOf(key) {
   return values.get(key);
 }
 
+/** Drops cached keys and values, so the next suggestions see newly held spans. */
+export function forgetSuggestions() {
+  keys = null;
+  values.clear();
+}
+
 /** Suggestions for the current text: whole-input completions of its last term. */
 async function suggestions(text) {
   const at = text.lastIndexOf(" and ");

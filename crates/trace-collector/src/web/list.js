@@ -4,6 +4,7 @@
 import { $, el, getJSON, fmtDuration, fmtTime, fmtAgo, parseDuration, hashParams, windowParams, pill, errorBox, rendering } from "./util.js";
 import { summarize } from "./model.js";
 import { scatterPlot } from "./scatter.js";
+import { forgetSuggestions } from "./autocomplete.js";
 
 function fillSelect(select, values, allLabel, current) {
   select.replaceChildren(el("option", { value: "", text: allLabel }), ...values.map((v) => el("option", { value: v, text: v })));
@@ -31,6 +32,7 @@ const openTrace = (id) => { location.hash = `#/trace/${id}`; };
 export function showList() {
   return rendering("list", async () => {
     document.title = "Traces · Trace Collector";
+    forgetSuggestions();
     const params = hashParams();
     const service = params.get("service") || "";
     $("f-tag").value = params.get("tag") || "";

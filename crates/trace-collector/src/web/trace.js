@@ -44,10 +44,14 @@ function fact(label, value, cls) {
   return el("div", { class: "fact" }, el("span", { class: "k", text: label }), el("span", { class: `v ${cls || ""}`, text: value }));
 }
 
+let downloadUrl = null;
+
 function downloadLink(s) {
-  const blob = new Blob([JSON.stringify(s.spans, null, 2)], { type: "application/json" });
+  // One trace's blob at a time: the previous one is released.
+  if (downloadUrl) URL.revokeObjectURL(downloadUrl);
+  downloadUrl = URL.createObjectURL(new Blob([JSON.stringify(s.spans, null, 2)], { type: "application/json" }));
   return el("a", {
-    class: "button ghost", id: "download", href: URL.createObjectURL(blob), download: `trace-${s.traceId}.json`,
+    class: "button ghost", id: "download", href: downloadUrl, download: `trace-${s.traceId}.json`,
     title: "This trace as Zipkin v2 JSON (a list of spans)", text: "Download JSON",
   });
 }
