@@ -562,6 +562,22 @@ async fn a_trace_downloads_as_zipkin_json_and_an_opened_file_is_shown() {
             .contains("Could not read bad.json: expected a JSON list of Zipkin v2 spans"),
         "{message}"
     );
+    // Spans of the wrong shape are refused by name, not half drawn.
+    let odd = dir.join("odd.json");
+    std::fs::write(
+        &odd,
+        br#"[{"traceId": "1", "id": "2", "annotations": "soon"}]"#,
+    )
+    .unwrap();
+    browser.type_into("#upload", odd.to_str().unwrap());
+    let message = browser.wait_for("document.querySelector('#trace-body .error-box') && document.querySelector('#trace-body .error-box').textContent.includes('odd.json') && document.querySelector('#trace-body .error-box').textContent", "shape error");
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains("span 0 (2): annotations is not what Zipkin v2 JSON allows there"),
+        "{message}"
+    );
     drop(browser);
     let _ = std::fs::remove_dir_all(dir);
     collector.shutdown().await.unwrap();

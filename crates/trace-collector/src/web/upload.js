@@ -7,6 +7,26 @@ import { showSpans } from "./trace.js";
 /** Traces from the last file opened, by trace id. */
 const uploaded = new Map();
 
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const optional = (v, test) => v === undefined || v === null || test(v);
+
+/** What about a span's fields does not match Zipkin v2 JSON, if anything. */
+function shapeError(span) {
+  const checks = [
+    ["timestamp", (v) => Number.isFinite(v)],
+    ["duration", (v) => Number.isFinite(v)],
+    ["name", (v) => typeof v === "string"],
+    ["parentId", (v) => typeof v === "string"],
+    ["kind", (v) => typeof v === "string"],
+    ["tags", isObject],
+    ["annotations", (v) => Array.isArray(v) && v.every((a) => isObject(a) && Number.isFinite(a.timestamp))],
+    ["localEndpoint", (v) => isObject(v) && optional(v.serviceName, (s) => typeof s === "string")],
+    ["remoteEndpoint", (v) => isObject(v) && optional(v.serviceName, (s) => typeof s === "string")],
+  ];
+  const bad = checks.find(([field, test]) => !optional(span[field], test));
+  return bad ? `${bad[0]} is not what Zipkin v2 JSON allows there` : null;
+}
+
 /** Splits parsed JSON into traces; throws a readable error when it is not Zipkin v2 JSON. */
 export function tracesFromJson(data) {
   const spans = Array.isArray(data) && data.every(Array.isArray) ? data.flat() : data;
@@ -16,6 +36,8 @@ export function tracesFromJson(data) {
     if (!span || typeof span !== "object" || typeof span.traceId !== "string" || typeof span.id !== "string") {
       throw new Error(`item ${n} is not a Zipkin v2 span (it needs string traceId and id)`);
     }
+    const wrong = shapeError(span);
+    if (wrong) throw new Error(`span ${n} (${span.id}): ${wrong}`);
     const id = span.traceId.toLowerCase();
     if (!traces.has(id)) traces.set(id, []);
     traces.get(id).push(span);
