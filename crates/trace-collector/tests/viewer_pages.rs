@@ -27,17 +27,52 @@ fn span(
     span
 }
 
-async fn collector() -> RunningCollector {
-    Collector::builder()
-        .autocomplete_keys(["db.system", "http.method"])
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap()
+/// A collector holding posted span batches, and a browser looking at it.
+struct Viewer {
+    collector: RunningCollector,
+    base: String,
+    browser: Browser,
 }
 
-fn post(base: &str, spans: &Value) {
-    let reply = post_zipkin(base, spans);
-    assert_eq!(reply.status, 202, "{}", reply.text());
+impl Viewer {
+    /// Starts a collector (autocomplete for `db.system` and `http.method`),
+    /// posts each Zipkin JSON batch, and starts a browser.
+    async fn start(batches: Vec<Value>) -> Viewer {
+        let collector = Collector::builder()
+            .autocomplete_keys(["db.system", "http.method"])
+            .bind("127.0.0.1:0")
+            .await
+            .unwrap();
+        let base = collector.base_url();
+        for batch in &batches {
+            let reply = post_zipkin(&base, batch);
+            assert_eq!(reply.status, 202, "{}", reply.text());
+        }
+        Viewer {
+            collector,
+            base,
+            browser: Browser::start(),
+        }
+    }
+
+    /// Loads the page at `route` (`#/...`) and waits until `view` is drawn.
+    fn open(&self, route: &str, view: &str) {
+        self.browser.goto(&format!("{}/{route}", self.base));
+        self.browser.wait_ready(view);
+    }
+
+    async fn stop(self) {
+        drop(self.browser);
+        self.collector.shutdown().await.unwrap();
+    }
+}
+
+impl std::ops::Deref for Viewer {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
 }
 
 /// `fmtDuration` of the page, for comparing what it prints.
@@ -53,10 +88,9 @@ fn page_duration(us: u64) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scatter_plots_each_trace_and_search_filters_by_tag_and_duration() {
-    let collector = collector().await;
-    let base = collector.base_url();
     // Seven traces: durations 5, 10, ... 35 ms; the third and sixth fail.
     let start = micros_ago(60);
+    let mut batches = Vec::new();
     for n in 1..=7u64 {
         let trace = format!("{n:032x}");
         let mut spans = sample_trace(
@@ -72,11 +106,10 @@ async fn scatter_plots_each_trace_and_search_filters_by_tag_and_duration() {
         if n == 7 {
             spans[1]["tags"]["db.system"] = json!("redis");
         }
-        post(&base, &spans);
+        batches.push(spans);
     }
-    let browser = Browser::start();
-    browser.goto(&format!("{base}/"));
-    browser.wait_ready("list");
+    let browser = Viewer::start(batches).await;
+    browser.open("", "list");
     assert_eq!(
         browser.eval("return document.querySelectorAll('#scatter circle.point').length"),
         7
@@ -107,8 +140,7 @@ async fn scatter_plots_each_trace_and_search_filters_by_tag_and_duration() {
     );
 
     // Tag autocomplete offers configured keys, then the values held.
-    browser.goto(&format!("{base}/#/"));
-    browser.wait_ready("list");
+    browser.open("#/", "list");
     browser.type_into("#f-tag", "db.sys");
     browser.wait_for("[...document.querySelectorAll('#tag-suggestions option')].some((o) => o.value === 'db.system=')", "key suggestion");
     browser.type_into("#f-tag", "tem=");
@@ -140,14 +172,11 @@ async fn scatter_plots_each_trace_and_search_filters_by_tag_and_duration() {
     let shown = browser.eval("return [...document.querySelectorAll('#scatter circle.point')].map((c) => c.dataset.traceId).sort()");
     let expected: Vec<String> = (1..=4u64).map(|n| format!("{n:032x}")).collect();
     assert_eq!(shown, json!(expected));
-    drop(browser);
-    collector.shutdown().await.unwrap();
+    browser.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dependency_graph_draws_services_and_counted_edges() {
-    let collector = collector().await;
-    let base = collector.base_url();
     let t = micros_ago(30);
     let trace = "000000000000000000000000000000d1";
     let mut spans = vec![
@@ -213,11 +242,10 @@ async fn dependency_graph_draws_services_and_counted_edges() {
         s["remoteEndpoint"] = json!({"serviceName": "memcached", "port": 11211});
     }
     spans[4]["tags"] = json!({"error": "NOT_STORED"});
-    post(&base, &Value::Array(spans));
+    let batches = vec![Value::Array(spans)];
 
-    let browser = Browser::start();
-    browser.goto(&format!("{base}/#/dependencies"));
-    browser.wait_ready("deps");
+    let browser = Viewer::start(batches).await;
+    browser.open("#/dependencies", "deps");
     let nodes = browser.eval("return [...document.querySelectorAll('#dep-graph .dep-node')].map((n) => n.dataset.service).sort()");
     assert_eq!(nodes, json!(["memcached", "sqrt-demo", "web"]));
     let edges = browser.eval(
@@ -248,18 +276,16 @@ async fn dependency_graph_draws_services_and_counted_edges() {
     // A node opens the trace list of its service.
     browser.click("#dep-graph .dep-node[data-service='web']");
     browser.wait_for("location.hash === '#/?service=web' && document.body.dataset.view === 'list' && document.body.dataset.ready === 'true'", "list for web");
-    drop(browser);
-    collector.shutdown().await.unwrap();
+    browser.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_table_shows_counts_error_rates_and_percentiles() {
-    let collector = collector().await;
-    let base = collector.base_url();
     let t = micros_ago(30);
     // 40 traces; meta_get durations from a fixed pseudo-random sequence.
     let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
     let mut durations = Vec::new();
+    let mut batches = Vec::new();
     for n in 1..=40u64 {
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -273,14 +299,13 @@ async fn operations_table_shows_counts_error_rates_and_percentiles() {
         if n % 8 != 0 {
             spans[2]["tags"].as_object_mut().unwrap().remove("error");
         }
-        post(&base, &spans);
+        batches.push(spans);
     }
     durations.sort_unstable();
     let rank = |p: usize| durations[(p * durations.len()).div_ceil(100) - 1];
 
-    let browser = Browser::start();
-    browser.goto(&format!("{base}/#/operations"));
-    browser.wait_ready("ops");
+    let browser = Viewer::start(batches).await;
+    browser.open("#/operations", "ops");
     let row = |span: &str| {
         browser.eval(&format!(
             "const r = document.querySelector(\"#ops-rows tr[data-span='{span}']\");
@@ -319,8 +344,7 @@ async fn operations_table_shows_counts_error_rates_and_percentiles() {
     // A row opens the trace list for that operation.
     browser.click("#ops-rows tr[data-span='meta_get']");
     browser.wait_for("location.hash === '#/?service=sqrt-demo&span=meta_get' && document.body.dataset.ready === 'true' && document.getElementById('f-span').value === 'meta_get'", "list for meta_get");
-    drop(browser);
-    collector.shutdown().await.unwrap();
+    browser.stop().await;
 }
 
 const SOURCE_TRACE: &str = "0000000000000000000000000000a001";
@@ -328,7 +352,7 @@ const HIT_TRACE: &str = "0000000000000000000000000000b002";
 
 /// A trace that computed a root, and a later one that found it memoized
 /// (pointing back with the memo's tags) and also carries an OTLP-style link.
-fn linked_traces(base: &str) {
+fn linked_traces() -> Vec<Value> {
     let t = micros_ago(40);
     let computed = vec![
         span(
@@ -350,7 +374,6 @@ fn linked_traces(base: &str) {
             4_000,
         ),
     ];
-    post(base, &Value::Array(computed));
     let mut hit = vec![
         span(
             HIT_TRACE,
@@ -378,17 +401,16 @@ fn linked_traces(base: &str) {
         "otel.link.0.trace_id": SOURCE_TRACE,
         "otel.link.0.span_id": "00000000000000c1",
     });
-    post(base, &Value::Array(hit));
+    vec![Value::Array(computed), Value::Array(hit)]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_open_the_span_that_computed_the_value() {
-    let collector = collector().await;
-    let base = collector.base_url();
-    linked_traces(&base);
-    let browser = Browser::start();
-    browser.goto(&format!("{base}/#/trace/{HIT_TRACE}?span=00000000000000d2"));
-    browser.wait_ready("trace");
+    let browser = Viewer::start(linked_traces()).await;
+    browser.open(
+        &format!("#/trace/{HIT_TRACE}?span=00000000000000d2"),
+        "trace",
+    );
     let links = browser.eval("return [...document.querySelectorAll('.details a.span-link')].map((a) => a.getAttribute('href'))");
     assert_eq!(
         links,
@@ -408,21 +430,17 @@ async fn links_open_the_span_that_computed_the_value() {
         "sqrt.compute"
     );
     // The link chip in the waterfall row goes there too.
-    browser.goto(&format!("{base}/#/trace/{HIT_TRACE}"));
-    browser.wait_ready("trace");
+    browser.open(&format!("#/trace/{HIT_TRACE}"), "trace");
     browser.click(".wf-span[data-span-id='00000000000000d2'] a.link-chip[href$='c1']");
     browser.wait_for(
         "document.querySelector('.wf-span.selected[data-span-id=\"00000000000000c1\"]') && document.body.dataset.ready === 'true'",
         "the linked root span selected",
     );
-    drop(browser);
-    collector.shutdown().await.unwrap();
+    browser.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn critical_path_and_errors_are_marked_in_the_waterfall() {
-    let collector = collector().await;
-    let base = collector.base_url();
     let t = micros_ago(20);
     let trace = "00000000000000000000000000000c11";
     // root 0..100 ms: A 0..40 and B 50..100 in sequence; C 10..30 runs beside A.
@@ -466,10 +484,9 @@ async fn critical_path_and_errors_are_marked_in_the_waterfall() {
         ),
     ];
     spans[3]["tags"] = json!({"error": "timeout"});
-    post(&base, &Value::Array(spans));
-    let browser = Browser::start();
-    browser.goto(&format!("{base}/#/trace/{trace}"));
-    browser.wait_ready("trace");
+    let batches = vec![Value::Array(spans)];
+    let browser = Viewer::start(batches).await;
+    browser.open(&format!("#/trace/{trace}"), "trace");
     let marked = |selector: &str| {
         browser.eval(&format!(
             "return [...document.querySelectorAll('{selector}')].map((r) => r.querySelector('.span-name').textContent).sort()"
@@ -489,22 +506,20 @@ async fn critical_path_and_errors_are_marked_in_the_waterfall() {
         "document.querySelectorAll('.wf-span.critical').length === 0",
         "critical path hidden",
     );
-    drop(browser);
-    collector.shutdown().await.unwrap();
+    browser.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trace_downloads_as_zipkin_json_and_an_opened_file_is_shown() {
-    let collector = collector().await;
-    let base = collector.base_url();
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
-    post(
-        &base,
-        &sample_trace(trace, "sqrt-app", "CalculateSquareRoot", micros_ago(5)),
-    );
-    let browser = Browser::start();
-    browser.goto(&format!("{base}/#/trace/{trace}"));
-    browser.wait_ready("trace");
+    let browser = Viewer::start(vec![sample_trace(
+        trace,
+        "sqrt-app",
+        "CalculateSquareRoot",
+        micros_ago(5),
+    )])
+    .await;
+    browser.open(&format!("#/trace/{trace}"), "trace");
     assert_eq!(
         browser.eval("return document.getElementById('download').getAttribute('download')"),
         format!("trace-{trace}.json")
@@ -513,7 +528,7 @@ async fn a_trace_downloads_as_zipkin_json_and_an_opened_file_is_shown() {
     let downloaded = browser.wait_for("window.downloaded", "the download's contents");
     assert_eq!(
         downloaded,
-        get(&base, &format!("/api/v2/trace/{trace}")).json()
+        get(&browser.base, &format!("/api/v2/trace/{trace}")).json()
     );
 
     // A file with a trace the collector never saw, with hostile text.
@@ -578,7 +593,6 @@ async fn a_trace_downloads_as_zipkin_json_and_an_opened_file_is_shown() {
             .contains("span 0 (2): annotations is not what Zipkin v2 JSON allows there"),
         "{message}"
     );
-    drop(browser);
+    browser.stop().await;
     let _ = std::fs::remove_dir_all(dir);
-    collector.shutdown().await.unwrap();
 }
