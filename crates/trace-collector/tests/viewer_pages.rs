@@ -593,6 +593,28 @@ async fn a_trace_downloads_as_zipkin_json_and_an_opened_file_is_shown() {
             .contains("span 0 (2): annotations is not what Zipkin v2 JSON allows there"),
         "{message}"
     );
+
+    // Two traces in one file: a link between them stays in the file.
+    let pair = dir.join("pair.json");
+    let mut first = sample_trace(
+        "00000000000000000000000000000e01",
+        "svc",
+        "first",
+        micros_ago(60),
+    );
+    first[1]["tags"]["otel.link.0.trace_id"] = json!("e02");
+    first[1]["tags"]["otel.link.0.span_id"] = json!("a000000000000003");
+    let second = sample_trace(
+        "00000000000000000000000000000e02",
+        "svc",
+        "second",
+        micros_ago(50),
+    );
+    std::fs::write(&pair, serde_json::to_vec(&json!([first, second])).unwrap()).unwrap();
+    browser.type_into("#upload", pair.to_str().unwrap());
+    browser.wait_for("location.hash === '#/upload/00000000000000000000000000000e01' && document.body.dataset.ready === 'true' && document.querySelectorAll('.upload-list a').length === 2", "the first trace of the pair");
+    browser.click(".wf-span[data-span-id='a000000000000002'] a.link-chip");
+    browser.wait_for("location.hash === '#/upload/0000000000000e02?span=a000000000000003' && document.querySelector('.trace-title').textContent === 'second' && document.querySelector('.wf-span.selected[data-span-id=\"a000000000000003\"]')", "the linked span in the same file");
     browser.stop().await;
     let _ = std::fs::remove_dir_all(dir);
 }

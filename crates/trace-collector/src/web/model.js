@@ -117,7 +117,8 @@ export function criticalPath(rows) {
 
 const HEX = /^[0-9a-f]+$/;
 
-function normalizeId(value, lengths) {
+/** Lowercase hex id left-padded to the first of `lengths` it fits, or null. */
+export function normalizeId(value, lengths) {
   if (typeof value !== "string") return null;
   const id = value.trim().toLowerCase();
   if (!HEX.test(id)) return null;

@@ -5,7 +5,12 @@
 import { $, el, getJSON, fmtDuration, fmtTime, serviceColor, pill, errorBox, rendering } from "./util.js";
 import { summarize, criticalPath, spanLinks, serviceOf, isError } from "./model.js";
 
-const state = { summary: null, collapsed: new Set(), selected: -1, critical: new Map(), showCritical: true, source: "" };
+const fromCollector = () => "#/trace/";
+const state = {
+  summary: null, collapsed: new Set(), selected: -1, critical: new Map(), showCritical: true, source: "",
+  // Where a linked trace is shown: the route prefix for a trace id.
+  routeOf: fromCollector,
+};
 
 /** Loads trace `id` from the collector and shows it, selecting `selectSpan`. */
 export function showTrace(id, selectSpan) {
@@ -14,7 +19,7 @@ export function showTrace(id, selectSpan) {
     body.replaceChildren(el("div", { class: "muted", text: "Loading trace…" }));
     try {
       const spans = await getJSON(`api/v2/trace/${encodeURIComponent(id)}`);
-      if (current()) present(spans, selectSpan, "");
+      if (current()) present(spans, selectSpan, "", fromCollector);
     } catch (e) {
       const text = e.status === 404
         ? `Trace ${id} is not held by this collector (never received, or evicted by the trace cap).`
@@ -24,12 +29,16 @@ export function showTrace(id, selectSpan) {
   });
 }
 
-/** Shows spans that did not come from the collector (an uploaded file). */
-export function showSpans(spans, selectSpan, source) {
-  return rendering("trace", async () => present(spans, selectSpan, source));
+/**
+ * Shows spans that did not come from the collector (an uploaded file);
+ * `routeOf(traceId)` is the route prefix of a linked trace.
+ */
+export function showSpans(spans, selectSpan, source, routeOf) {
+  return rendering("trace", async () => present(spans, selectSpan, source, routeOf));
 }
 
-function present(spans, selectSpan, source) {
+function present(spans, selectSpan, source, routeOf) {
+  state.routeOf = routeOf;
   state.summary = summarize(spans);
   state.collapsed = new Set();
   state.critical = criticalPath(state.summary.rows);
@@ -112,7 +121,7 @@ function renderWaterfall() {
 }
 
 function linkHref(link) {
-  return `#/trace/${link.traceId}${link.spanId ? `?span=${link.spanId}` : ""}`;
+  return `${state.routeOf(link.traceId)}${link.traceId}${link.spanId ? `?span=${link.spanId}` : ""}`;
 }
 
 function spanRow(row, index, total) {

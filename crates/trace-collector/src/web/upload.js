@@ -3,6 +3,7 @@
 
 import { $, el, errorBox, rendering } from "./util.js";
 import { showSpans } from "./trace.js";
+import { normalizeId } from "./model.js";
 
 /** Traces from the last file opened, by trace id. */
 const uploaded = new Map();
@@ -27,6 +28,12 @@ function shapeError(span) {
   return bad ? `${bad[0]} is not what Zipkin v2 JSON allows there` : null;
 }
 
+/** The uploaded trace with `id`; a 64-bit id and its zero-padded 128-bit form name one trace. */
+function lookup(id) {
+  const padded = id.length === 16 ? id.padStart(32, "0") : id.replace(/^0{16}(?=[0-9a-f]{16}$)/, "");
+  return uploaded.has(id) ? id : uploaded.has(padded) ? padded : null;
+}
+
 /** Splits parsed JSON into traces; throws a readable error when it is not Zipkin v2 JSON. */
 export function tracesFromJson(data) {
   const spans = Array.isArray(data) && data.every(Array.isArray) ? data.flat() : data;
@@ -38,7 +45,8 @@ export function tracesFromJson(data) {
     }
     const wrong = shapeError(span);
     if (wrong) throw new Error(`span ${n} (${span.id}): ${wrong}`);
-    const id = span.traceId.toLowerCase();
+    const id = normalizeId(span.traceId, [16, 32]);
+    if (!id) throw new Error(`span ${n} (${span.id}): traceId is not 16 or 32 hex characters`);
     if (!traces.has(id)) traces.set(id, []);
     traces.get(id).push(span);
   });
@@ -63,14 +71,17 @@ async function open(file) {
 }
 
 /** Route `#/upload/<id>`: an uploaded trace, with the others of its file listed. */
-export function showUploaded(id, selectSpan) {
-  const entry = uploaded.get(id);
+export function showUploaded(wanted, selectSpan) {
+  const id = lookup(wanted);
+  const entry = id && uploaded.get(id);
   if (!entry) {
     return rendering("trace", async () => {
       $("trace-body").replaceChildren(errorBox("That uploaded trace is gone (uploads live only in this page); open the file again."));
     });
   }
-  return showSpans(entry.spans, selectSpan, `from ${entry.name}`).then(() => {
+  // Links into traces of the same file stay in the file.
+  const routeOf = (traceId) => (lookup(traceId) ? "#/upload/" : "#/trace/");
+  return showSpans(entry.spans, selectSpan, `from ${entry.name}`, routeOf).then(() => {
     if (uploaded.size < 2) return;
     const others = el("div", { class: "card upload-list" }, `${uploaded.size} traces in ${entry.name}: `,
       [...uploaded.keys()].map((t) => el("a", { href: `#/upload/${t}`, class: t === id ? "current" : "", text: t })));
