@@ -1,5 +1,5 @@
 // Trace Collector viewer. Reads everything through the collector's HTTP API:
-//   #/?service=&span=&tag=&min=&max=&lookback=&limit=   trace list over a latency scatter plot
+//   #/?service=&span=&tag=&min=&max=&lookback=&end=&limit=   trace list over a latency scatter plot
 //   #/trace/<id>[?span=<spanId>] (or ?trace=<id>)      one trace as a waterfall
 //   #/dependencies[?lookback=]                          service dependency graph
 //   #/operations[?service=&lookback=]                   per-operation latency statistics
