@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 use trace_collector::Collector;
 
 /// The subset of JSON Schema (Swagger 2.0) that zipkin2-api.yaml uses for
-/// these responses: `type`, `items`, `required`, `properties`.
+/// these responses: `type`, `items`, `required`, `properties` (and, stricter
+/// than the spec asks, no property it does not name).
 fn check_schema(value: &Value, schema: &Value, at: &str) {
     let ty = schema["type"].as_str().expect("schema type");
     let ok = match ty {
@@ -32,6 +33,10 @@ fn check_schema(value: &Value, schema: &Value, at: &str) {
                 object.contains_key(name),
                 "{at}: required {name} missing in {value}"
             );
+        }
+        if let Some(properties) = schema["properties"].as_object() {
+            let extra = object.keys().find(|k| !properties.contains_key(*k));
+            assert!(extra.is_none(), "{at}: property {extra:?} not in the spec");
         }
         for (name, property) in schema["properties"].as_object().into_iter().flatten() {
             if let Some(v) = object.get(name) {
