@@ -49,6 +49,13 @@ const CHROMIUM: Package = Package {
     debian: "chromium",
 };
 
+/// WebDriver for the viewer tests that click, type and open files.
+const CHROMEDRIVER: Package = Package {
+    probes: &["/usr/bin/chromedriver"],
+    command: Some("chromedriver"),
+    debian: "chromium-driver",
+};
+
 /// Build tools the CI image may lack (kept from building GMP; cheap).
 const M4: Package = Package {
     probes: &["/usr/bin/m4"],
@@ -74,6 +81,7 @@ pub fn ensure_test_packages() -> Result<(), String> {
         GMP_HEADERS,
         MPFR_HEADERS,
         CHROMIUM,
+        CHROMEDRIVER,
         M4,
         PKG_CONFIG,
     ])

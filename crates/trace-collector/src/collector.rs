@@ -20,6 +20,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::analysis::DEFAULT_AUTOCOMPLETE_KEYS;
 use crate::limits::Limits;
 use crate::listener;
 use crate::persist::{PersistError, SpanLog};
@@ -65,6 +66,7 @@ pub struct CollectorBuilder {
     limits: Limits,
     ingest_token: Option<String>,
     persist_path: Option<PathBuf>,
+    autocomplete_keys: Vec<String>,
 }
 
 impl Default for CollectorBuilder {
@@ -76,6 +78,10 @@ impl Default for CollectorBuilder {
             limits: Limits::default(),
             ingest_token: None,
             persist_path: None,
+            autocomplete_keys: DEFAULT_AUTOCOMPLETE_KEYS
+                .iter()
+                .map(|k| (*k).to_owned())
+                .collect(),
         }
     }
 }
@@ -182,6 +188,17 @@ impl CollectorBuilder {
         self
     }
 
+    /// Tag keys whose values `/api/v2/autocompleteValues` offers (Zipkin's
+    /// `AUTOCOMPLETE_KEYS`); defaults to [`DEFAULT_AUTOCOMPLETE_KEYS`].
+    pub fn autocomplete_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.autocomplete_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Loads the span log (if any), binds `addr` and starts serving in a
     /// background task. The collector accepts requests once this returns.
     pub async fn bind(self, addr: impl ToSocketAddrs) -> Result<RunningCollector, CollectorError> {
@@ -209,7 +226,13 @@ impl CollectorBuilder {
             .await
             .map_err(CollectorError::Bind)?;
         let addr = listener.local_addr().map_err(CollectorError::Bind)?;
-        let state = AppState::new(store, log, self.limits, self.ingest_token);
+        let state = AppState::new(
+            store,
+            log,
+            self.limits,
+            self.ingest_token,
+            self.autocomplete_keys.into(),
+        );
         let app = router(state.clone());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let limits = self.limits;

@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod analysis;
 pub mod batch;
 pub mod client;
 pub mod collector;

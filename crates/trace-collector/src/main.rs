@@ -6,6 +6,7 @@
 //!                 [--max-batch-bytes SIZE] [--max-metric-bytes SIZE] [--max-connections N]
 //!                 [--header-timeout SECS] [--body-timeout SECS] [--write-timeout SECS]
 //!                 [--ingest-token TOKEN] [--persist FILE]
+//!                 [--autocomplete-keys K1,K2]
 //! trace-collector print <TRACE_ID> [--url URL]
 //! trace-collector latest [--service NAME] [--root NAME] [--url URL]
 //! ```
@@ -21,14 +22,15 @@ usage:
                   [--max-bytes SIZE] [--max-value-bytes SIZE] [--max-body-bytes SIZE]
                   [--max-batch-bytes SIZE] [--max-metric-bytes SIZE] [--max-connections N]
                   [--header-timeout SECS] [--body-timeout SECS] [--write-timeout SECS]
-                  [--ingest-token TOKEN] [--persist FILE]
+                  [--ingest-token TOKEN] [--persist FILE] [--autocomplete-keys K1,K2]
       run the collector (defaults: --listen 127.0.0.1:9411, the Zipkin port;
       1000 traces of at most 10000 spans within 128MiB; values cut at 64KiB;
       8MiB bodies decoding to at most 64MiB; metrics within 32MiB; 256 connections; 10 s for a
       request head, between requests and for a blocked write; 30 s for a
       body; no token; no span
       log). SIZE is bytes, or a number with KiB, MiB or GiB. The token may
-      also come from $TRACE_COLLECTOR_INGEST_TOKEN.
+      also come from $TRACE_COLLECTOR_INGEST_TOKEN. Autocomplete offers a few
+      common tag keys by default, \"\" for none.
   trace-collector print <TRACE_ID> [--url URL]
       print one trace as an indented tree (default --url http://127.0.0.1:9411)
   trace-collector latest [--service NAME] [--root SPAN_NAME] [--url URL]
@@ -53,6 +55,7 @@ struct ServeOptions {
     write_timeout: Option<Duration>,
     ingest_token: Option<String>,
     persist: Option<String>,
+    autocomplete_keys: Option<Vec<String>>,
 }
 
 /// The environment variable read when `--ingest-token` is not given (a
@@ -142,6 +145,13 @@ fn parse(args: &[String]) -> Result<Command, String> {
                 .or_else(|| std::env::var(TOKEN_VARIABLE).ok())
                 .filter(|t| !t.is_empty()),
             persist: take("--persist"),
+            autocomplete_keys: take("--autocomplete-keys").map(|keys| {
+                keys.split(',')
+                    .map(str::trim)
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
         }),
         Some("print") => Command::Print {
             trace_id: positional.get(1).cloned().ok_or("print needs a trace id")?,
@@ -242,6 +252,9 @@ fn serve(options: ServeOptions) -> Result<(), String> {
         if let Some(token) = options.ingest_token {
             builder = builder.ingest_token(token);
         }
+        if let Some(keys) = options.autocomplete_keys {
+            builder = builder.autocomplete_keys(keys);
+        }
         if let Some(path) = options.persist {
             builder = builder.persist_path(path);
         }
@@ -281,8 +294,13 @@ mod tests {
 
     #[test]
     fn parses_serve_flags() {
-        match parse(&args("--listen 0.0.0.0:1 --max-traces 5 --persist /tmp/x")).unwrap() {
+        match parse(&args(
+            "--listen 0.0.0.0:1 --max-traces 5 --persist /tmp/x --autocomplete-keys a,,b",
+        ))
+        .unwrap()
+        {
             Command::Serve(o) => {
+                assert_eq!(o.autocomplete_keys, Some(vec!["a".into(), "b".into()]));
                 assert_eq!(o.listen, "0.0.0.0:1");
                 assert_eq!(o.max_traces, Some(5));
                 assert_eq!(o.max_spans_per_trace, None);

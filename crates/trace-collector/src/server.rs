@@ -15,6 +15,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse
 use prost::Message as _;
 use tokio::sync::OwnedSemaphorePermit;
 
+use crate::analysis;
 use crate::guard;
 use crate::ingest::{self, Format, IngestError};
 use crate::limits::Limits;
@@ -42,15 +43,19 @@ pub struct AppState {
     pub ingest_slots: Arc<tokio::sync::Semaphore>,
     /// The metric series held.
     pub metrics: Arc<RwLock<MetricStore>>,
+    /// Tag keys whose values `/api/v2/autocompleteValues` offers.
+    pub autocomplete_keys: Arc<[String]>,
 }
 
 impl AppState {
-    /// State around `store` with the given limits and optional ingest token.
+    /// State around `store` with the given limits, optional ingest token and
+    /// the tag keys autocomplete offers.
     pub fn new(
         store: Store,
         log: Option<Arc<SpanLog>>,
         limits: Limits,
         ingest_token: Option<String>,
+        autocomplete_keys: Arc<[String]>,
     ) -> AppState {
         AppState {
             store: Arc::new(RwLock::new(store)),
@@ -65,6 +70,7 @@ impl AppState {
                 limits.max_points_per_series,
                 limits.max_metric_bytes,
             ))),
+            autocomplete_keys,
         }
     }
 
@@ -105,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v2/trace/{id}", get(get_trace))
         .route("/api/collector/stats", get(get_stats))
         .route("/health", get(|| async { "ok" }))
+        .merge(analysis::routes::routes())
         .merge(web::routes())
         // Bodies are size-checked by `read_body` with a clearer message.
         .layer(DefaultBodyLimit::disable())
@@ -113,7 +120,7 @@ pub fn router(state: AppState) -> Router {
 
 /// A client error: status plus a plain-text explanation.
 #[derive(Debug)]
-struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -338,7 +345,10 @@ async fn get_services(State(state): State<AppState>) -> Json<Vec<String>> {
     Json(state.read().services())
 }
 
-fn required<'a>(params: &'a HashMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+pub(crate) fn required<'a>(
+    params: &'a HashMap<String, String>,
+    name: &str,
+) -> Result<&'a str, ApiError> {
     params
         .get(name)
         .map(String::as_str)
@@ -367,7 +377,7 @@ async fn get_remote_services(
     Ok(Json(state.read().remote_services(service)))
 }
 
-fn number<T: std::str::FromStr>(
+pub(crate) fn number<T: std::str::FromStr>(
     params: &HashMap<String, String>,
     name: &str,
 ) -> Result<Option<T>, ApiError> {
@@ -382,7 +392,7 @@ fn number<T: std::str::FromStr>(
     }
 }
 
-fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
+pub(crate) fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
     // Zipkin UIs send "all" to mean no filter.
     params
         .get(name)

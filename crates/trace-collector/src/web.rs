@@ -1,6 +1,6 @@
-//! The web viewer: one static page, its script and stylesheet, compiled into
-//! the binary so the collector needs no asset directory or build step. The
-//! page reads everything through the Zipkin query API.
+//! The web viewer: one static page, its script modules and stylesheet,
+//! compiled into the binary so the collector needs no asset directory, build
+//! step or network (no CDN). The page reads everything through the HTTP API.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -9,37 +9,46 @@ use axum::Router;
 
 use crate::server::AppState;
 
-const INDEX_HTML: &str = include_str!("web/index.html");
-const APP_JS: &str = include_str!("web/app.js");
-const APP_CSS: &str = include_str!("web/app.css");
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
 
-fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
-}
+/// Every asset: URL path, content type, body.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("/", HTML, include_str!("web/index.html")),
+    ("/app.css", CSS, include_str!("web/app.css")),
+    ("/app.js", JS, include_str!("web/app.js")),
+    ("/util.js", JS, include_str!("web/util.js")),
+    ("/model.js", JS, include_str!("web/model.js")),
+    ("/list.js", JS, include_str!("web/list.js")),
+    ("/scatter.js", JS, include_str!("web/scatter.js")),
+    ("/autocomplete.js", JS, include_str!("web/autocomplete.js")),
+    ("/trace.js", JS, include_str!("web/trace.js")),
+    ("/deps.js", JS, include_str!("web/deps.js")),
+    ("/ops.js", JS, include_str!("web/ops.js")),
+    ("/upload.js", JS, include_str!("web/upload.js")),
+];
 
 /// Routes for `/` and its assets.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }),
-        )
-        .route(
-            "/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
-        )
-        .route(
-            "/app.css",
-            get(|| async { asset("text/css; charset=utf-8", APP_CSS) }),
-        )
-        .route(
-            "/favicon.ico",
-            get(|| async { axum::http::StatusCode::NO_CONTENT }),
-        )
+    let mut router = Router::new().route(
+        "/favicon.ico",
+        get(|| async { axum::http::StatusCode::NO_CONTENT }),
+    );
+    for &(path, content_type, body) in ASSETS {
+        router = router.route(
+            path,
+            get(move || async move {
+                (
+                    [
+                        (header::CONTENT_TYPE, content_type),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    body,
+                )
+                    .into_response()
+            }),
+        );
+    }
+    router
 }

@@ -7,27 +7,14 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::webdriver::chromium;
 use common::*;
 use trace_collector::Collector;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-fn chromium() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    assert!(
-        path.exists(),
-        "headless Chromium is required for the viewer tests but {} does not exist; \
-         install the Debian package `chromium` (cargo xtask test does) or set CHROMIUM=/path/to/chromium",
-        path.display()
-    );
-    path
-}
 
 /// The DOM after the page's scripts ran (virtual time lets fetches finish).
 fn rendered_dom(url: &str) -> String {

@@ -4,6 +4,7 @@
 
 pub mod chromium;
 pub mod otel_http;
+pub mod webdriver;
 pub mod zipkin_schema;
 
 use std::path::PathBuf;
