@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::analysis::DependencyLink;
 use crate::model::Span;
 use crate::query::now_ms;
 use crate::tree::{render_tree, root_span};
@@ -121,6 +122,23 @@ pub fn fetch_trace(base_url: &str, trace_id: &str) -> Result<Vec<Span>, ClientEr
         }
         other => other,
     }
+}
+
+/// The service graph via `GET /api/v2/dependencies`: links among the spans
+/// that started in the `lookback_ms` before `end_ts_ms`.
+pub fn fetch_dependencies(
+    base_url: &str,
+    end_ts_ms: u64,
+    lookback_ms: u64,
+) -> Result<Vec<DependencyLink>, ClientError> {
+    let url = format!("{}/api/v2/dependencies", base(base_url));
+    get_json(
+        &url,
+        &[
+            ("endTs", end_ts_ms.to_string()),
+            ("lookback", lookback_ms.to_string()),
+        ],
+    )
 }
 
 /// The newest trace matching `filter`, if the collector holds one.

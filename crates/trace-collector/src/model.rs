@@ -139,7 +139,43 @@ impl Span {
                     .service_name = Some(service.clone());
             }
         }
+        self.fill_remote_endpoint();
         Ok(self)
+    }
+
+    /// Fills what the remote endpoint lacks from the OpenTelemetry attributes
+    /// the OTel-to-Zipkin mapping reads (`peer.service`; the peer's address
+    /// and port from `network.peer.*`, else the older `net.peer.*`), so a
+    /// client span names the service it called whichever way it arrived:
+    /// OTLP, or opentelemetry-zipkin 0.33, which writes the attributes as
+    /// tags but never a remote endpoint.
+    fn fill_remote_endpoint(&mut self) {
+        let tag = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| self.tags.get(*k).filter(|v| !v.is_empty()).cloned())
+        };
+        let service = tag(&["peer.service"]);
+        let address = tag(&["network.peer.address", "net.peer.ip", "net.sock.peer.addr"])
+            .and_then(|a| a.parse::<std::net::IpAddr>().ok());
+        let port = tag(&["network.peer.port", "net.peer.port", "net.sock.peer.port"])
+            .and_then(|p| p.parse::<u16>().ok());
+        if service.is_none() && address.is_none() && port.is_none() {
+            return;
+        }
+        let remote = self.remote_endpoint.get_or_insert_with(Endpoint::default);
+        if remote.service_name.as_deref().is_none_or(str::is_empty) {
+            remote.service_name = service;
+        }
+        if remote.ipv4.is_none() && remote.ipv6.is_none() {
+            match address {
+                Some(std::net::IpAddr::V4(v4)) => remote.ipv4 = Some(v4.to_string()),
+                Some(std::net::IpAddr::V6(v6)) => remote.ipv6 = Some(v6.to_string()),
+                None => {}
+            }
+        }
+        if remote.port.is_none() {
+            remote.port = port;
+        }
     }
 
     /// The local service name, if the span carries one.
@@ -373,6 +409,36 @@ mod tests {
         let back = serde_json::to_value(&span).unwrap();
         assert_eq!(back["localEndpoint"]["serviceName"], "app");
         assert!(back.get("debug").is_none());
+    }
+
+    #[test]
+    fn remote_endpoint_comes_from_peer_attributes_without_overriding() {
+        let json = r#"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","id":"00f067aa0ba902b7",
+            "kind":"CLIENT","name":"get","tags":{"peer.service":"memcached",
+            "network.peer.address":"::1","network.peer.port":"11211"}}"#;
+        let span: Span = serde_json::from_str(json).unwrap();
+        let remote = span.normalize().unwrap().remote_endpoint.unwrap();
+        assert_eq!(remote.service_name.as_deref(), Some("memcached"));
+        assert_eq!(remote.ipv6.as_deref(), Some("::1"));
+        assert_eq!(remote.ipv4, None);
+        assert_eq!(remote.port, Some(11211));
+
+        // What the span says itself wins; a bad address or port is ignored.
+        let json = r#"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","id":"00f067aa0ba902b7",
+            "remoteEndpoint":{"serviceName":"cache-a","port":9000},
+            "tags":{"peer.service":"memcached","net.peer.ip":"not-an-ip","network.peer.port":"99999"}}"#;
+        let span: Span = serde_json::from_str(json).unwrap();
+        let remote = span.normalize().unwrap().remote_endpoint.unwrap();
+        assert_eq!(remote.service_name.as_deref(), Some("cache-a"));
+        assert_eq!(
+            (remote.ipv4, remote.ipv6, remote.port),
+            (None, None, Some(9000))
+        );
+
+        // No peer attributes: no remote endpoint is made up.
+        let json = r#"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","id":"00f067aa0ba902b7"}"#;
+        let span: Span = serde_json::from_str(json).unwrap();
+        assert_eq!(span.normalize().unwrap().remote_endpoint, None);
     }
 
     #[test]

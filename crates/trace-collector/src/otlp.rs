@@ -25,7 +25,8 @@
 //!   `otel.link.N.trace_id` and `otel.link.N.span_id`, plus
 //!   `otel.link.N.trace_state` and `otel.link.N.attributes` (a JSON object)
 //!   when present;
-//! - `peer.service` becomes `remoteEndpoint.serviceName`.
+//! - `peer.service` becomes `remoteEndpoint.serviceName` (in `Span::normalize`,
+//!   which fills the remote endpoint for Zipkin input too).
 
 use std::collections::BTreeMap;
 use std::mem::size_of;
@@ -160,7 +161,6 @@ fn convert_span(span: OtlpSpan, service: &str, resource_tags: &BTreeMap<String, 
     for (n, link) in span.links.iter().enumerate() {
         link_tags(&mut tags, n, link);
     }
-    let remote_service = string_attr(&span.attributes, "peer.service");
     let start_us = micros(span.start_time_unix_nano);
     let duration_ns = span
         .end_time_unix_nano
@@ -178,10 +178,8 @@ fn convert_span(span: OtlpSpan, service: &str, resource_tags: &BTreeMap<String, 
             service_name: Some(service.to_owned()),
             ..Endpoint::default()
         }),
-        remote_endpoint: remote_service.map(|name| Endpoint {
-            service_name: Some(name),
-            ..Endpoint::default()
-        }),
+        // Filled from `peer.service` and `network.peer.*` by `Span::normalize`.
+        remote_endpoint: None,
         annotations: span.events.iter().map(annotation).collect(),
         tags,
         debug: false,

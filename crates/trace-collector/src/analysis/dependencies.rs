@@ -20,13 +20,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::TimeWindow;
 use crate::model::{Kind, Span};
 
 /// One edge of the service graph, as Zipkin's `DependencyLink`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DependencyLink {
     /// The caller: client, producer, or broker.
