@@ -56,6 +56,11 @@ mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hits;
+#[cfg(feature = "metrics")]
+mod metrics;
+#[cfg(not(feature = "metrics"))]
+#[path = "metrics_off.rs"]
+mod metrics;
 mod mux;
 mod outcome;
 mod pool;

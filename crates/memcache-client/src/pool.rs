@@ -16,7 +16,10 @@ use memcache_codec::Limits;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use std::sync::Arc;
+
 use crate::conn::Conn;
+use crate::metrics::ServerMetrics;
 use crate::setup::ConnSetup;
 use crate::{Error, Result, ServerAddr};
 
@@ -40,6 +43,8 @@ pub(crate) struct Pool {
     wait_timeout: Duration,
     limits: Limits,
     setup: ConnSetup,
+    max_size: usize,
+    metrics: Arc<ServerMetrics>,
 }
 
 /// A checked-out connection; returns to the pool on drop if reusable.
@@ -59,6 +64,7 @@ impl Pool {
         wait_timeout: Duration,
         limits: Limits,
         setup: ConnSetup,
+        metrics: Arc<ServerMetrics>,
     ) -> Pool {
         Pool {
             addr,
@@ -68,6 +74,8 @@ impl Pool {
             wait_timeout,
             limits,
             setup,
+            max_size,
+            metrics,
         }
     }
 
@@ -83,20 +91,21 @@ impl Pool {
     /// for a free slot (a timer is registered only when it has to wait).
     pub async fn get(&self) -> Result<PooledConn<'_>> {
         let permit = match self.permits.try_acquire() {
-            Ok(permit) => permit,
+            // No wait (recorded as such, without reading the clock).
+            Ok(permit) => {
+                self.metrics.waited(Duration::ZERO);
+                permit
+            }
             // A zero wait means "do not wait" (a zero timer would still
             // wait for the next timer tick).
-            Err(_) if self.wait_timeout.is_zero() => return Err(Error::PoolTimeout),
-            Err(_) => {
-                let deadline = deadline_after(self.wait_timeout);
-                tokio::time::timeout_at(deadline, self.permits.acquire())
-                    .await
-                    .map_err(|_| Error::PoolTimeout)?
-                    // The semaphore is never closed.
-                    .map_err(|_| Error::PoolTimeout)?
+            Err(_) if self.wait_timeout.is_zero() => {
+                self.metrics.wait_timed_out();
+                return Err(Error::PoolTimeout);
             }
+            Err(_) => self.wait_for_permit().await?,
         };
         let idle = self.idle().pop();
+        let connect_started = idle.is_none().then(Instant::now);
         let (conn, reused) = match idle {
             Some(conn) => (conn, true),
             // Boxed: the connect future (TLS handshake, authentication) is
@@ -115,12 +124,46 @@ impl Pool {
                 false,
             ),
         };
+        if let Some(started) = connect_started {
+            self.metrics.created(started.elapsed());
+        }
         Ok(PooledConn {
             conn: Some(conn),
             pool: self,
             _permit: permit,
             reused,
         })
+    }
+
+    /// Waits at most the pool wait timeout for a free slot, counted as a
+    /// pending request meanwhile.
+    async fn wait_for_permit(&self) -> Result<SemaphorePermit<'_>> {
+        let started = Instant::now();
+        let pending = Pending::new(&self.metrics);
+        let deadline = deadline_after(self.wait_timeout);
+        let acquired = tokio::time::timeout_at(deadline, self.permits.acquire()).await;
+        drop(pending);
+        match acquired {
+            // The semaphore is never closed.
+            Ok(Ok(permit)) => {
+                self.metrics.waited(started.elapsed());
+                Ok(permit)
+            }
+            Ok(Err(_)) | Err(_) => {
+                self.metrics.wait_timed_out();
+                Err(Error::PoolTimeout)
+            }
+        }
+    }
+
+    /// Connections checked out or being opened (each holds a permit).
+    pub fn used_count(&self) -> usize {
+        self.max_size - self.permits.available_permits()
+    }
+
+    /// The most connections this pool opens.
+    pub fn max_size(&self) -> usize {
+        self.max_size
     }
 
     /// Closes every idle connection (after a connection failure they are
@@ -138,6 +181,24 @@ impl Pool {
     /// Number of idle connections (for tests and diagnostics).
     pub fn idle_count(&self) -> usize {
         self.idle().len()
+    }
+}
+
+/// A caller waiting for a connection, counted in
+/// `db.client.connection.pending_requests` until dropped (also when the
+/// caller is cancelled while it waits).
+struct Pending<'a>(&'a ServerMetrics);
+
+impl<'a> Pending<'a> {
+    fn new(metrics: &'a ServerMetrics) -> Pending<'a> {
+        metrics.pending(1);
+        Pending(metrics)
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        self.0.pending(-1);
     }
 }
 

@@ -9,6 +9,9 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use crate::metrics::ServerMetrics;
 use crate::mux::Multiplexer;
 use crate::pool::Pool;
 use crate::setup::ConnSetup;
@@ -19,6 +22,8 @@ pub(crate) struct Server {
     /// `server.address`: host name or socket path, computed once.
     pub host: String,
     pub connections: Connections,
+    /// Its attribute sets and the client's instruments.
+    pub metrics: Arc<ServerMetrics>,
     health: Health,
 }
 
@@ -44,6 +49,7 @@ impl Server {
         config: &ClientConfig,
         epoch: Instant,
         setup: ConnSetup,
+        metrics: Arc<ServerMetrics>,
     ) -> Server {
         let connections = match config.connection_mode {
             ConnectionMode::Exclusive => Connections::Pooled(Pool::new(
@@ -53,6 +59,7 @@ impl Server {
                 config.pool_wait_timeout,
                 config.limits,
                 setup,
+                metrics.clone(),
             )),
             ConnectionMode::Multiplexed => Connections::Multiplexed(Multiplexer::new(
                 addr.clone(),
@@ -60,12 +67,14 @@ impl Server {
                 config.connect_timeout,
                 config.limits,
                 setup,
+                metrics.clone(),
             )),
         };
         Server {
             host: addr.host(),
             addr,
             connections,
+            metrics,
             health: Health {
                 epoch,
                 failures: AtomicU32::new(0),
@@ -90,6 +99,7 @@ impl Server {
         }
         if h.dead_until_ms.load(Relaxed) != 0 {
             h.dead_until_ms.store(0, Relaxed);
+            self.metrics.server_state(true);
         }
     }
 
@@ -115,6 +125,7 @@ impl Server {
             // One more failure after the retry interval re-marks it dead.
             h.failures.store(h.threshold - 1, Relaxed);
             tracing::warn!(parent: span, server.address = %self.host, "memcached server marked dead");
+            self.metrics.server_state(false);
         }
     }
 }

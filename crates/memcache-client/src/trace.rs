@@ -33,7 +33,9 @@ use crate::Error;
 /// An operation span with every field declared (see the module docs).
 macro_rules! op_span {
     ($name:literal) => {
-        tracing::info_span!(
+        $crate::trace::OpSpan {
+            name: $name,
+            span: tracing::info_span!(
             $name,
             otel.kind = "client",
             db.system.name = "memcached",
@@ -53,10 +55,26 @@ macro_rules! op_span {
             memcached.cas_outcome = tracing::field::Empty,
             error.type = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
-        )
+            ),
+        }
     };
 }
 pub(crate) use op_span;
+
+/// An operation's span and its name. The name is kept beside the span
+/// because a span no subscriber wants carries no metadata, and metrics
+/// still name the operation.
+pub(crate) struct OpSpan {
+    pub name: &'static str,
+    pub span: Span,
+}
+
+impl std::ops::Deref for OpSpan {
+    type Target = Span;
+    fn deref(&self) -> &Span {
+        &self.span
+    }
+}
 
 /// A count, size or port as the `i64` that tracing-opentelemetry exports as
 /// an integer attribute. Its field visitor has no `record_u64`, so a `u64`

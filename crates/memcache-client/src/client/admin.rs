@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::trace::OpSpan;
 use memcache_codec::{Request, Response};
-use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{Single, Stats};
@@ -112,7 +112,7 @@ impl Client {
     async fn broadcast<E: crate::exchange::Exchange>(
         &self,
         make: impl Fn() -> E,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<Vec<(String, E)>> {
         let work = (0..self.servers().len()).map(|i| (i, make())).collect();
         let done = self.on_servers(work, span).await?;
@@ -127,7 +127,7 @@ impl Client {
         &self,
         request: Request<'_>,
         command: &'static str,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<()> {
         let replies = self.broadcast(|| Single::new(request), span).await?;
         for (_, ex) in replies {

@@ -6,12 +6,12 @@
 //! opaque (`O`) token of each request is set to its position, which is how
 //! replies are matched to requests when quiet ones stay silent.
 
+use crate::trace::OpSpan;
 use bytes::Bytes;
 use memcache_codec::{
     MetaArithmeticFlags, MetaDeleteFlags, MetaGetFlags, MetaResponse, MetaSetFlags, MetaStatus,
     Request, Response,
 };
-use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{MetaPipeline, Single};
@@ -190,7 +190,7 @@ impl Client {
     async fn meta_pipeline_in(
         &self,
         requests: &[MetaRequest<'_>],
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<Vec<Option<MetaResponse>>> {
         span.record("db.operation.batch.size", trace::int(requests.len()));
         let count = u32::try_from(requests.len())
@@ -236,7 +236,7 @@ impl Client {
         &self,
         key: &[u8],
         request: Request<'_>,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<MetaResponse> {
         // Hit or miss only means something for reads.
         let is_read = matches!(
@@ -272,7 +272,7 @@ impl Client {
         &self,
         key: &[u8],
         request: Request<'_>,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<Option<Response>> {
         trace::record_key(span, self.config().record_keys, key);
         // Refuse a bad key or value before taking a connection; base64 keys

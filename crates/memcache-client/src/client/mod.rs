@@ -10,13 +10,14 @@ mod storage;
 
 pub use meta::MetaRequest;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use tracing::Span;
+use crate::trace::OpSpan;
 
 use crate::distribution::Distributor;
 use crate::exchange::Exchange;
+use crate::metrics::{ClientMetrics, PoolGauges, PoolState, ServerMetrics};
 use crate::mux::{Failure, Multiplexer};
 use crate::pool::deadline_after;
 use crate::pool::Pool;
@@ -41,6 +42,42 @@ struct Inner {
     config: ClientConfig,
     servers: Vec<Server>,
     distributor: Distributor,
+    metrics: Arc<ClientMetrics>,
+}
+
+impl PoolGauges for Inner {
+    fn observe(&self, each: &mut dyn FnMut(&ServerMetrics, PoolState<'_>)) {
+        for server in &self.servers {
+            let state = match &server.connections {
+                Connections::Pooled(pool) => {
+                    let idle = pool.idle_count();
+                    let used = pool.used_count();
+                    let max = pool.max_size();
+                    each(
+                        &server.metrics,
+                        PoolState {
+                            idle,
+                            used,
+                            max,
+                            in_flight: &[],
+                        },
+                    );
+                    continue;
+                }
+                Connections::Multiplexed(mux) => (mux.loads(), mux.max_size()),
+            };
+            let (loads, max) = state;
+            // A multiplexed connection is never idle in the pool's sense:
+            // every open one takes requests.
+            let state = PoolState {
+                idle: 0,
+                used: loads.len(),
+                max,
+                in_flight: &loads,
+            };
+            each(&server.metrics, state);
+        }
+    }
 }
 
 impl std::fmt::Debug for Client {
@@ -59,19 +96,34 @@ impl Client {
         config.validate()?;
         let setup = ConnSetup::from_config(&config)?;
         let epoch = Instant::now();
-        let servers = config
-            .servers
-            .iter()
-            .map(|s| Server::new(s.addr.clone(), &config, epoch, setup.clone()))
-            .collect();
         let distributor = Distributor::new(config.distribution, &config.servers);
-        Ok(Client {
-            inner: Arc::new(Inner {
+        let inner = Arc::new_cyclic(|inner: &Weak<Inner>| {
+            let gauges: Weak<dyn PoolGauges> = inner.clone();
+            let metrics = Arc::new(ClientMetrics::new(gauges));
+            let servers = config
+                .servers
+                .iter()
+                .map(|s| {
+                    let server_metrics =
+                        ServerMetrics::new(metrics.clone(), &s.addr.host(), s.addr.port());
+                    let server_metrics = Arc::new(server_metrics);
+                    Server::new(
+                        s.addr.clone(),
+                        &config,
+                        epoch,
+                        setup.clone(),
+                        server_metrics,
+                    )
+                })
+                .collect();
+            Inner {
                 config,
                 servers,
                 distributor,
-            }),
-        })
+                metrics,
+            }
+        });
+        Ok(Client { inner })
     }
 
     /// A client from a `memcache://` URL (see [`ClientConfig::from_url`]:
@@ -192,11 +244,12 @@ impl Client {
         &self,
         index: usize,
         exchange: &mut E,
-        span: &Span,
+        span: &OpSpan,
         record_server: bool,
     ) -> Result<()> {
         let server = &self.inner.servers[index];
-        match &server.connections {
+        let started = Instant::now();
+        let result = match &server.connections {
             Connections::Pooled(pool) => {
                 self.execute_pooled(server, pool, exchange, span, record_server)
                     .await
@@ -205,7 +258,11 @@ impl Client {
                 self.execute_multiplexed(server, mux, exchange, span, record_server)
                     .await
             }
-        }
+        };
+        server
+            .metrics
+            .operation(span.name, started.elapsed(), result.as_ref().err());
+        result
     }
 
     /// [`Client::execute`] on a connection of the pool.
@@ -220,7 +277,7 @@ impl Client {
         server: &Server,
         pool: &Pool,
         exchange: &mut E,
-        span: &Span,
+        span: &OpSpan,
         record_server: bool,
     ) -> Result<()> {
         let config = &self.inner.config;
@@ -267,7 +324,7 @@ impl Client {
         server: &Server,
         mux: &Multiplexer,
         exchange: &mut E,
-        span: &Span,
+        span: &OpSpan,
         record_server: bool,
     ) -> Result<()> {
         let config = &self.inner.config;
@@ -311,7 +368,7 @@ impl Client {
         &self,
         key: &[u8],
         exchange: &mut E,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<()> {
         let mut index = self.route(key)?;
         // Each retry follows a server newly marked dead: at most one per server.
@@ -338,7 +395,7 @@ impl Client {
     async fn on_servers<E: Exchange>(
         &self,
         work: Vec<(usize, E)>,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<Vec<(usize, E)>> {
         if work.len() == 1 {
             let mut work = work;
@@ -365,7 +422,7 @@ impl Client {
 type ServerGroup<T> = (usize, Vec<(usize, T)>);
 
 /// Records the call's result on its span and hands it back.
-fn finish<T>(span: &Span, result: Result<T>) -> Result<T> {
+fn finish<T>(span: &OpSpan, result: Result<T>) -> Result<T> {
     trace::record_result(span, &result);
     result
 }

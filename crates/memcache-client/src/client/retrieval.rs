@@ -3,8 +3,8 @@
 //! A multi-key call sends all of one server's keys in one write and reads
 //! them back in one pass; servers are asked concurrently.
 
+use crate::trace::OpSpan;
 use memcache_codec::{validate_key, Value};
-use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{Retrieval, Retrieve};
@@ -68,7 +68,12 @@ impl Client {
         finish(&span, r)
     }
 
-    async fn retrieve_one(&self, kind: Retrieval, key: &[u8], span: &Span) -> Result<Option<Item>> {
+    async fn retrieve_one(
+        &self,
+        kind: Retrieval,
+        key: &[u8],
+        span: &OpSpan,
+    ) -> Result<Option<Item>> {
         trace::record_key(span, self.config().record_keys, key);
         // The only validation, before a connection is taken.
         let keys = [key];
@@ -77,6 +82,8 @@ impl Client {
         self.execute_for_key(key, &mut exchange, span).await?;
         let found = exchange.into_hits().map(item);
         trace::record_hit(span, found.as_ref().map(|item| item.value.len()));
+        let hit = usize::from(found.is_some());
+        self.inner.metrics.lookups(span.name, hit, 1 - hit);
         Ok(found)
     }
 
@@ -84,7 +91,7 @@ impl Client {
         &self,
         kind: Retrieval,
         keys: &[K],
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<ItemMap> {
         span.record("db.operation.batch.size", trace::int(keys.len()));
         trace::record_keys(span, self.config().record_keys, keys);
@@ -122,6 +129,10 @@ impl Client {
             found.extend(map);
         }
         record_many(span, asked, &found);
+        let hits = found.len();
+        self.inner
+            .metrics
+            .lookups(span.name, hits, asked.saturating_sub(hits));
         Ok(found)
     }
 
@@ -150,7 +161,7 @@ impl Client {
 }
 
 /// The hits, misses and value bytes of a multi-key call on its span.
-fn record_many(span: &Span, asked: usize, found: &ItemMap) {
+fn record_many(span: &OpSpan, asked: usize, found: &ItemMap) {
     if span.is_disabled() {
         return;
     }

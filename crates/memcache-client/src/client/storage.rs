@@ -2,8 +2,8 @@
 //! `prepend`, `cas`), `delete`, `incr`/`decr`, `touch`, and the pipelined
 //! `set_many`/`delete_many`.
 
+use crate::trace::OpSpan;
 use memcache_codec::{Request, Response, StoreCommand};
-use tracing::Span;
 
 use super::{finish, Client};
 use crate::exchange::{Batch, Exchange, Single};
@@ -108,7 +108,7 @@ impl Client {
         key: &[u8],
         value: &[u8],
         options: StoreOptions,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<StoreOutcome> {
         trace::record_key(span, self.config().record_keys, key);
         span.record("memcached.value_size", trace::int(value.len()));
@@ -222,7 +222,7 @@ impl Client {
         key: &[u8],
         delta: u64,
         incr: bool,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<Option<u64>> {
         let reply = self
             .single_key(key, span, |key| arithmetic_request(key, delta, incr, false))
@@ -285,7 +285,7 @@ impl Client {
     async fn single_key<'k>(
         &self,
         key: &'k [u8],
-        span: &Span,
+        span: &OpSpan,
         request: impl FnOnce(&'k [u8]) -> Request<'k>,
     ) -> Result<Option<Response>> {
         trace::record_key(span, self.config().record_keys, key);
@@ -346,7 +346,7 @@ impl Client {
     async fn pipeline<'a>(
         &self,
         requests: impl Iterator<Item = Request<'a>>,
-        span: &Span,
+        span: &OpSpan,
     ) -> Result<Vec<Option<Response>>> {
         // Every request, before any is sent: a bad one must not leave the
         // batch half applied on the other servers. The batches write these

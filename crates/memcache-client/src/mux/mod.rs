@@ -28,6 +28,7 @@ use tokio::time::Instant;
 
 use crate::conn::{Conn, Peer};
 use crate::exchange::Exchange;
+use crate::metrics::ServerMetrics;
 use crate::setup::ConnSetup;
 use crate::{Error, Result, ServerAddr};
 use driver::{Driver, Pending, Shared};
@@ -40,6 +41,7 @@ pub(crate) struct Multiplexer {
     limits: Limits,
     setup: ConnSetup,
     slots: Box<[Slot]>,
+    metrics: Arc<ServerMetrics>,
 }
 
 /// Requests in flight on a connection before the next one is used: big
@@ -74,8 +76,10 @@ impl Multiplexer {
         connect_timeout: Duration,
         limits: Limits,
         setup: ConnSetup,
+        metrics: Arc<ServerMetrics>,
     ) -> Multiplexer {
         Multiplexer {
+            metrics,
             addr,
             connect_timeout,
             limits,
@@ -135,6 +139,7 @@ impl Multiplexer {
                 return Err(error.duplicate());
             }
         }
+        let started = std::time::Instant::now();
         // Boxed: the connect future is large and rarely run (see `Pool::get`).
         let connected = Box::pin(Conn::connect(
             &self.addr,
@@ -152,6 +157,7 @@ impl Multiplexer {
             }
         };
         *last_failure = None;
+        self.metrics.created(started.elapsed());
         let (stream, read_buf, decoder, peer) = conn.into_parts();
         let shared = Arc::new(Shared::new());
         tokio::spawn(Driver::new(shared.clone(), stream, read_buf, decoder));
@@ -166,6 +172,20 @@ impl Multiplexer {
         for slot in &self.slots {
             drop(slot.lock().take());
         }
+    }
+
+    /// Requests in flight on each open connection.
+    pub fn loads(&self) -> Vec<usize> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.live())
+            .map(|conn| conn.shared.load.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// The most connections this multiplexer opens.
+    pub fn max_size(&self) -> usize {
+        self.slots.len()
     }
 
     /// Connections open and usable now (for tests and diagnostics).

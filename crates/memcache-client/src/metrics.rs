@@ -1,0 +1,297 @@
+//! OpenTelemetry metrics of the client (feature `metrics`), named as the
+//! database-client semantic conventions define them, plus the cache's own
+//! hits and misses and server health.
+//!
+//! | instrument | type | unit | attributes |
+//! | --- | --- | --- | --- |
+//! | `db.client.operation.duration` | histogram | `s` | `db.system.name`, `db.operation.name`, `server.address`, `server.port`, `error.type` (on failure) |
+//! | `db.client.connection.count` | observable up-down counter | `{connection}` | `db.client.connection.pool.name`, `db.client.connection.state` (`idle`/`used`) |
+//! | `db.client.connection.max` | observable up-down counter | `{connection}` | `db.client.connection.pool.name` |
+//! | `db.client.connection.pending_requests` | up-down counter | `{request}` | `db.client.connection.pool.name` |
+//! | `db.client.connection.wait_time` | histogram | `s` | `db.client.connection.pool.name` |
+//! | `db.client.connection.create_time` | histogram | `s` | `db.client.connection.pool.name` |
+//! | `db.client.connection.timeouts` | counter | `{timeout}` | `db.client.connection.pool.name` |
+//! | `memcached.client.connection.in_flight` | observable gauge | `{request}` | `db.client.connection.pool.name`, `memcached.connection.index` (multiplexed mode) |
+//! | `memcached.client.lookups` | counter | `{key}` | `db.system.name`, `db.operation.name`, `memcached.result` (`hit`/`miss`) |
+//! | `memcached.client.server.state_changes` | counter | `{change}` | `db.client.connection.pool.name`, `memcached.server.state` (`dead`/`alive`) |
+//!
+//! The pool name is `server.address:server.port` (or the socket path), as
+//! the conventions ask of pools without a name of their own. Instruments
+//! come from the global meter provider when the client is built, and every
+//! attribute set is prepared once per server: a call records into ready
+//! instruments with ready attributes. With no meter provider installed the
+//! instruments are OpenTelemetry's no-ops.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
+use opentelemetry::{InstrumentationScope, KeyValue};
+
+use crate::Error;
+
+/// Bucket boundaries the conventions advise for `db.client.*` durations.
+const DURATION_BOUNDARIES: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// The client's instruments, created once per client.
+pub(crate) struct ClientMetrics {
+    operation_duration: Histogram<f64>,
+    lookups: Counter<u64>,
+    pending_requests: UpDownCounter<i64>,
+    wait_time: Histogram<f64>,
+    create_time: Histogram<f64>,
+    timeouts: Counter<u64>,
+    state_changes: Counter<u64>,
+    /// Observable instruments stay registered while their handles live.
+    _observers: Vec<Box<dyn std::any::Any + Send + Sync>>,
+}
+
+/// One server's prepared attribute sets, beside the client's instruments.
+pub(crate) struct ServerMetrics {
+    client: Arc<ClientMetrics>,
+    /// `db.system.name`, `server.address`, and `server.port` (for a Unix
+    /// socket, which has none, `network.transport = "unix"`).
+    server: [KeyValue; 3],
+    /// `db.client.connection.pool.name`.
+    pool: [KeyValue; 1],
+    dead: [KeyValue; 2],
+    alive: [KeyValue; 2],
+}
+
+/// What the observable instruments read from a live client.
+pub(crate) trait PoolGauges: Send + Sync {
+    /// Per server: its metrics, idle and used connections, the maximum, and
+    /// the requests in flight on each multiplexed connection.
+    fn observe(&self, each: &mut dyn FnMut(&ServerMetrics, PoolState<'_>));
+}
+
+/// One server's connections at an observation.
+pub(crate) struct PoolState<'a> {
+    pub idle: usize,
+    pub used: usize,
+    pub max: usize,
+    pub in_flight: &'a [usize],
+}
+
+fn meter() -> Meter {
+    let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .with_schema_url("https://opentelemetry.io/schemas/1.37.0")
+        .build();
+    opentelemetry::global::meter_with_scope(scope)
+}
+
+fn int(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl ClientMetrics {
+    /// The instruments, with observers reading `gauges` for as long as it lives.
+    pub fn new(gauges: Weak<dyn PoolGauges>) -> ClientMetrics {
+        let meter = meter();
+        let count_gauges = gauges.clone();
+        let connection_count = meter
+            .i64_observable_up_down_counter("db.client.connection.count")
+            .with_unit("{connection}")
+            .with_description("Connections open, by state")
+            .with_callback(move |observer| {
+                if let Some(gauges) = count_gauges.upgrade() {
+                    gauges.observe(&mut |server, state| {
+                        let [pool] = &server.pool;
+                        for (n, label) in [(state.idle, "idle"), (state.used, "used")] {
+                            observer.observe(
+                                int(n),
+                                &[
+                                    pool.clone(),
+                                    KeyValue::new("db.client.connection.state", label),
+                                ],
+                            );
+                        }
+                    });
+                }
+            })
+            .build();
+        let max_gauges = gauges.clone();
+        let connection_max = meter
+            .i64_observable_up_down_counter("db.client.connection.max")
+            .with_unit("{connection}")
+            .with_description("The most connections the client opens to a server")
+            .with_callback(move |observer| {
+                if let Some(gauges) = max_gauges.upgrade() {
+                    gauges.observe(&mut |server, state| {
+                        observer.observe(int(state.max), &server.pool);
+                    });
+                }
+            })
+            .build();
+        let in_flight = meter
+            .u64_observable_gauge("memcached.client.connection.in_flight")
+            .with_unit("{request}")
+            .with_description(
+                "Requests sent or queued and not yet answered, per multiplexed connection",
+            )
+            .with_callback(move |observer| {
+                if let Some(gauges) = gauges.upgrade() {
+                    gauges.observe(&mut |server, state| {
+                        let [pool] = &server.pool;
+                        for (index, &n) in state.in_flight.iter().enumerate() {
+                            observer.observe(
+                                n as u64,
+                                &[
+                                    pool.clone(),
+                                    KeyValue::new("memcached.connection.index", int(index)),
+                                ],
+                            );
+                        }
+                    });
+                }
+            })
+            .build();
+        ClientMetrics {
+            operation_duration: meter
+                .f64_histogram("db.client.operation.duration")
+                .with_unit("s")
+                .with_description("Duration of database client operations")
+                .with_boundaries(DURATION_BOUNDARIES.to_vec())
+                .build(),
+            lookups: meter
+                .u64_counter("memcached.client.lookups")
+                .with_unit("{key}")
+                .with_description("Keys looked up, by result (hit or miss)")
+                .build(),
+            pending_requests: meter
+                .i64_up_down_counter("db.client.connection.pending_requests")
+                .with_unit("{request}")
+                .with_description("Requests waiting for a connection")
+                .build(),
+            wait_time: meter
+                .f64_histogram("db.client.connection.wait_time")
+                .with_unit("s")
+                .with_description("Time to obtain a connection from the pool")
+                .with_boundaries(DURATION_BOUNDARIES.to_vec())
+                .build(),
+            create_time: meter
+                .f64_histogram("db.client.connection.create_time")
+                .with_unit("s")
+                .with_description("Time to open a connection (TCP, TLS, authentication)")
+                .with_boundaries(DURATION_BOUNDARIES.to_vec())
+                .build(),
+            timeouts: meter
+                .u64_counter("db.client.connection.timeouts")
+                .with_unit("{timeout}")
+                .with_description("Waits for a connection that timed out")
+                .build(),
+            state_changes: meter
+                .u64_counter("memcached.client.server.state_changes")
+                .with_unit("{change}")
+                .with_description("Servers marked dead, and dead servers that answered again")
+                .build(),
+            _observers: vec![
+                Box::new(connection_count),
+                Box::new(connection_max),
+                Box::new(in_flight),
+            ],
+        }
+    }
+
+    /// Keys of a retrieval found and not found.
+    pub fn lookups(&self, operation: &'static str, hits: usize, misses: usize) {
+        for (n, result) in [(hits, "hit"), (misses, "miss")] {
+            if n > 0 {
+                self.lookups.add(
+                    n as u64,
+                    &[
+                        KeyValue::new("db.system.name", "memcached"),
+                        KeyValue::new("db.operation.name", operation),
+                        KeyValue::new("memcached.result", result),
+                    ],
+                );
+            }
+        }
+    }
+}
+
+impl ServerMetrics {
+    /// One operation on one server: its duration, and its error if it failed.
+    pub fn operation(&self, operation: &'static str, elapsed: Duration, error: Option<&Error>) {
+        let [system, address, port] = &self.server;
+        let operation = KeyValue::new("db.operation.name", operation);
+        let seconds = elapsed.as_secs_f64();
+        // Arrays on the stack: no allocation per call.
+        match error {
+            None => self.client.operation_duration.record(
+                seconds,
+                &[system.clone(), address.clone(), port.clone(), operation],
+            ),
+            Some(error) => self.client.operation_duration.record(
+                seconds,
+                &[
+                    system.clone(),
+                    address.clone(),
+                    port.clone(),
+                    operation,
+                    KeyValue::new("error.type", error.kind()),
+                ],
+            ),
+        }
+    }
+
+    /// A caller starts (`+1`) or stops (`-1`) waiting for a connection.
+    pub fn pending(&self, delta: i64) {
+        self.client.pending_requests.add(delta, &self.pool);
+    }
+
+    /// A connection was obtained after `waited`.
+    pub fn waited(&self, waited: Duration) {
+        self.client
+            .wait_time
+            .record(waited.as_secs_f64(), &self.pool);
+    }
+
+    /// A wait for a connection timed out.
+    pub fn wait_timed_out(&self) {
+        self.client.timeouts.add(1, &self.pool);
+    }
+
+    /// A connection was opened in `took`.
+    pub fn created(&self, took: Duration) {
+        self.client
+            .create_time
+            .record(took.as_secs_f64(), &self.pool);
+    }
+
+    /// A server was marked dead (`false`) or answered again (`true`).
+    pub fn server_state(&self, alive: bool) {
+        let attributes = if alive { &self.alive } else { &self.dead };
+        self.client.state_changes.add(1, attributes);
+    }
+
+    /// Attribute sets for the server at `host` (address or socket path) and
+    /// `port` (none for a socket).
+    pub fn new(client: Arc<ClientMetrics>, host: &str, port: Option<u16>) -> ServerMetrics {
+        let host: Arc<str> = Arc::from(host);
+        let pool_name: Arc<str> = match port {
+            Some(port) => Arc::from(format!("{host}:{port}")),
+            None => host.clone(),
+        };
+        let pool = KeyValue::new("db.client.connection.pool.name", pool_name);
+        let server = [
+            KeyValue::new("db.system.name", "memcached"),
+            KeyValue::new("server.address", host),
+            match port {
+                Some(port) => KeyValue::new("server.port", i64::from(port)),
+                None => KeyValue::new("network.transport", "unix"),
+            },
+        ];
+        let state = |s: &'static str| [pool.clone(), KeyValue::new("memcached.server.state", s)];
+        ServerMetrics {
+            client,
+            server,
+            dead: state("dead"),
+            alive: state("alive"),
+            pool: [pool],
+        }
+    }
+}
