@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::analysis::DependencyLink;
+use crate::analysis::{CacheMetrics, DependencyLink};
 use crate::model::Span;
 use crate::query::now_ms;
 use crate::tree::{render_tree, root_span};
@@ -139,6 +139,13 @@ pub fn fetch_dependencies(
             ("lookback", lookback_ms.to_string()),
         ],
     )
+}
+
+/// Hit ratio and latency per operation via
+/// `GET /api/collector/cache-metrics`.
+pub fn fetch_cache_metrics(base_url: &str) -> Result<CacheMetrics, ClientError> {
+    let url = format!("{}/api/collector/cache-metrics", base(base_url));
+    get_json(&url, &[])
 }
 
 /// The newest trace matching `filter`, if the collector holds one.

@@ -49,8 +49,8 @@ mod web;
 pub mod write_deadline;
 
 pub use client::{
-    fetch_dependencies, fetch_trace, find_latest_trace, render_latest, render_trace,
-    wait_for_trace, ClientError, TraceFilter,
+    fetch_cache_metrics, fetch_dependencies, fetch_trace, find_latest_trace, render_latest,
+    render_trace, wait_for_trace, ClientError, TraceFilter,
 };
 pub use collector::{Collector, CollectorBuilder, CollectorError, RunningCollector};
 pub use limits::Limits;

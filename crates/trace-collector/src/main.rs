@@ -9,12 +9,13 @@
 //!                 [--autocomplete-keys K1,K2]
 //! trace-collector print <TRACE_ID> [--url URL]
 //! trace-collector latest [--service NAME] [--root NAME] [--url URL]
+//! trace-collector metrics [--url URL]
 //! ```
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use trace_collector::{render_latest, render_trace, Collector, TraceFilter};
+use trace_collector::{fetch_cache_metrics, render_latest, render_trace, Collector, TraceFilter};
 
 const USAGE: &str = "\
 usage:
@@ -33,6 +34,9 @@ usage:
       common tag keys by default, \"\" for none.
   trace-collector print <TRACE_ID> [--url URL]
       print one trace as an indented tree (default --url http://127.0.0.1:9411)
+  trace-collector metrics [--url URL]
+      print the cache's hit ratio and latency per operation from the metrics
+      the collector holds (memcache-client's OpenTelemetry metrics)
   trace-collector latest [--service NAME] [--root SPAN_NAME] [--url URL]
       print the newest matching trace as an indented tree";
 
@@ -84,8 +88,18 @@ fn parse_size(text: &str) -> Option<usize> {
 #[derive(Debug)]
 enum Command {
     Serve(ServeOptions),
-    Print { trace_id: String, url: String },
-    Latest { filter: TraceFilter, url: String },
+    Print {
+        trace_id: String,
+        url: String,
+    },
+    Latest {
+        filter: TraceFilter,
+        url: String,
+    },
+    /// Hit ratio and latency from the metrics held.
+    Metrics {
+        url: String,
+    },
     Help,
 }
 
@@ -164,6 +178,9 @@ fn parse(args: &[String]) -> Result<Command, String> {
             },
             url: take("--url").unwrap_or_else(|| DEFAULT_URL.into()),
         },
+        Some("metrics") => Command::Metrics {
+            url: take("--url").unwrap_or_else(|| DEFAULT_URL.into()),
+        },
         Some(other) => return Err(format!("unknown command {other:?}")),
     };
     match flags.keys().next() {
@@ -191,6 +208,9 @@ fn main() -> ExitCode {
             .map_err(|e| e.to_string()),
         Command::Latest { filter, url } => render_latest(&url, &filter)
             .map(|t| print!("{t}"))
+            .map_err(|e| e.to_string()),
+        Command::Metrics { url } => fetch_cache_metrics(&url)
+            .map(|m| print!("{m}"))
             .map_err(|e| e.to_string()),
         Command::Serve(options) => serve(options),
     };

@@ -8,11 +8,13 @@
 //! [`Store`]: crate::store::Store
 
 pub mod autocomplete;
+pub mod cache_metrics;
 pub mod dependencies;
 pub mod operations;
 pub(crate) mod routes;
 
 pub use autocomplete::{autocomplete_values, DEFAULT_AUTOCOMPLETE_KEYS};
+pub use cache_metrics::CacheMetrics;
 pub use dependencies::{dependency_links, DependencyLink};
 pub use operations::{operation_stats, Bucket, OperationStats};
 

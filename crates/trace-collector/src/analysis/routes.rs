@@ -1,6 +1,6 @@
 //! HTTP routes for the analyses: Zipkin's `autocompleteKeys`,
 //! `autocompleteValues` and `dependencies`, and the collector's own
-//! `/api/collector/operations`.
+//! `/api/collector/operations` and `/api/collector/cache-metrics`.
 
 use std::collections::HashMap;
 
@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::{autocomplete_values, by_trace, dependency_links, operation_stats, TimeWindow};
-use super::{DependencyLink, OperationStats};
+use super::{CacheMetrics, DependencyLink, OperationStats};
 use crate::server::{number, required, text, ApiError, AppState};
 
 /// The analysis routes, to merge into the collector's router.
@@ -20,6 +20,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v2/autocompleteValues", get(get_autocomplete_values))
         .route("/api/v2/dependencies", get(get_dependencies))
         .route("/api/collector/operations", get(get_operations))
+        .route("/api/collector/cache-metrics", get(get_cache_metrics))
+}
+
+/// Hit ratio and latency per operation from the metrics held.
+async fn get_cache_metrics(State(state): State<AppState>) -> Json<CacheMetrics> {
+    let metrics = state.metrics.read().unwrap_or_else(|p| p.into_inner());
+    Json(CacheMetrics::from_store(&metrics))
 }
 
 /// Runs a scan of the store off the async workers: a full store is large.
