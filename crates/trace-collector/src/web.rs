@@ -26,6 +26,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("/trace.js", JS, include_str!("web/trace.js")),
     ("/deps.js", JS, include_str!("web/deps.js")),
     ("/ops.js", JS, include_str!("web/ops.js")),
+    ("/metrics.js", JS, include_str!("web/metrics.js")),
     ("/upload.js", JS, include_str!("web/upload.js")),
 ];
 

@@ -3,6 +3,7 @@
 //   #/trace/<id>[?span=<spanId>] (or ?trace=<id>)      one trace as a waterfall
 //   #/dependencies[?lookback=]                          service dependency graph
 //   #/operations[?service=&lookback=]                   per-operation latency statistics
+//   #/metrics                                           cache hit ratio and latency from OTLP metrics
 //   #/upload/<id>                                       a trace from an opened JSON file
 // Every text from spans goes in via textContent, never innerHTML.
 
@@ -11,6 +12,7 @@ import { showList, search, submitFilters, loadSpanNames } from "./list.js";
 import { showTrace } from "./trace.js";
 import { showDependencies } from "./deps.js";
 import { showOperations } from "./ops.js";
+import { showMetrics } from "./metrics.js";
 import { showUploaded, wireUpload } from "./upload.js";
 import { wireTagAutocomplete } from "./autocomplete.js";
 
@@ -37,6 +39,7 @@ function route() {
   else if (upload) shown = showUploaded(upload[1].toLowerCase(), upload[2]);
   else if (/^#\/dependencies/.test(hash)) shown = showDependencies();
   else if (/^#\/operations/.test(hash)) shown = showOperations();
+  else if (/^#\/metrics/.test(hash)) shown = showMetrics();
   else if (fromQuery && !hash) shown = showTrace(fromQuery);
   else shown = showList();
   shown.finally(loadStats);
