@@ -182,6 +182,25 @@ impl Conn {
         !self.in_flight && self.read_buf.is_empty()
     }
 
+    /// Whether the server has been silent since the last exchange ended.
+    /// memcached never speaks unasked, so an idle connection with bytes (a
+    /// late reply to a timed-out or cancelled request, or anything a hostile
+    /// peer sends) or an end of stream waiting is out of step: handing it to
+    /// the next caller would give that caller someone else's reply.
+    ///
+    /// One poll with a no-op waker: when the reactor has not flagged the
+    /// socket readable this is an atomic load, no system call; only a
+    /// socket with something waiting is read.
+    pub fn is_quiet(&mut self) -> bool {
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        let mut probe = [0u8; 64];
+        let mut buf = ReadBuf::new(&mut probe);
+        matches!(
+            Pin::new(&mut self.stream).poll_read(&mut cx, &mut buf),
+            Poll::Pending
+        )
+    }
+
     /// Whether any response byte arrived during the last exchange.
     pub fn received_any(&self) -> bool {
         self.received

@@ -13,6 +13,7 @@
 //! | `db.client.connection.timeouts` | counter | `{timeout}` | `db.client.connection.pool.name` |
 //! | `memcached.client.connection.in_flight` | observable gauge | `{request}` | `db.client.connection.pool.name`, `memcached.connection.index` (multiplexed mode) |
 //! | `memcached.client.lookups` | counter | `{key}` | `db.system.name`, `db.operation.name`, `memcached.result` (`hit`/`miss`) |
+//! | `memcached.client.connection.unsolicited` | counter | `{connection}` | `db.client.connection.pool.name` |
 //! | `memcached.client.server.state_changes` | counter | `{change}` | `db.client.connection.pool.name`, `memcached.server.state` (`dead`/`alive`) |
 //!
 //! The pool name is `server.address:server.port` (or the socket path), as
@@ -44,6 +45,7 @@ pub(crate) struct ClientMetrics {
     create_time: Histogram<f64>,
     timeouts: Counter<u64>,
     state_changes: Counter<u64>,
+    unsolicited: Counter<u64>,
     /// Observable instruments stay registered while their handles live.
     _observers: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
@@ -188,6 +190,11 @@ impl ClientMetrics {
                 .with_unit("{change}")
                 .with_description("Servers marked dead, and dead servers that answered again")
                 .build(),
+            unsolicited: meter
+                .u64_counter("memcached.client.connection.unsolicited")
+                .with_unit("{connection}")
+                .with_description("Idle connections that received data or an end of stream unasked, closed at checkout")
+                .build(),
             _observers: vec![
                 Box::new(connection_count),
                 Box::new(connection_max),
@@ -260,6 +267,11 @@ impl ServerMetrics {
         self.client
             .create_time
             .record(took.as_secs_f64(), &self.pool);
+    }
+
+    /// An idle connection was found out of step at checkout and closed.
+    pub fn unsolicited(&self) {
+        self.client.unsolicited.add(1, &self.pool);
     }
 
     /// A server was marked dead (`false`) or answered again (`true`).

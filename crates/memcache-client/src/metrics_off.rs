@@ -52,4 +52,6 @@ impl ServerMetrics {
     pub fn created(&self, _took: Duration) {}
     #[inline]
     pub fn server_state(&self, _alive: bool) {}
+    #[inline]
+    pub fn unsolicited(&self) {}
 }

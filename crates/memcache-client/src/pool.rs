@@ -16,6 +16,7 @@ use memcache_codec::Limits;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::conn::Conn;
@@ -45,6 +46,8 @@ pub(crate) struct Pool {
     setup: ConnSetup,
     max_size: usize,
     metrics: Arc<ServerMetrics>,
+    /// See [`Pool::unsolicited_count`].
+    unsolicited: AtomicU64,
 }
 
 /// A checked-out connection; returns to the pool on drop if reusable.
@@ -76,6 +79,7 @@ impl Pool {
             setup,
             max_size,
             metrics,
+            unsolicited: AtomicU64::new(0),
         }
     }
 
@@ -104,7 +108,7 @@ impl Pool {
             }
             Err(_) => self.wait_for_permit().await?,
         };
-        let idle = self.idle().pop();
+        let idle = self.quiet_idle();
         let connect_started = idle.is_none().then(Instant::now);
         let (conn, reused) = match idle {
             Some(conn) => (conn, true),
@@ -133,6 +137,29 @@ impl Pool {
             _permit: permit,
             reused,
         })
+    }
+
+    /// The most recently used idle connection whose server has kept quiet
+    /// since ([`Conn::is_quiet`]); the others are closed and counted.
+    #[allow(clippy::vec_box, reason = "see `Pool::idle`")]
+    fn quiet_idle(&self) -> Option<Box<Conn>> {
+        loop {
+            let mut conn = self.idle().pop()?;
+            if conn.is_quiet() {
+                return Some(conn);
+            }
+            self.unsolicited.fetch_add(1, Ordering::Relaxed);
+            self.metrics.unsolicited();
+            tracing::warn!(
+                server = %self.addr,
+                "idle memcached connection received data or was closed unasked; discarded"
+            );
+        }
+    }
+
+    /// Idle connections found out of step at checkout and closed.
+    pub fn unsolicited_count(&self) -> u64 {
+        self.unsolicited.load(Ordering::Relaxed)
     }
 
     /// Waits at most the pool wait timeout for a free slot, counted as a

@@ -424,3 +424,35 @@ async fn an_endless_stream_of_items_is_cut_off() {
         assert_healthy_after(&c, &fake, &p).await;
     }
 }
+
+/// A reply the server writes unasked on an idle connection (here 150 ms
+/// after answering correctly) is never handed to the next caller: pooled,
+/// the connection is found readable at checkout, closed and counted;
+/// multiplexed, its driver ends the connection on the unsolicited bytes.
+#[tokio::test]
+async fn a_late_unsolicited_reply_on_an_idle_connection_reaches_no_caller() {
+    let fake = FakeServer::start(vec![
+        Behavior::ReplyThenLate {
+            reply: b"VALUE twice_late 0 2\r\nok\r\nEND\r\n".to_vec(),
+            late: b"VALUE victim 0 5\r\nWRONG\r\nEND\r\n".to_vec(),
+            delay: Duration::from_millis(150),
+        },
+        // Every later connection: an honest miss.
+        Behavior::Reply(b"END\r\n".to_vec()),
+    ])
+    .await;
+    let c = client(fake.addr, Duration::from_secs(2));
+    let first = c.get("twice_late").await.unwrap().unwrap();
+    assert_eq!(&first.value[..], b"ok");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let victim = c.get("victim").await.unwrap();
+    assert!(
+        victim.is_none(),
+        "someone else's reply was handed over: {victim:?}"
+    );
+    assert_eq!(fake.accepted(), 2, "the tainted connection was not reused");
+    if !common::multiplexed() {
+        assert_eq!(c.unsolicited_closed(), vec![1]);
+    }
+}

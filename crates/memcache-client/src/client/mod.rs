@@ -160,6 +160,21 @@ impl Client {
         self.route(key.as_ref())
     }
 
+    /// Idle pooled connections closed at checkout because the server had
+    /// sent something (or closed them) unasked, per server (diagnostics and
+    /// tests; also the `memcached.client.connection.unsolicited` metric).
+    /// Multiplexed connections end on an unsolicited reply instead.
+    pub fn unsolicited_closed(&self) -> Vec<u64> {
+        self.inner
+            .servers
+            .iter()
+            .map(|s| match &s.connections {
+                Connections::Pooled(pool) => pool.unsolicited_count(),
+                Connections::Multiplexed(_) => 0,
+            })
+            .collect()
+    }
+
     /// Idle pooled connections per server (diagnostics and tests); with
     /// multiplexed connections, which are never checked out, the open ones.
     pub fn idle_connections(&self) -> Vec<usize> {
