@@ -200,6 +200,10 @@ pub struct ClientConfig {
     /// Record keys in spans (`memcached.key`). Off by default: keys can be
     /// personal data. Values are never recorded.
     pub record_keys: bool,
+    /// The service name spans give memcached as `peer.service` (what the
+    /// OpenTelemetry-to-Zipkin mapping makes the remote endpoint's service,
+    /// and what Jaeger and Zipkin draw dependency edges to).
+    pub peer_service: String,
     /// Value and line size limits for requests and responses.
     pub limits: Limits,
     /// TLS for every TCP connection (feature `tls`); `None` is plaintext.
@@ -224,6 +228,7 @@ impl Default for ClientConfig {
             dead_after_failures: 3,
             retry_dead_after: Duration::from_secs(2),
             record_keys: false,
+            peer_service: "memcached".to_owned(),
             limits: Limits::default(),
             #[cfg(feature = "tls")]
             tls: None,

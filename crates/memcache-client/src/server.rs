@@ -21,6 +21,8 @@ pub(crate) struct Server {
     pub addr: ServerAddr,
     /// `server.address`: host name or socket path, computed once.
     pub host: String,
+    /// `peer.service`, from the configuration.
+    pub peer_service: String,
     pub connections: Connections,
     /// Its attribute sets and the client's instruments.
     pub metrics: Arc<ServerMetrics>,
@@ -72,6 +74,7 @@ impl Server {
         };
         Server {
             host: addr.host(),
+            peer_service: config.peer_service.clone(),
             addr,
             connections,
             metrics,

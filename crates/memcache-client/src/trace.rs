@@ -10,6 +10,7 @@
 //! | `db.system.name` | `"memcached"` |
 //! | `db.operation.name` | the operation, as the span name |
 //! | `server.address`, `server.port` | configured host (or socket path) and port, when one server is involved |
+//! | `peer.service` | the service name of memcached (`peer_service`, default `memcached`): the remote service in Zipkin and Jaeger |
 //! | `network.peer.address`, `network.peer.port`, `network.transport` | the connected peer (`tcp`/`unix`) |
 //! | `db.operation.batch.size` | number of keys or requests of a multi-key call |
 //! | `memcached.key` | the key(s), only with `record_keys` on; values never |
@@ -42,6 +43,7 @@ macro_rules! op_span {
             db.operation.name = $name,
             server.address = tracing::field::Empty,
             server.port = tracing::field::Empty,
+            peer.service = tracing::field::Empty,
             network.peer.address = tracing::field::Empty,
             network.peer.port = tracing::field::Empty,
             network.transport = tracing::field::Empty,
@@ -97,13 +99,22 @@ pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
     let Some(fields) = span.metadata().map(|m| m.fields()) else {
         return;
     };
-    let (Some(address), Some(port), Some(peer_address), Some(peer_port), Some(transport)) = (
+    let (
+        Some(address),
+        Some(port),
+        Some(service),
+        Some(peer_address),
+        Some(peer_port),
+        Some(transport),
+    ) = (
         fields.field("server.address"),
         fields.field("server.port"),
+        fields.field("peer.service"),
         fields.field("network.peer.address"),
         fields.field("network.peer.port"),
         fields.field("network.transport"),
-    ) else {
+    )
+    else {
         return; // not an `op_span!` span
     };
     let server_port = server.addr.port().map(int);
@@ -112,6 +123,7 @@ pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
     let values = [
         (&address, Some(&server.host.as_str() as &dyn Value)),
         (&port, server_port.as_ref().map(|p| p as &dyn Value)),
+        (&service, Some(&server.peer_service.as_str() as &dyn Value)),
         (&peer_address, Some(&peer.address.as_str() as &dyn Value)),
         (
             &peer_port,

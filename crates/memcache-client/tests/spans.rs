@@ -130,6 +130,7 @@ fn assert_client_span(span: &Captured, port: u16, with_server: bool) {
         let port = port.to_string();
         assert_eq!(get("server.address"), Some("127.0.0.1"), "{span:?}");
         assert_eq!(get("server.port"), Some(port.as_str()), "{span:?}");
+        assert_eq!(get("peer.service"), Some("memcached"), "{span:?}");
         assert_eq!(get("network.peer.address"), Some("127.0.0.1"), "{span:?}");
         assert_eq!(get("network.peer.port"), Some(port.as_str()), "{span:?}");
         assert_eq!(get("network.transport"), Some("tcp"), "{span:?}");

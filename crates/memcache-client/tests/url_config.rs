@@ -35,7 +35,7 @@ fn every_setting_is_a_parameter() {
         "memcache://cache-a:11300?connect_timeout=1.5&timeout=250ms&pool_size=7\
          &pool_wait_timeout=0&connection_mode=multiplexed&distribution=rendezvous\
          &failover=next_server&dead_after_failures=5&retry_dead_after=1m\
-         &record_keys=true&max_value_len=2097152",
+         &record_keys=true&max_value_len=2097152&peer_service=session-cache",
     );
     assert_eq!(addrs(&c), vec![(ServerAddr::tcp("cache-a", 11300), 1)]);
     assert_eq!(c.connect_timeout, Duration::from_millis(1500));
@@ -48,6 +48,7 @@ fn every_setting_is_a_parameter() {
     assert_eq!(c.dead_after_failures, 5);
     assert_eq!(c.retry_dead_after, Duration::from_secs(60));
     assert!(c.record_keys);
+    assert_eq!(c.peer_service, "session-cache");
     assert_eq!(c.limits.max_value_len, 2 * 1024 * 1024);
     #[cfg(feature = "tls")]
     assert!(c.tls.is_none());

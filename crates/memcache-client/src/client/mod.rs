@@ -526,6 +526,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The service name spans give memcached as `peer.service` (default
+    /// `memcached`; e.g. `session-cache` to tell several clusters apart).
+    pub fn peer_service(mut self, name: impl Into<String>) -> Self {
+        self.config.peer_service = name.into();
+        self
+    }
+
     pub fn limits(mut self, limits: memcache_codec::Limits) -> Self {
         self.config.limits = limits;
         self

@@ -29,6 +29,7 @@ enum Param {
     DeadAfterFailures,
     RetryDeadAfter,
     RecordKeys,
+    PeerService,
     MaxValueLen,
     Weights,
     Server,
@@ -58,6 +59,7 @@ impl Param {
             "dead_after_failures" => DeadAfterFailures,
             "retry_dead_after" => RetryDeadAfter,
             "record_keys" => RecordKeys,
+            "peer_service" => PeerService,
             "max_value_len" => MaxValueLen,
             "weights" => Weights,
             "server" => Server,
@@ -158,6 +160,7 @@ pub(super) fn apply(config: &mut ClientConfig, query: &str, tls: bool) -> Result
             Param::RecordKeys => {
                 config.record_keys = boolean(&value).ok_or_else(|| bad(BOOLEAN))?
             }
+            Param::PeerService => config.peer_service = value.to_string(),
             Param::Weights => {
                 weights = Some(
                     value
