@@ -14,7 +14,11 @@ use clap::Parser;
 use memcache_client::Client;
 use sqrt_demo::numbers::{lines_of, parse_all, SEED_NUMBERS};
 use sqrt_demo::{run, RunConfig, ROOT_SPAN};
-use sqrt_memo::{MemoConfig, SqrtMemo};
+use sqrt_memo::{Limits, MemoConfig, SqrtMemo};
+
+/// Largest `--numbers-file` read (64 MiB: thirty numbers at the default
+/// limit of two million digits).
+const MAX_NUMBERS_FILE_BYTES: u64 = 64 << 20;
 use traced_telemetry::opentelemetry::trace::TraceContextExt;
 use traced_telemetry::{EnvVars, OpenTelemetrySpanExt, OTEL_TRACES_EXPORTER};
 use tracing::Instrument;
@@ -28,10 +32,11 @@ struct Args {
     /// memcached server(s), host:port; repeat for several.
     #[arg(long = "memcached", default_value = "127.0.0.1:11211")]
     servers: Vec<String>,
-    /// Fractional digits of each root (exact, truncated).
+    /// Fractional digits of each root (exact, truncated; at most 1,000,000).
     #[arg(long, default_value_t = 10)]
     digits: u32,
-    /// Read the numbers from a file (one per line, `#` comments).
+    /// Read the numbers from a file (one per line, `#` comments; at most
+    /// 64 MiB, each number at most 2,000,000 digits).
     #[arg(long)]
     numbers_file: Option<std::path::PathBuf>,
     /// Trace exporter; defaults to OTEL_TRACES_EXPORTER, else zipkin.
@@ -110,11 +115,15 @@ async fn work(args: &Args, config: &RunConfig) -> Result<(), String> {
 }
 
 fn run_config(args: &Args) -> Result<RunConfig, String> {
+    let limits = Limits::default();
+    if args.digits > limits.max_digits {
+        return Err(format!(
+            "--digits {} is more than the limit of {} fractional digits",
+            args.digits, limits.max_digits
+        ));
+    }
     let file_text = match &args.numbers_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
-        ),
+        Some(path) => Some(read_numbers_file(path)?),
         None => None,
     };
     let mut texts: Vec<&str> = args.numbers.iter().map(String::as_str).collect();
@@ -129,6 +138,26 @@ fn run_config(args: &Args) -> Result<RunConfig, String> {
         digits: args.digits,
         no_cleanup: args.no_cleanup,
     })
+}
+
+/// The numbers file, refused past [`MAX_NUMBERS_FILE_BYTES`] without
+/// reading further (`/dev/zero` is a file too).
+fn read_numbers_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_NUMBERS_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_NUMBERS_FILE_BYTES {
+        return Err(format!(
+            "{} is larger than the limit of {} MiB for a numbers file",
+            path.display(),
+            MAX_NUMBERS_FILE_BYTES >> 20
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
 }
 
 fn telemetry(args: &Args) -> Result<traced_telemetry::TelemetryGuard, String> {

@@ -13,6 +13,7 @@ use rug::ops::Pow;
 use rug::Integer;
 
 use crate::error::ArithmeticError;
+use crate::limits::Limits;
 
 /// `floor(sqrt(n))` and `n - floor(sqrt(n))^2`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,9 +57,9 @@ pub struct ExactSqrt {
 pub type DecimalRoot = ExactSqrt;
 
 impl ExactSqrt {
-    /// Builds a root from its parts; callers must have checked them (the
-    /// memo engine does so with [`ExactSqrt::is_root_of`] when configured).
-    pub(crate) fn from_parts(scaled: Integer, digits: u32, exact: bool) -> Self {
+    /// A root as given, unchecked (a stored value, a test's forgery):
+    /// [`ExactSqrt::is_root_of`] tells whether it is right.
+    pub fn from_parts(scaled: Integer, digits: u32, exact: bool) -> Self {
         ExactSqrt {
             scaled,
             digits,
@@ -125,11 +126,40 @@ impl fmt::Display for ExactSqrt {
     }
 }
 
-/// `sqrt(n)` truncated to `digits` fractional decimal digits, exactly.
+/// `sqrt(n)` truncated to `digits` fractional decimal digits, exactly,
+/// within the default [`Limits`].
 pub fn sqrt_decimal(n: &Integer, digits: u32) -> Result<DecimalRoot, ArithmeticError> {
+    sqrt_decimal_within(n, digits, &Limits::default())
+}
+
+/// Whether `n` and `digits` are within `limits`; checked before any work.
+pub fn check_limits(n: &Integer, digits: u32, limits: &Limits) -> Result<(), ArithmeticError> {
     if *n < 0 {
         return Err(ArithmeticError::Negative);
     }
+    if digits > limits.max_digits {
+        return Err(ArithmeticError::TooManyDigits {
+            requested: u64::from(digits),
+            limit: limits.max_digits,
+        });
+    }
+    let bits = u64::from(n.significant_bits());
+    if bits > limits.max_number_bits() {
+        return Err(ArithmeticError::NumberTooLarge {
+            bits,
+            limit: limits.max_number_bits(),
+        });
+    }
+    Ok(())
+}
+
+/// [`sqrt_decimal`] within `limits`.
+pub fn sqrt_decimal_within(
+    n: &Integer,
+    digits: u32,
+    limits: &Limits,
+) -> Result<DecimalRoot, ArithmeticError> {
+    check_limits(n, digits, limits)?;
     let (scaled, remainder) = scale(n, digits).sqrt_rem(Integer::new());
     let exact = remainder == 0;
     Ok(ExactSqrt {

@@ -68,7 +68,7 @@ pub(crate) async fn write_value<S: MemoStore>(
     let status = store
         .meta_set(
             key.as_str(),
-            &encode_manifest(&manifest),
+            &encode_manifest(&manifest, key, config.secret.as_ref()),
             config.ttl,
             compare_cas,
         )

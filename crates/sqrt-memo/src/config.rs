@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use crate::limits::Limits;
+use crate::secret::MemoSecret;
+
 /// Item size memcached accepts by default (`-I 1m`) less room for the item
 /// header and key.
 pub const DEFAULT_MAX_ITEM_SIZE: usize = memcache_client::Limits::DEFAULT_MAX_VALUE_LEN - 4096;
@@ -23,8 +26,19 @@ pub struct MemoConfig {
     /// Longest poll interval.
     pub poll_max: Duration,
     /// Check a hit's root against the number (`r^2 <= n*10^2d < (r+1)^2`)
-    /// before trusting it; the checksum is always checked.
+    /// before trusting it (default on). Turning it off takes effect only for
+    /// values authenticated by `secret`: without a secret every hit is
+    /// verified. Checksum and binding are always checked.
     pub verify_hits: bool,
+    /// Authenticates the values this process writes and reads (see
+    /// [`MemoSecret`]); the default reads `SQRT_MEMO_SECRET`. With a secret,
+    /// values without its tag are refused (recomputed and overwritten).
+    pub secret: Option<MemoSecret>,
+    /// Digits and number size accepted (see [`Limits`]).
+    pub limits: Limits,
+    /// Longest stored root value accepted from the cache (default 64 MiB);
+    /// also bounds what a manifest may announce.
+    pub max_value_len: usize,
     /// Largest value stored as one item; larger results are chunked.
     pub max_item_size: usize,
     /// In-process cache in front of memcached; `None` (the default) is off.
@@ -45,12 +59,24 @@ impl Default for MemoConfig {
             max_wait: Duration::from_secs(30),
             poll_initial: Duration::from_millis(2),
             poll_max: Duration::from_millis(100),
-            verify_hits: false,
+            verify_hits: true,
+            secret: MemoSecret::from_env(),
+            limits: Limits::default(),
+            max_value_len: 64 << 20,
             max_item_size: DEFAULT_MAX_ITEM_SIZE,
             near_cache: None,
             fail_open: true,
             max_corrupt_retries: 3,
         }
+    }
+}
+
+impl MemoConfig {
+    /// Most chunks a manifest may announce under this configuration: what a
+    /// value of `max_value_len` needs at `max_item_size` per chunk.
+    pub fn max_chunks(&self) -> u32 {
+        let chunks = self.max_value_len.div_ceil(self.max_item_size.max(1));
+        u32::try_from(chunks).unwrap_or(u32::MAX)
     }
 }
 

@@ -20,6 +20,12 @@ pub enum ParseError {
     /// Separators misplaced: leading, trailing or doubled `_`, or a sign only.
     #[error("malformed number: {0}")]
     Malformed(&'static str),
+    /// More digits than the limits allow.
+    #[error("the number has more than {limit} digits")]
+    TooLong {
+        /// The configured limit on decimal digits.
+        limit: usize,
+    },
 }
 
 /// Why an integer cannot have a real square root.
@@ -28,6 +34,22 @@ pub enum ArithmeticError {
     /// `n < 0`.
     #[error("negative number: the square root is not real")]
     Negative,
+    /// More fractional digits asked for than the limits allow.
+    #[error("{requested} fractional digits requested; the limit is {limit}")]
+    TooManyDigits {
+        /// Digits asked for.
+        requested: u64,
+        /// The configured limit.
+        limit: u32,
+    },
+    /// The number is larger than the limits allow.
+    #[error("the number has about {bits} bits; the limit is {limit} bits")]
+    NumberTooLarge {
+        /// Its size.
+        bits: u64,
+        /// The configured limit.
+        limit: u64,
+    },
 }
 
 /// Why stored bytes were not accepted as a cached result.
@@ -54,6 +76,16 @@ pub enum FormatError {
     /// Internally inconsistent (extra bytes, wrong digits count, ...).
     #[error("inconsistent value: {0}")]
     Inconsistent(&'static str),
+    /// Bound to another key: a value for another number or digit count.
+    #[error("value belongs to another number or digit count")]
+    ForeignBinding,
+    /// The tag does not match the configured secret: not written by a
+    /// holder of the secret (forged, or written without it).
+    #[error("value not authenticated by the configured secret")]
+    BadTag,
+    /// Longer than the configuration ever writes.
+    #[error("value larger than the configured maximum")]
+    TooLarge,
 }
 
 /// A memcached operation failed (connection, protocol or server error).

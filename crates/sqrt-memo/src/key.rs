@@ -1,14 +1,14 @@
 //! Cache keys: versioned, canonical per (number, digits) and short whatever
 //! the number's size.
 //!
-//! `sqrt:v1:<digits>:<decimal>` while that fits memcached's 250-byte limit
+//! `sqrt:v2:<digits>:<decimal>` while that fits memcached's 250-byte limit
 //! with room left for a chunk suffix (numbers up to about 200 digits), else
-//! `sqrt:v1:<digits>:h:<sha256 hex of the number's magnitude>` (85 bytes at
+//! `sqrt:v2:<digits>:h:<BLAKE3 hex of the number's magnitude>` (85 bytes at
 //! most). The decimal is canonical (no sign, separators or leading zeros), so
 //! every spelling of a number maps to one key; a float never appears.
 //!
 //! The hashed form digests the number's minimal big-endian unsigned bytes
-//! (Python: `sha256(n.to_bytes((n.bit_length() + 7) // 8, "big"))`), not its
+//! (Python: `blake3(n.to_bytes((n.bit_length() + 7) // 8, "big"))`), not its
 //! decimal text: converting a million-digit integer to decimal costs several
 //! times computing its square root, which would make every hit dearer than a
 //! miss. The `v1` names the key scheme and value format: bump it and old
@@ -18,12 +18,11 @@ use std::fmt;
 
 use rug::integer::Order;
 use rug::Integer;
-use sha2::{Digest, Sha256};
 
 use crate::parse::CanonicalDecimal;
 
 /// Everything before the digits count.
-pub const KEY_PREFIX: &str = "sqrt:v1:";
+pub const KEY_PREFIX: &str = "sqrt:v2:";
 
 /// memcached's key length limit (250 bytes), as the codec enforces it.
 pub const MEMCACHED_MAX_KEY_LEN: usize = memcache_client::MAX_KEY_LEN;
@@ -98,7 +97,7 @@ fn hashed(n: &Integer, digits: u32) -> MemoKey {
     let magnitude = n.to_digits::<u8>(Order::Msf);
     MemoKey(format!(
         "{KEY_PREFIX}{digits}:h:{}",
-        hex(&Sha256::digest(&magnitude))
+        hex(blake3::hash(&magnitude).as_bytes())
     ))
 }
 
@@ -133,8 +132,8 @@ mod tests {
 
     #[test]
     fn small_numbers_are_spelled_out_and_canonical() {
-        assert_eq!(key("144", 10).as_str(), "sqrt:v1:10:144");
-        assert_eq!(key("0", 0).as_str(), "sqrt:v1:0:0");
+        assert_eq!(key("144", 10).as_str(), "sqrt:v2:10:144");
+        assert_eq!(key("0", 0).as_str(), "sqrt:v2:0:0");
         assert_eq!(key(" +000_144 ", 10), key("144", 10));
         assert_ne!(key("144", 10), key("144", 11));
         assert!(!key("144", 10).is_hashed());
@@ -156,7 +155,7 @@ mod tests {
 
     #[test]
     fn plain_form_stops_exactly_at_the_limit() {
-        let room = MAX_PLAIN_KEY_LEN - "sqrt:v1:7:".len();
+        let room = MAX_PLAIN_KEY_LEN - "sqrt:v2:7:".len();
         let fits = format!("1{}", "0".repeat(room - 1));
         let too_long = format!("1{}", "0".repeat(room));
         assert!(!key(&fits, 7).is_hashed());
@@ -167,20 +166,21 @@ mod tests {
     }
 
     #[test]
-    fn hash_matches_python_over_big_endian_bytes() {
-        // hashlib.sha256(n.to_bytes((n.bit_length() + 7) // 8, "big")).hexdigest()
+    fn hash_matches_python_blake3_over_big_endian_bytes() {
+        // blake3.blake3(n.to_bytes((n.bit_length() + 7) // 8, "big")).hexdigest()
+        // (Python's `blake3` package)
         let power = Integer::from(10u32).pow(300);
         let k = key(&format!("+000{power}"), 0);
-        let expected = "851b3f1efd0b981e47f5beef3ea5bb4822e22ef2e1bce0bd0538d04ec6c74cfe";
-        assert_eq!(k.as_str(), format!("sqrt:v1:0:h:{expected}"));
+        let expected = "b22419df8eb9c0efcdf71b710dd6e840860671c060375a0ee46e326154720d29";
+        assert_eq!(k.as_str(), format!("sqrt:v2:0:h:{expected}"));
         assert_eq!(
             k.chunk_key(0xab, 3),
-            format!("sqrt:v1:0:h:{expected}:00000000000000ab:3")
+            format!("sqrt:v2:0:h:{expected}:00000000000000ab:3")
         );
         let mersenne = (Integer::from(1u32) << 1100u32) - 1u32;
         assert_eq!(
             MemoKey::for_integer(&mersenne, 5).unwrap().as_str(),
-            "sqrt:v1:5:h:2eae24aa9178712bc091453f5a6aa498765ac42319d0c8d80fa4ea8c937e41d0"
+            "sqrt:v2:5:h:4629ef7170a8a7fe5bdad236ee2c71299b9ac47ae11c7c497629e55d28733754"
         );
     }
 }

@@ -45,20 +45,27 @@ pub mod config;
 mod engine;
 pub mod error;
 pub mod key;
+pub mod limits;
 mod near_cache;
 pub mod parse;
 mod rejection;
+pub mod secret;
 mod stats;
 pub mod store;
 pub mod trace_context;
 pub mod value;
 
-pub use arith::{decimal_digit_count, isqrt_rem, sqrt_decimal, DecimalRoot, ExactSqrt, IsqrtRem};
+pub use arith::{
+    check_limits, decimal_digit_count, isqrt_rem, sqrt_decimal, sqrt_decimal_within, DecimalRoot,
+    ExactSqrt, IsqrtRem,
+};
 pub use config::{MemoConfig, NearCacheConfig, DEFAULT_MAX_ITEM_SIZE};
 pub use engine::{Source, SqrtMemo, SqrtOutcome};
 pub use error::{ArithmeticError, FormatError, MemoError, ParseError, StoreError};
 pub use key::MemoKey;
+pub use limits::Limits;
 pub use parse::{parse_integer, CanonicalDecimal};
+pub use secret::{MemoSecret, SECRET_VARIABLE};
 pub use stats::MemoStats;
 pub use store::{MemoStore, MetaItem, SetStatus};
 pub use trace_context::TraceContext;

@@ -8,6 +8,7 @@
 use rug::Integer;
 
 use crate::error::ParseError;
+use crate::limits::Limits;
 
 /// A non-negative integer as canonical decimal text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -16,6 +17,36 @@ pub struct CanonicalDecimal(String);
 impl CanonicalDecimal {
     /// Parses and canonicalizes `text`; see the module docs for the grammar.
     pub fn parse(text: &str) -> Result<Self, ParseError> {
+        Self::parse_within(text, &Limits::default())
+    }
+
+    /// [`CanonicalDecimal::parse`], refusing more than
+    /// `limits.max_number_digits` digits before converting anything.
+    pub fn parse_within(text: &str, limits: &Limits) -> Result<Self, ParseError> {
+        let too_long = ParseError::TooLong {
+            limit: limits.max_number_digits,
+        };
+        // Separators are at most every other byte: a text twice the limit
+        // (plus a sign) cannot be within it, and is not even scanned.
+        if text.len()
+            > limits
+                .max_number_digits
+                .saturating_mul(2)
+                .saturating_add(64)
+        {
+            return Err(too_long);
+        }
+        let digit_count = text.bytes().filter(u8::is_ascii_digit).count();
+        let leading_zeros = text
+            .trim()
+            .trim_start_matches(['+', '-'])
+            .bytes()
+            .take_while(|b| *b == b'0' || *b == b'_')
+            .filter(|b| *b == b'0')
+            .count();
+        if digit_count.saturating_sub(leading_zeros) > limits.max_number_digits {
+            return Err(too_long);
+        }
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return Err(ParseError::Empty);

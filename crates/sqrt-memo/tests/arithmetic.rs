@@ -105,3 +105,42 @@ proptest! {
         prop_assert!(long.starts_with(&short));
     }
 }
+
+/// Issue 13.4: limits are typed errors, checked before any allocation.
+#[test]
+fn requests_beyond_the_limits_are_typed_errors() {
+    use sqrt_memo::{sqrt_decimal_within, ArithmeticError, CanonicalDecimal, Limits, ParseError};
+    let two = rug::Integer::from(2u32);
+    assert_eq!(
+        sqrt_memo::sqrt_decimal(&two, u32::MAX),
+        Err(ArithmeticError::TooManyDigits {
+            requested: u64::from(u32::MAX),
+            limit: 1_000_000
+        })
+    );
+    let small = Limits {
+        max_digits: 5,
+        max_number_digits: 3,
+    };
+    assert!(sqrt_decimal_within(&two, 5, &small).is_ok());
+    assert!(matches!(
+        sqrt_decimal_within(&two, 6, &small),
+        Err(ArithmeticError::TooManyDigits { .. })
+    ));
+    assert!(sqrt_decimal_within(&rug::Integer::from(999u32), 0, &small).is_ok());
+    assert!(matches!(
+        sqrt_decimal_within(&(rug::Integer::from(1u32) << 100u32), 0, &small),
+        Err(ArithmeticError::NumberTooLarge { .. })
+    ));
+    assert!(CanonicalDecimal::parse_within("0_000_999", &small).is_ok());
+    assert_eq!(
+        CanonicalDecimal::parse_within("1000", &small),
+        Err(ParseError::TooLong { limit: 3 })
+    );
+    // A text far beyond the limit is refused without being scanned.
+    let huge = "9".repeat(5_000_000);
+    assert_eq!(
+        CanonicalDecimal::parse(&huge),
+        Err(ParseError::TooLong { limit: 2_000_000 })
+    );
+}

@@ -5,9 +5,10 @@ mod common;
 
 use common::{engine, fresh_number, test_config};
 use rug::Integer;
-use sqrt_memo::value::{self, StoredValue};
+use sqrt_memo::value::{self, DecodeRules, StoredValue};
 use sqrt_memo::{
-    sqrt_decimal, CanonicalDecimal, MemoConfig, MemoKey, MemoStore, Source, TraceContext,
+    sqrt_decimal, CanonicalDecimal, ExactSqrt, MemoConfig, MemoKey, MemoSecret, MemoStore, Source,
+    TraceContext,
 };
 
 fn key_of(n: &Integer, digits: u32) -> MemoKey {
@@ -33,7 +34,19 @@ async fn assert_rejected_and_overwritten(bytes: &[u8], n: &Integer, digits: u32)
 }
 
 fn valid_value(n: &Integer, digits: u32) -> Vec<u8> {
-    value::encode_root(&sqrt_decimal(n, digits).unwrap(), &TraceContext::default())
+    let root = sqrt_decimal(n, digits).unwrap();
+    value::encode_root(&root, &TraceContext::default(), &key_of(n, digits), None)
+}
+
+/// A well-formed value (valid checksum, right binding) under the key of
+/// `(n, digits)` holding `root`, whatever it is.
+fn forged_value(
+    n: &Integer,
+    digits: u32,
+    root: &ExactSqrt,
+    secret: Option<&MemoSecret>,
+) -> Vec<u8> {
+    value::encode_root(root, &TraceContext::default(), &key_of(n, digits), secret)
 }
 
 #[tokio::test]
@@ -75,9 +88,110 @@ async fn a_future_format_version_is_a_miss() {
 #[tokio::test]
 async fn a_well_formed_wrong_root_fails_verification() {
     let n = fresh_number(90);
-    // A correct value format with a valid checksum, for another number.
+    // A correct value format with a valid checksum and the right binding,
+    // holding another number's root.
     let other = Integer::from(&n * 4u32);
+    let wrong = forged_value(&n, 10, &sqrt_decimal(&other, 10).unwrap(), None);
+    assert_rejected_and_overwritten(&wrong, &n, 10).await;
+}
+
+/// Issue 13.2: with the defaults, a forged value with a valid CRC-32C under
+/// the key of 2 (the root of 2.2928...) made sqrt(2) print 1.5142135623.
+#[tokio::test]
+async fn a_forged_root_under_the_key_of_2_is_never_returned() {
+    let two = Integer::from(2u32);
+    let forged = ExactSqrt::from_parts(Integer::from(15_142_135_623u64), 10, false);
+    let memo = engine(MemoConfig::default());
+    let key = key_of(&two, 10);
+    common::memo_store(&memo)
+        .meta_set(
+            key.as_str(),
+            &forged_value(&two, 10, &forged, None),
+            0,
+            None,
+        )
+        .await
+        .unwrap();
+    let outcome = memo.sqrt(&two, 10).await.unwrap();
+    assert_eq!(outcome.root.to_string(), "1.4142135623");
+    assert_eq!(outcome.source, Source::Computed);
+    assert_eq!(memo.stats().corrupt, 1);
+    // Overwritten with the right root.
+    assert_eq!(memo.sqrt(&two, 10).await.unwrap().source, Source::Hit);
+    // Even with verification turned off: without a secret nothing
+    // unverified is trusted.
+    common::memo_store(&memo)
+        .meta_set(
+            key.as_str(),
+            &forged_value(&two, 10, &forged, None),
+            0,
+            None,
+        )
+        .await
+        .unwrap();
+    let lax = engine(MemoConfig {
+        verify_hits: false,
+        secret: None,
+        ..MemoConfig::default()
+    });
+    assert_eq!(
+        lax.sqrt(&two, 10).await.unwrap().root.to_string(),
+        "1.4142135623"
+    );
+    assert_eq!(lax.stats().corrupt, 1);
+}
+
+#[tokio::test]
+async fn a_value_swapped_from_another_number_or_digit_count_is_a_miss() {
+    let n = fresh_number(90);
+    let other = fresh_number(90);
+    // Another number's genuine value, copied under n's key.
     assert_rejected_and_overwritten(&valid_value(&other, 10), &n, 10).await;
+    // n's own value for another digit count.
+    assert_rejected_and_overwritten(&valid_value(&n, 11), &n, 10).await;
+}
+
+#[tokio::test]
+async fn an_old_format_value_is_a_miss() {
+    let n = fresh_number(90);
+    let mut bytes = valid_value(&n, 10);
+    bytes[4] = 1; // format version 1: no binding, no tag
+    assert_rejected_and_overwritten(&bytes, &n, 10).await;
+}
+
+#[tokio::test]
+async fn with_a_secret_untagged_or_wrongly_tagged_values_are_misses_and_tagged_ones_skip_verification(
+) {
+    let secret = MemoSecret::new("test secret 0123456789abcdef");
+    let config = MemoConfig {
+        secret: Some(secret.clone()),
+        verify_hits: false,
+        ..MemoConfig::default()
+    };
+    let n = fresh_number(90);
+    let right = sqrt_decimal(&n, 10).unwrap();
+    let wrong_secret = MemoSecret::new("someone else");
+    for (bytes, what) in [
+        (forged_value(&n, 10, &right, None), "no tag"),
+        (
+            forged_value(&n, 10, &right, Some(&wrong_secret)),
+            "another secret's tag",
+        ),
+    ] {
+        let memo = engine(config.clone());
+        common::memo_store(&memo)
+            .meta_set(key_of(&n, 10).as_str(), &bytes, 0, None)
+            .await
+            .unwrap();
+        let outcome = memo.sqrt(&n, 10).await.unwrap();
+        assert_eq!(outcome.source, Source::Computed, "{what}");
+        assert_eq!(memo.stats().corrupt, 1, "{what}");
+    }
+    // What the engine wrote carries the secret's tag: a hit, authenticated.
+    let memo = engine(config);
+    let hit = memo.sqrt(&n, 10).await.unwrap();
+    assert_eq!(hit.source, Source::Hit);
+    assert_eq!(hit.root, right);
 }
 
 #[tokio::test]
@@ -114,7 +228,15 @@ async fn manifest_of(
         .meta_get(key.as_str(), None)
         .await
         .unwrap();
-    match value::decode(&item.value.unwrap(), digits).unwrap() {
+    let config = chunked_config();
+    let rules = DecodeRules {
+        key,
+        digits,
+        secret: None,
+        max_value_len: config.max_value_len,
+        max_chunks: config.max_chunks(),
+    };
+    match value::decode(&item.value.unwrap(), &rules).unwrap().value {
         StoredValue::Manifest(m) => m,
         StoredValue::Root(_) => panic!("expected a chunk manifest"),
     }
@@ -219,4 +341,54 @@ async fn chunks_of_two_writes_are_never_mixed() {
     let outcome = memo.sqrt(&n, digits).await.unwrap();
     assert_eq!(outcome.root, sqrt_decimal(&n, digits).unwrap());
     assert_eq!(memo.stats().corrupt, before + 1);
+}
+
+/// Issue 13.3: `forget` does not believe a manifest's chunk count. One
+/// announcing 2^32-1 chunks (and as many bytes) made it send deletes for
+/// days; now the manifest is refused as corrupt and only the main key goes.
+#[tokio::test]
+async fn forget_refuses_a_manifest_announcing_absurd_chunk_counts() {
+    let memo = engine(chunked_config());
+    let n = fresh_number(90);
+    let key = key_of(&n, 10);
+    let manifest = value::Manifest {
+        source: TraceContext::default(),
+        digits: 10,
+        generation: 7,
+        chunk_count: u32::MAX,
+        total_len: u64::MAX,
+        total_crc: 0,
+    };
+    common::memo_store(&memo)
+        .meta_set(
+            key.as_str(),
+            &value::encode_manifest(&manifest, &key, None),
+            0,
+            None,
+        )
+        .await
+        .unwrap();
+    // A guard against the old behaviour (days of deletes), not a speed test.
+    let forgot = tokio::time::timeout(std::time::Duration::from_secs(30), memo.forget(&n, 10))
+        .await
+        .expect("forget must not walk 2^32 chunks");
+    assert!(forgot.unwrap());
+    let gone = common::memo_store(&memo)
+        .meta_get(key.as_str(), None)
+        .await
+        .unwrap();
+    assert!(gone.value.is_none());
+    // The lookup treats it as corrupt, too: computed, never chunk-walked.
+    common::memo_store(&memo)
+        .meta_set(
+            key.as_str(),
+            &value::encode_manifest(&manifest, &key, None),
+            0,
+            None,
+        )
+        .await
+        .unwrap();
+    let outcome = memo.sqrt(&n, 10).await.unwrap();
+    assert_eq!(outcome.source, Source::Computed);
+    assert_eq!(memo.stats().corrupt, 1);
 }

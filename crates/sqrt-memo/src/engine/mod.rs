@@ -18,6 +18,7 @@ use rug::Integer;
 use tracing::field::Empty;
 use tracing::{info_span, Instrument, Span};
 
+use crate::arith::check_limits;
 use crate::chunk::delete_chunks;
 use crate::config::MemoConfig;
 use crate::error::{ArithmeticError, MemoError};
@@ -26,7 +27,7 @@ use crate::near_cache::NearCache;
 use crate::parse::CanonicalDecimal;
 use crate::stats::{Counters, MemoStats};
 use crate::store::MemoStore;
-use crate::value::{self, StoredValue};
+use crate::value::{self, Decoded, StoredValue};
 
 pub use outcome::{Source, SqrtOutcome};
 use steps::{record_source, Lookup};
@@ -70,13 +71,23 @@ impl<S: MemoStore> SqrtMemo<S> {
     /// Parsing is a base conversion (tens of milliseconds at a million
     /// digits); callers holding an `Integer` should pass it instead.
     pub async fn sqrt_text(&self, text: &str, digits: u32) -> Result<SqrtOutcome, MemoError> {
-        let n = CanonicalDecimal::parse(text)?.to_integer();
+        let limits = &self.config.limits;
+        // Both limits before the text is converted.
+        if digits > limits.max_digits {
+            return Err(ArithmeticError::TooManyDigits {
+                requested: u64::from(digits),
+                limit: limits.max_digits,
+            }
+            .into());
+        }
+        let n = CanonicalDecimal::parse_within(text, limits)?.to_integer();
         self.sqrt(&n, digits).await
     }
 
     /// `sqrt(n)` truncated to `digits` fractional digits, from the cache when
     /// possible, computed at most once across processes sharing memcached.
     pub async fn sqrt(&self, n: &Integer, digits: u32) -> Result<SqrtOutcome, MemoError> {
+        check_limits(n, digits, &self.config.limits)?;
         let key = MemoKey::for_integer(n, digits).ok_or(ArithmeticError::Negative)?;
         self.sqrt_keyed(n, &key, digits).await
     }
@@ -96,7 +107,12 @@ impl<S: MemoStore> SqrtMemo<S> {
             }
             let item = self.store.meta_get(key.as_str(), None).await?;
             if let Some(bytes) = item.value {
-                if let Ok(StoredValue::Manifest(manifest)) = value::decode(&bytes, digits) {
+                let rules = self.decode_rules(&key, digits);
+                if let Ok(Decoded {
+                    value: StoredValue::Manifest(manifest),
+                    ..
+                }) = value::decode(&bytes, &rules)
+                {
                     Span::current().record("sqrt.chunks", i64::from(manifest.chunk_count));
                     delete_chunks(&self.store, &key, &manifest).await?;
                 }

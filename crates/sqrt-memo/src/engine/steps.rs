@@ -15,7 +15,7 @@ use crate::rejection::Rejection;
 use crate::stats::Counters;
 use crate::store::{MemoStore, SetStatus};
 use crate::trace_context::TraceContext;
-use crate::value::{self, StoredRoot, StoredValue};
+use crate::value::{self, DecodeRules, Decoded, StoredRoot, StoredValue};
 
 /// Numbers above this many bits are computed and verified on tokio's
 /// blocking pool, so a huge root does not stall the async workers.
@@ -45,6 +45,7 @@ impl<S: MemoStore> SqrtMemo<S> {
             "sqrt.chunks" = Empty,
             "sqrt.corrupt" = Empty,
             "sqrt.corrupt.reason" = Empty,
+            "sqrt.authenticated" = Empty,
             "sqrt.source.trace_id" = Empty,
             "sqrt.source.span_id" = Empty,
         );
@@ -106,26 +107,51 @@ impl<S: MemoStore> SqrtMemo<S> {
         if bytes.is_empty() {
             return Ok(reject(Rejection::Empty));
         }
-        let stored = match value::decode(&bytes, digits) {
-            Ok(StoredValue::Root(stored)) => stored,
-            Ok(StoredValue::Manifest(manifest)) => {
+        let rules = self.decode_rules(key, digits);
+        let decoded = match value::decode(&bytes, &rules) {
+            Ok(Decoded {
+                value: StoredValue::Root(stored),
+                authenticated,
+            }) => (stored, authenticated),
+            Ok(Decoded {
+                value: StoredValue::Manifest(manifest),
+                ..
+            }) => {
                 Span::current().record("sqrt.chunks", i64::from(manifest.chunk_count));
                 let assembled = match read_chunks(&self.store, key, &manifest).await? {
                     Ok(assembled) => assembled,
                     Err(reason) => return Ok(reject(reason)),
                 };
-                match value::decode(&assembled, digits) {
-                    Ok(StoredValue::Root(stored)) => stored,
-                    Ok(StoredValue::Manifest(_)) => return Ok(reject(Rejection::NestedManifest)),
+                match value::decode(&assembled, &rules) {
+                    Ok(Decoded {
+                        value: StoredValue::Root(stored),
+                        authenticated,
+                    }) => (stored, authenticated),
+                    Ok(_) => return Ok(reject(Rejection::NestedManifest)),
                     Err(e) => return Ok(reject(e.into())),
                 }
             }
             Err(e) => return Ok(reject(e.into())),
         };
-        if self.config.verify_hits && !self.verify(n, &stored.root).await {
+        let (stored, authenticated) = decoded;
+        Span::current().record("sqrt.authenticated", authenticated);
+        // Only a value written by a holder of the secret may skip the check.
+        let verify = self.config.verify_hits || !authenticated;
+        if verify && !self.verify(n, &stored.root).await {
             return Ok(reject(Rejection::WrongRoot));
         }
         Ok(Lookup::Hit(stored))
+    }
+
+    /// What a value read under `key` must satisfy.
+    pub(super) fn decode_rules<'a>(&'a self, key: &'a MemoKey, digits: u32) -> DecodeRules<'a> {
+        DecodeRules {
+            key,
+            digits,
+            secret: self.config.secret.as_ref(),
+            max_value_len: self.config.max_value_len,
+            max_chunks: self.config.max_chunks(),
+        }
     }
 
     /// Checks a cached root against `n`, under the `sqrt.verify` span.
@@ -227,7 +253,7 @@ impl<S: MemoStore> SqrtMemo<S> {
             "sqrt.store.status" = Empty,
         );
         async {
-            let encoded = value::encode_root(root, &computed_by);
+            let encoded = value::encode_root(root, &computed_by, key, self.config.secret.as_ref());
             let span = Span::current();
             span.record("sqrt.store.bytes", attr(encoded.len()));
             let write = |cas| {
