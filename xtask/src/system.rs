@@ -36,12 +36,6 @@ const GMP_HEADERS: Package = Package {
     command: None,
     debian: "libgmp-dev",
 };
-const MPFR_HEADERS: Package = Package {
-    probes: &["/usr/include/mpfr.h"],
-    command: None,
-    debian: "libmpfr-dev",
-};
-
 /// Headless browser for the trace viewer's end-to-end tests.
 const CHROMIUM: Package = Package {
     probes: &["/usr/bin/chromium"],
@@ -49,34 +43,16 @@ const CHROMIUM: Package = Package {
     debian: "chromium",
 };
 
-/// Build tools the CI image may lack (kept from building GMP; cheap).
-const M4: Package = Package {
-    probes: &["/usr/bin/m4"],
-    command: Some("m4"),
-    debian: "m4",
-};
-const PKG_CONFIG: Package = Package {
-    probes: &["/usr/bin/pkg-config"],
-    command: Some("pkg-config"),
-    debian: "pkg-config",
-};
-
 /// What `cargo xtask demo` and `bench` need: memcached to run against,
-/// GMP/MPFR headers for the sqrt engine they build.
+/// GMP headers for the sqrt engine they build (linked as a system library;
+/// nothing is built from source, so no m4 or pkg-config).
 pub fn ensure_run_packages() -> Result<(), String> {
-    ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
+    ensure(&[MEMCACHED, GMP_HEADERS])
 }
 
 /// Everything `cargo xtask test` needs.
 pub fn ensure_test_packages() -> Result<(), String> {
-    ensure(&[
-        MEMCACHED,
-        GMP_HEADERS,
-        MPFR_HEADERS,
-        CHROMIUM,
-        M4,
-        PKG_CONFIG,
-    ])
+    ensure(&[MEMCACHED, GMP_HEADERS, CHROMIUM])
 }
 
 fn ensure(packages: &[Package]) -> Result<(), String> {
@@ -123,6 +99,5 @@ fn on_path(name: &str) -> bool {
 }
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    memcached_harness::is_root()
 }

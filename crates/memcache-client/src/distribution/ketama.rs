@@ -9,8 +9,6 @@
 //! count is computed in `f32` exactly as libmemcached does, so weighted
 //! lists round the same way.
 
-use md5::{Digest, Md5};
-
 use crate::config::DEFAULT_PORT;
 
 /// Points per server at equal weights (40 digests x 4 points).
@@ -40,7 +38,7 @@ impl Ketama {
                 } else {
                     format!("{host}:{port}-{n}")
                 };
-                let digest = Md5::digest(name.as_bytes());
+                let digest = md5::compute(name.as_bytes());
                 for chunk in digest.chunks_exact(4).take(POINTS_PER_HASH as usize) {
                     let value = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
                     points.push((value, index as u32));
@@ -53,7 +51,7 @@ impl Ketama {
 
     /// libmemcached's key hash for ketama: MD5, first four bytes little endian.
     pub fn hash(key: &[u8]) -> u32 {
-        let digest = Md5::digest(key);
+        let digest = md5::compute(key);
         u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]])
     }
 
