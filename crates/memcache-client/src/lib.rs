@@ -51,6 +51,7 @@ mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hits;
+mod join;
 mod mux;
 mod outcome;
 mod pool;

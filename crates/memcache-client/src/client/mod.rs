@@ -344,12 +344,10 @@ impl Client {
             }
             return Ok(work);
         }
-        futures_util::future::try_join_all(work.into_iter().map(
-            |(index, mut exchange)| async move {
-                self.execute(index, &mut exchange, span, false).await?;
-                Ok::<_, Error>((index, exchange))
-            },
-        ))
+        crate::join::try_join_all(work.into_iter().map(|(index, mut exchange)| async move {
+            self.execute(index, &mut exchange, span, false).await?;
+            Ok::<_, Error>((index, exchange))
+        }))
         .await
     }
 
