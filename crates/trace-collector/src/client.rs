@@ -14,18 +14,26 @@ const SEARCH_LIMIT: usize = 100;
 /// A query against a collector failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// The HTTP request failed.
     #[error("GET {url}: {source}")]
     Http {
+        /// The URL asked.
         url: String,
+        /// What went wrong.
         source: Box<ureq::Error>,
     },
+    /// The answer was not Zipkin v2 JSON.
     #[error("GET {url}: response is not Zipkin v2 JSON: {source}")]
     Json {
+        /// The URL asked.
         url: String,
+        /// Why it did not parse.
         source: serde_json::Error,
     },
+    /// The collector has no trace with this id.
     #[error("trace {0} not found")]
     TraceNotFound(String),
+    /// No stored trace matches the query.
     #[error("no trace matches {0}")]
     NoMatchingTrace(String),
 }

@@ -27,12 +27,16 @@ use crate::store::{Store, StoreStats, DEFAULT_MAX_SPANS_PER_TRACE, DEFAULT_MAX_T
 /// The collector could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
+    /// The listening socket could not be opened.
     #[error("could not listen: {0}")]
     Bind(std::io::Error),
+    /// The span log could not be read or written.
     #[error(transparent)]
     Persist(#[from] PersistError),
+    /// The HTTP server failed.
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    /// The server task panicked or was cancelled.
     #[error("server task ended abnormally: {0}")]
     Task(#[from] tokio::task::JoinError),
 }

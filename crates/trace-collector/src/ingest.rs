@@ -20,25 +20,36 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Why a request body was refused. Each maps to a 4xx status.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// The body is over the size limit.
     #[error("request body exceeds the limit of {limit} bytes")]
     TooLarge { limit: usize },
+    /// The decompressed body is over the size limit.
     #[error("decompressed request body exceeds the limit of {limit} bytes")]
     DecompressedTooLarge { limit: usize },
+    /// A `Content-Encoding` other than identity, gzip or deflate.
     #[error("unsupported Content-Encoding {0:?}; send identity, gzip or deflate")]
     UnsupportedEncoding(String),
+    /// A `Content-Type` the endpoint does not read.
     #[error("unsupported Content-Type {got:?}; expected {expected}")]
     UnsupportedContentType { got: String, expected: &'static str },
+    /// The body did not decompress.
     #[error("could not decompress the {encoding} body: {source}")]
     Decompress {
+        /// The `Content-Encoding` it was sent with.
         encoding: &'static str,
+        /// Why it failed.
         source: std::io::Error,
     },
+    /// The body could not be read.
     #[error("could not read the request body: {0}")]
     Read(String),
+    /// The body is not a JSON array of Zipkin v2 spans.
     #[error("malformed Zipkin v2 JSON (expected an array of spans): {0}")]
     ZipkinJson(#[from] serde_json::Error),
+    /// One span is invalid (the whole request is refused).
     #[error("span #{index} rejected: {source}")]
     BadSpan { index: usize, source: SpanError },
+    /// The OTLP payload could not be decoded.
     #[error(transparent)]
     Otlp(#[from] OtlpError),
 }
@@ -61,8 +72,11 @@ impl IngestError {
 /// The payload formats the collector reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Zipkin v2 JSON (`/api/v2/spans`).
     ZipkinJson,
+    /// OTLP/HTTP protobuf (`/v1/traces`).
     OtlpProtobuf,
+    /// OTLP/HTTP JSON (`/v1/traces`).
     OtlpJson,
 }
 

@@ -14,9 +14,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Kind {
+    /// The calling side of an RPC.
     Client,
+    /// The serving side of an RPC.
     Server,
+    /// The sending side of a message.
     Producer,
+    /// The receiving side of a message.
     Consumer,
 }
 
@@ -24,12 +28,16 @@ pub enum Kind {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
+    /// The service's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_name: Option<String>,
+    /// IPv4 address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv4: Option<String>,
+    /// IPv6 address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ipv6: Option<String>,
+    /// Port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
 }
@@ -39,6 +47,7 @@ pub struct Endpoint {
 pub struct Annotation {
     /// Microseconds since the Unix epoch.
     pub timestamp: u64,
+    /// What happened.
     pub value: String,
 }
 
@@ -47,12 +56,17 @@ pub struct Annotation {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Span {
+    /// 16 or 32 lowercase hex characters.
     pub trace_id: String,
+    /// The parent span's id; `None` for a root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<String>,
+    /// 16 lowercase hex characters.
     pub id: String,
+    /// The span's role in an RPC or messaging exchange.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
+    /// The operation's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Start, microseconds since the Unix epoch.
@@ -61,20 +75,26 @@ pub struct Span {
     /// Microseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<u64>,
+    /// The service that recorded the span.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_endpoint: Option<Endpoint>,
+    /// The peer, for RPC and messaging spans.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_endpoint: Option<Endpoint>,
+    /// Timestamped events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// String attributes.
     #[serde(
         default,
         skip_serializing_if = "BTreeMap::is_empty",
         deserialize_with = "lenient_tags"
     )]
     pub tags: BTreeMap<String, String>,
+    /// Forced sampling.
     #[serde(default, skip_serializing_if = "is_false")]
     pub debug: bool,
+    /// A server span sharing its id with the client span.
     #[serde(default, skip_serializing_if = "is_false")]
     pub shared: bool,
 }
@@ -82,10 +102,13 @@ pub struct Span {
 /// Why a received span cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpanError {
+    /// A trace id that is not 16 or 32 hex characters.
     #[error("span traceId {0:?} is not 16 or 32 hex characters")]
     BadTraceId(String),
+    /// A span id that is not 16 hex characters.
     #[error("span id {0:?} is not 16 hex characters")]
     BadSpanId(String),
+    /// A parent id that is not 16 hex characters.
     #[error("span parentId {0:?} is not 16 hex characters")]
     BadParentId(String),
 }

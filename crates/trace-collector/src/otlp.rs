@@ -18,8 +18,10 @@ use crate::model::{Annotation, Endpoint, Kind, Span};
 /// Why an OTLP payload could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum OtlpError {
+    /// Not a valid OTLP protobuf message.
     #[error("invalid OTLP protobuf: {0}")]
     Protobuf(#[from] prost::DecodeError),
+    /// Not valid OTLP JSON.
     #[error("invalid OTLP JSON: {0}")]
     Json(#[from] serde_json::Error),
 }

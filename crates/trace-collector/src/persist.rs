@@ -23,14 +23,20 @@ pub const MIN_LINES_BEFORE_COMPACTION: usize = 10_000;
 /// A span log could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum PersistError {
+    /// Reading or writing the file failed.
     #[error("span log {path}: {source}")]
     Io {
+        /// The span log.
         path: PathBuf,
+        /// The IO error.
         source: std::io::Error,
     },
+    /// A span could not be encoded as JSON.
     #[error("span log {path}: could not encode span: {source}")]
     Encode {
+        /// The span log.
         path: PathBuf,
+        /// The encoding error.
         source: serde_json::Error,
     },
 }
@@ -38,7 +44,9 @@ pub enum PersistError {
 /// What replaying a span log found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadReport {
+    /// Spans stored from the log.
     pub spans_read: usize,
+    /// Lines that were not a valid span (for example a torn last line).
     pub lines_skipped: usize,
 }
 

@@ -25,7 +25,9 @@ pub(crate) fn now_ms() -> u64 {
 /// What `/api/v2/traces` was asked for. Names compare case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceQuery {
+    /// Only traces with a span of this service.
     pub service_name: Option<String>,
+    /// Only traces with a span of this name.
     pub span_name: Option<String>,
     /// Microseconds, inclusive.
     pub min_duration: Option<u64>,
@@ -35,6 +37,7 @@ pub struct TraceQuery {
     pub end_ts_ms: u64,
     /// Milliseconds before `end_ts_ms` that the window covers.
     pub lookback_ms: u64,
+    /// At most this many traces, newest first.
     pub limit: usize,
     /// Zipkin syntax: terms joined by ` and `, each `key` or `key=value`.
     pub annotation_query: Option<String>,

@@ -23,12 +23,16 @@ use crate::web;
 /// Shared state of a running collector.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The spans received.
     pub store: Arc<RwLock<Store>>,
+    /// Where spans are appended, when persistence is on.
     pub log: Option<Arc<SpanLog>>,
+    /// Largest request body accepted.
     pub max_body_bytes: usize,
 }
 
 impl AppState {
+    /// The store, for reading.
     pub fn read(&self) -> RwLockReadGuard<'_, Store> {
         // Store methods never leave it half-updated, so a poisoned lock is still usable.
         self.store.read().unwrap_or_else(|p| p.into_inner())

@@ -32,10 +32,15 @@ pub enum Inserted {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoreStats {
+    /// Traces held.
     pub traces: usize,
+    /// Spans held.
     pub spans: usize,
+    /// Traces dropped to stay within `max_traces`.
     pub evicted_traces: u64,
+    /// Spans refused because their trace held its span limit.
     pub dropped_spans: u64,
+    /// Most traces held at once.
     pub max_traces: usize,
 }
 

@@ -13,7 +13,9 @@ use crate::model::Span;
 /// A span's position in the rendered tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TreeRow<'a> {
+    /// The span.
     pub span: &'a Span,
+    /// Its depth: 0 for a root.
     pub depth: usize,
 }
 
