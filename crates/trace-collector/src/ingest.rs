@@ -22,16 +22,27 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub enum IngestError {
     /// The body is over the size limit.
     #[error("request body exceeds the limit of {limit} bytes")]
-    TooLarge { limit: usize },
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// The decompressed body is over the size limit.
     #[error("decompressed request body exceeds the limit of {limit} bytes")]
-    DecompressedTooLarge { limit: usize },
+    DecompressedTooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// A `Content-Encoding` other than identity, gzip or deflate.
     #[error("unsupported Content-Encoding {0:?}; send identity, gzip or deflate")]
     UnsupportedEncoding(String),
     /// A `Content-Type` the endpoint does not read.
     #[error("unsupported Content-Type {got:?}; expected {expected}")]
-    UnsupportedContentType { got: String, expected: &'static str },
+    UnsupportedContentType {
+        /// The type sent.
+        got: String,
+        /// The type the endpoint reads.
+        expected: &'static str,
+    },
     /// The body did not decompress.
     #[error("could not decompress the {encoding} body: {source}")]
     Decompress {
@@ -46,9 +57,14 @@ pub enum IngestError {
     /// The body is not a JSON array of Zipkin v2 spans.
     #[error("malformed Zipkin v2 JSON (expected an array of spans): {0}")]
     ZipkinJson(#[from] serde_json::Error),
-    /// One span is invalid (the whole request is refused).
+    /// One span is invalid.
     #[error("span #{index} rejected: {source}")]
-    BadSpan { index: usize, source: SpanError },
+    BadSpan {
+        /// Its position in the request, from 0.
+        index: usize,
+        /// What is wrong with it.
+        source: SpanError,
+    },
     /// The OTLP payload could not be decoded.
     #[error(transparent)]
     Otlp(#[from] OtlpError),
