@@ -34,17 +34,11 @@ const OUTSIDE_WORKSPACE: &[&str] = &["fuzz", "benches/peers"];
 /// feature alone.
 pub fn feature_combinations() -> Result<(), String> {
     for (package, features) in FEATURES {
-        run(Command::new(cargo()).args(["check", "-q", "-p", package, "--no-default-features"]))?;
-        for feature in *features {
-            run(Command::new(cargo()).args([
-                "check",
-                "-q",
-                "-p",
-                package,
-                "--no-default-features",
-                "--features",
-                feature,
-            ]))?;
+        let alone = features.iter().map(|feature| vec!["--features", feature]);
+        for feature_args in std::iter::once(Vec::new()).chain(alone) {
+            run(Command::new(cargo())
+                .args(["check", "-q", "-p", package, "--no-default-features"])
+                .args(feature_args))?;
         }
     }
     Ok(())

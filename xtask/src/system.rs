@@ -61,7 +61,7 @@ fn ensure(packages: &[Package]) -> Result<(), String> {
         return Ok(());
     }
     let names: Vec<&str> = missing.iter().map(|p| p.debian).collect();
-    if !Path::new("/usr/bin/apt-get").exists() || !is_root() {
+    if !Path::new("/usr/bin/apt-get").exists() || !memcached_harness::is_root() {
         return Err(format!(
             "missing system packages: {}; install them (Debian/Ubuntu: apt-get install {})",
             names.join(", "),
@@ -96,8 +96,4 @@ fn on_path(name: &str) -> bool {
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
         .unwrap_or(false)
-}
-
-fn is_root() -> bool {
-    memcached_harness::is_root()
 }
