@@ -3,10 +3,13 @@
 //! For numbers of 10^2 .. 10^6 decimal digits (root to 10 fractional digits):
 //! `compute` is the plain exact computation with no cache, `miss` the
 //! engine's full miss path (lookup + compute + store, the entry forgotten
-//! before each timed call), `hit` the hit path with verification on
-//! (lookup + checksum + `r^2 <= n*10^2d < (r+1)^2`) and `hit_unverified`
-//! with the checksum only. Everything goes through the traced client (with no
-//! subscriber installed), as an application would use it. Uses the memcached
+//! before each timed call), `hit_verified` the default hit path (lookup +
+//! checksum + binding + `r^2 <= n*10^2d < (r+1)^2`), `hit_authenticated` a
+//! hit whose keyed BLAKE3 tag is checked instead of the arithmetic (a secret
+//! configured, `verify_hits` off), and `raw_get` a plain `get` of the same
+//! stored bytes: the floor a hit is measured against, side by side.
+//! Everything goes through the traced client (with no subscriber
+//! installed), as an application would use it. Uses the memcached
 //! at MEMCACHED_ADDR, else starts one (`-m 1024`). `cargo xtask bench` runs it;
 //! by hand: `cargo bench --bench sqrt_hit_vs_miss -- --warm-up-time 1 --measurement-time 3`
 
@@ -18,7 +21,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use memcached_harness::Memcached;
 use rug::Integer;
 use traced_memcache::client::Client;
-use traced_memcache::sqrt::{sqrt_decimal, MemoConfig, SqrtMemo};
+use traced_memcache::sqrt::{sqrt_decimal, MemoConfig, MemoKey, MemoSecret, SqrtMemo};
 
 const SIZES: [usize; 5] = [100, 1_000, 10_000, 100_000, 1_000_000];
 const ROOT_DIGITS: u32 = 10;
@@ -52,11 +55,13 @@ fn server() -> (Option<Memcached>, SocketAddr) {
     (Some(server), addr)
 }
 
-fn engine(addr: SocketAddr, verify_hits: bool) -> SqrtMemo<Client> {
+fn engine(addr: SocketAddr, secret: Option<MemoSecret>) -> SqrtMemo<Client> {
     SqrtMemo::new(
         Client::connect(&addr.to_string()).expect("client"),
         MemoConfig {
-            verify_hits,
+            // Verification is skipped only for values the secret authenticates.
+            verify_hits: secret.is_none(),
+            secret,
             ..MemoConfig::default()
         },
     )
@@ -65,8 +70,9 @@ fn engine(addr: SocketAddr, verify_hits: bool) -> SqrtMemo<Client> {
 fn hit_versus_miss(c: &mut Criterion) {
     let (_server, addr) = server();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let verified = engine(addr, true);
-    let unverified = engine(addr, false);
+    let verified = engine(addr, None);
+    let authenticated = engine(addr, Some(MemoSecret::new("sqrt_hit_vs_miss bench secret")));
+    let raw = Client::connect(&addr.to_string()).expect("client");
     let mut group = c.benchmark_group("sqrt");
     for size in SIZES {
         let n = number(size);
@@ -93,10 +99,22 @@ fn hit_versus_miss(c: &mut Criterion) {
                 total
             })
         });
+        // Written tagged: the verified engine reads it too (and checks it).
         runtime
-            .block_on(verified.sqrt(&n, ROOT_DIGITS))
+            .block_on(authenticated.sqrt(&n, ROOT_DIGITS))
             .expect("warm");
-        for (name, memo) in [("hit", &verified), ("hit_unverified", &unverified)] {
+        let key = MemoKey::for_integer(&n, ROOT_DIGITS).expect("key");
+        group.bench_with_input(BenchmarkId::new("raw_get", size), &key, |b, key| {
+            b.iter(|| {
+                let item = runtime.block_on(raw.get(key.as_str())).expect("get");
+                assert!(item.is_some());
+                item
+            })
+        });
+        for (name, memo) in [
+            ("hit_verified", &verified),
+            ("hit_authenticated", &authenticated),
+        ] {
             group.bench_with_input(BenchmarkId::new(name, size), &n, |b, n| {
                 b.iter(|| {
                     let outcome = runtime.block_on(memo.sqrt(n, ROOT_DIGITS)).expect("sqrt");

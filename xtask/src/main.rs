@@ -5,6 +5,7 @@
 //! also on failure, so a fresh machine needs no manual step.
 
 mod bench;
+mod build_checks;
 mod demo;
 mod system;
 
@@ -15,7 +16,9 @@ use memcached_harness::Memcached;
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  test     fmt check, clippy -D warnings and every test, against a memcached it starts
+  test     fmt check, clippy -D warnings, `cargo package` of the workspace, `cargo check`
+           of each crate's feature combinations and of fuzz/ and benches/peers,
+           and every test, against a memcached it starts
   demo     run the traced square-root demo against memcached and the trace collector,
            then print the trace fetched back from the collector
            (--keep leaves both servers up until Ctrl-C; other flags go to sqrt-demo)
@@ -62,6 +65,9 @@ fn test(extra: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]))?;
+    build_checks::packaging()?;
+    build_checks::feature_combinations()?;
+    build_checks::outside_workspace()?;
     // The client's pymemcache interop tests need a Python with pymemcache.
     let python = system::python_with_pymemcache(&target_dir().join("test-venv"))?;
     run(Command::new(cargo())

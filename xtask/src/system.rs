@@ -36,12 +36,6 @@ const GMP_HEADERS: Package = Package {
     command: None,
     debian: "libgmp-dev",
 };
-const MPFR_HEADERS: Package = Package {
-    probes: &["/usr/include/mpfr.h"],
-    command: None,
-    debian: "libmpfr-dev",
-};
-
 /// Headless browser for the trace viewer's end-to-end tests.
 const CHROMIUM: Package = Package {
     probes: &["/usr/bin/chromium"],
@@ -56,35 +50,16 @@ const CHROMEDRIVER: Package = Package {
     debian: "chromium-driver",
 };
 
-/// Build tools the CI image may lack (kept from building GMP; cheap).
-const M4: Package = Package {
-    probes: &["/usr/bin/m4"],
-    command: Some("m4"),
-    debian: "m4",
-};
-const PKG_CONFIG: Package = Package {
-    probes: &["/usr/bin/pkg-config"],
-    command: Some("pkg-config"),
-    debian: "pkg-config",
-};
-
 /// What `cargo xtask demo` and `bench` need: memcached to run against,
-/// GMP/MPFR headers for the sqrt engine they build.
+/// GMP headers for the sqrt engine they build (linked as a system library;
+/// nothing is built from source, so no m4 or pkg-config).
 pub fn ensure_run_packages() -> Result<(), String> {
-    ensure(&[MEMCACHED, GMP_HEADERS, MPFR_HEADERS])
+    ensure(&[MEMCACHED, GMP_HEADERS])
 }
 
 /// Everything `cargo xtask test` needs.
 pub fn ensure_test_packages() -> Result<(), String> {
-    ensure(&[
-        MEMCACHED,
-        GMP_HEADERS,
-        MPFR_HEADERS,
-        CHROMIUM,
-        CHROMEDRIVER,
-        M4,
-        PKG_CONFIG,
-    ])
+    ensure(&[MEMCACHED, GMP_HEADERS, CHROMIUM, CHROMEDRIVER])
 }
 
 fn ensure(packages: &[Package]) -> Result<(), String> {
@@ -93,7 +68,7 @@ fn ensure(packages: &[Package]) -> Result<(), String> {
         return Ok(());
     }
     let names: Vec<&str> = missing.iter().map(|p| p.debian).collect();
-    if !Path::new("/usr/bin/apt-get").exists() || !is_root() {
+    if !Path::new("/usr/bin/apt-get").exists() || !memcached_harness::is_root() {
         return Err(format!(
             "missing system packages: {}; install them (Debian/Ubuntu: apt-get install {})",
             names.join(", "),
@@ -163,9 +138,4 @@ fn on_path(name: &str) -> bool {
     std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()))
         .unwrap_or(false)
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
 }

@@ -42,6 +42,7 @@ impl Credentials {
         Ok(Credentials { username, password })
     }
 
+    /// The user name (the password is never shown).
     pub fn username(&self) -> &str {
         &self.username
     }

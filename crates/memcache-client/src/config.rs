@@ -18,7 +18,12 @@ pub const DEFAULT_PORT: u16 = 11211;
 pub enum ServerAddr {
     /// A host name or IP literal and a port. IPv6 literals are kept without
     /// brackets (`::1`).
-    Tcp { host: String, port: u16 },
+    Tcp {
+        /// Host name or IP literal.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
     /// A Unix domain socket path.
     Unix(PathBuf),
 }
@@ -114,7 +119,9 @@ impl FromStr for ServerAddr {
 /// A server and its weight (its share of keys under ketama).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
+    /// Where it listens.
     pub addr: ServerAddr,
+    /// Its relative share of keys (1 by default).
     pub weight: u32,
 }
 
@@ -179,8 +186,11 @@ pub enum ConnectionMode {
 /// Everything a [`crate::Client`] is built from. `Default` has no servers.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
+    /// The servers, in the order given.
     pub servers: Vec<ServerConfig>,
+    /// How keys are assigned to servers.
     pub distribution: Distribution,
+    /// What happens to the keys of a server marked dead.
     pub failover: Failover,
     /// Longest wait for a TCP or Unix connect.
     pub connect_timeout: Duration,

@@ -192,7 +192,7 @@ impl Conn {
     /// socket readable this is an atomic load, no system call; only a
     /// socket with something waiting is read.
     pub fn is_quiet(&mut self) -> bool {
-        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
         let mut probe = [0u8; 64];
         let mut buf = ReadBuf::new(&mut probe);
         matches!(

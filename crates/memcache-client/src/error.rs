@@ -28,7 +28,10 @@ pub enum Error {
     Protocol(#[from] DecodeError),
     /// A well-formed response that does not answer the request that was sent.
     #[error("unexpected response to {command}")]
-    UnexpectedResponse { command: &'static str },
+    UnexpectedResponse {
+        /// The command that was sent.
+        command: &'static str,
+    },
     /// `SERVER_ERROR <message>`.
     #[error("server error: {0}")]
     Server(String),
@@ -48,7 +51,12 @@ pub enum Error {
     InvalidKey(#[from] KeyError),
     /// The value is larger than the configured limit; nothing was sent.
     #[error("value is {len} bytes; the limit is {limit}")]
-    ValueTooLarge { len: usize, limit: usize },
+    ValueTooLarge {
+        /// The value's length.
+        len: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// A request argument the protocol cannot carry (for example no keys).
     #[error("invalid argument: {0}")]
     InvalidArgument(&'static str),

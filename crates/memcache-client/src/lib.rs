@@ -56,6 +56,7 @@ mod expiry;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hits;
+mod join;
 #[cfg(feature = "metrics")]
 mod metrics;
 #[cfg(not(feature = "metrics"))]

@@ -9,8 +9,11 @@ use crate::Expiry;
 /// `gets`/`gats`, the CAS token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
+    /// The stored bytes.
     pub value: Bytes,
+    /// The client flags stored with them.
     pub flags: u32,
+    /// The CAS token, when the command returns one.
     pub cas: Option<u64>,
 }
 
@@ -43,14 +46,18 @@ pub enum StoreOutcome {
 /// The answer to `delete`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeleteOutcome {
+    /// The item was deleted.
     Deleted,
+    /// There was no such item.
     NotFound,
 }
 
 /// The answer to `touch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TouchOutcome {
+    /// The item's expiry was updated.
     Touched,
+    /// There was no such item.
     NotFound,
 }
 
@@ -93,6 +100,7 @@ impl TouchOutcome {
 pub struct StoreOptions {
     /// The 32-bit client flags stored with the value.
     pub flags: u32,
+    /// When the item expires.
     pub expiry: Expiry,
     /// Send with `noreply`: faster, but the outcome is unknown
     /// ([`StoreOutcome::NoReply`]).

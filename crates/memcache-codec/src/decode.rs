@@ -20,6 +20,7 @@ const FOLLOWING_LINE_ROOM: usize = 64;
 /// Decodes memcached responses (text and meta protocol) from a byte buffer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Decoder {
+    /// The longest line and value it accepts.
     pub limits: Limits,
 }
 

@@ -49,10 +49,15 @@ pub struct MetaGetFlags {
 /// `M` mode of `ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetaSetMode {
+    /// `MS`: store unconditionally.
     Set,
+    /// `ME`: store only if the key is absent.
     Add,
+    /// `MR`: store only if the key is present.
     Replace,
+    /// `MA`: add the value after the stored one.
     Append,
+    /// `MP`: add the value before the stored one.
     Prepend,
 }
 
@@ -111,7 +116,9 @@ pub struct MetaDeleteFlags {
 /// `M` mode of `ma`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArithmeticMode {
+    /// `MI`: add the delta.
     Increment,
+    /// `MD`: subtract the delta (stopping at 0).
     Decrement,
 }
 

@@ -20,10 +20,15 @@ const LINE_RESERVE: usize = 72;
 /// The storage commands that share one wire form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreCommand {
+    /// `set`: store unconditionally.
     Set,
+    /// `add`: store only if the key is absent.
     Add,
+    /// `replace`: store only if the key is present.
     Replace,
+    /// `append`: add the value after the stored one.
     Append,
+    /// `prepend`: add the value before the stored one.
     Prepend,
 }
 
@@ -43,91 +48,155 @@ impl StoreCommand {
 /// once, into the output buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Request<'a> {
+    /// `get <key>*`: values without CAS.
     Get {
+        /// The keys, in reply order.
         keys: &'a [&'a [u8]],
     },
+    /// `gets <key>*`: values with their CAS.
     Gets {
+        /// The keys, in reply order.
         keys: &'a [&'a [u8]],
     },
+    /// `gat <exptime> <key>*`: get and touch.
     Gat {
+        /// The new expiry.
         exptime: u32,
+        /// The keys, in reply order.
         keys: &'a [&'a [u8]],
     },
+    /// `gats <exptime> <key>*`: get and touch, with CAS.
     Gats {
+        /// The new expiry.
         exptime: u32,
+        /// The keys, in reply order.
         keys: &'a [&'a [u8]],
     },
+    /// `set`/`add`/`replace`/`append`/`prepend`.
     Store {
+        /// Which storage command.
         command: StoreCommand,
+        /// The item's key.
         key: &'a [u8],
+        /// Opaque client flags stored with the value.
         flags: u32,
+        /// Expiry (seconds, or a Unix time beyond 30 days; 0: never).
         exptime: u32,
+        /// The value.
         value: &'a [u8],
+        /// Ask the server not to answer.
         noreply: bool,
     },
+    /// `cas`: store only if the item's CAS is still `cas`.
     Cas {
+        /// The item's key.
         key: &'a [u8],
+        /// Opaque client flags stored with the value.
         flags: u32,
+        /// Expiry (seconds, or a Unix time beyond 30 days; 0: never).
         exptime: u32,
+        /// The value.
         value: &'a [u8],
+        /// The CAS read by `gets`.
         cas: u64,
+        /// Ask the server not to answer.
         noreply: bool,
     },
+    /// `delete <key>`.
     Delete {
+        /// The item's key.
         key: &'a [u8],
+        /// Ask the server not to answer.
         noreply: bool,
     },
+    /// `incr <key> <delta>`.
     Incr {
+        /// The item's key.
         key: &'a [u8],
+        /// Added to the stored decimal number (wrapping at 2^64).
         delta: u64,
+        /// Ask the server not to answer.
         noreply: bool,
     },
+    /// `decr <key> <delta>`.
     Decr {
+        /// The item's key.
         key: &'a [u8],
+        /// Subtracted from the stored decimal number (stopping at 0).
         delta: u64,
+        /// Ask the server not to answer.
         noreply: bool,
     },
+    /// `touch <key> <exptime>`.
     Touch {
+        /// The item's key.
         key: &'a [u8],
+        /// The new expiry.
         exptime: u32,
+        /// Ask the server not to answer.
         noreply: bool,
     },
     /// `stats` or `stats <arg>` (for example `items`, `slabs`, `settings`).
     Stats {
+        /// The statistics group; `None` for the general ones.
         arg: Option<&'a str>,
     },
+    /// `version`.
     Version,
+    /// `flush_all [delay]`: invalidate every item.
     FlushAll {
+        /// Seconds until the flush takes effect.
         delay: Option<u32>,
+        /// Ask the server not to answer.
         noreply: bool,
     },
+    /// `verbosity <level>`.
     Verbosity {
+        /// The server's log level.
         level: u32,
+        /// Ask the server not to answer.
         noreply: bool,
     },
+    /// `quit`: the server closes the connection, unanswered.
     Quit,
+    /// `mg <key> <flags>*`: meta get.
     MetaGet {
+        /// The item's key.
         key: &'a [u8],
+        /// What to return and how (see [`MetaGetFlags`]).
         flags: MetaGetFlags,
     },
+    /// `ms <key> <datalen> <flags>*`: meta set.
     MetaSet {
+        /// The item's key.
         key: &'a [u8],
+        /// The value.
         value: &'a [u8],
+        /// Mode, CAS, TTL and what to return (see [`MetaSetFlags`]).
         flags: MetaSetFlags,
     },
+    /// `md <key> <flags>*`: meta delete.
     MetaDelete {
+        /// The item's key.
         key: &'a [u8],
+        /// CAS, invalidation and what to return (see [`MetaDeleteFlags`]).
         flags: MetaDeleteFlags,
     },
+    /// `ma <key> <flags>*`: meta arithmetic.
     MetaArithmetic {
+        /// The item's key.
         key: &'a [u8],
+        /// Mode, delta, auto-vivify and what to return (see
+        /// [`MetaArithmeticFlags`]).
         flags: MetaArithmeticFlags,
     },
     /// `mn`: answered by `MN`, marks the end of a pipeline of quiet requests.
     MetaNoop,
     /// `me <key>`: the item's metadata as `key=value` pairs.
     MetaDebug {
+        /// The item's key.
         key: &'a [u8],
+        /// The key is sent base64-encoded (binary keys).
         base64_key: bool,
     },
 }

@@ -16,17 +16,26 @@ pub enum Response {
     Value(Value),
     /// `STAT <name> <value>`.
     Stat {
+        /// The statistic's name.
         name: Bytes,
+        /// Its value, as the server wrote it.
         value: Bytes,
     },
     /// `END`: the end of a retrieval or stats reply.
     End,
+    /// `STORED`.
     Stored,
+    /// `NOT_STORED`: the condition of `add`/`replace`/... did not hold.
     NotStored,
+    /// `EXISTS`: a `cas` found the item changed.
     Exists,
+    /// `NOT_FOUND`.
     NotFound,
+    /// `DELETED`.
     Deleted,
+    /// `TOUCHED`.
     Touched,
+    /// `OK`.
     Ok,
     /// `RESET`, the answer to `stats reset`.
     Reset,
@@ -50,10 +59,13 @@ pub enum Response {
 /// buffer: no copy is made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Value {
+    /// The item's key.
     pub key: Bytes,
+    /// The client flags stored with it.
     pub flags: u32,
     /// Present for `gets` and `gats`.
     pub cas: Option<u64>,
+    /// The value.
     pub data: Bytes,
 }
 
@@ -94,8 +106,11 @@ impl MetaStatus {
 /// A meta reply with its return flags and, for `VA`, its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MetaResponse {
+    /// The two-letter status.
     pub status: MetaStatus,
+    /// The flags the server returned.
     pub flags: MetaReturnFlags,
+    /// The value of a `VA` reply.
     pub value: Option<Bytes>,
 }
 

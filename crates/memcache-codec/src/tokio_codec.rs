@@ -8,10 +8,13 @@ use crate::{DecodeError, Decoder, EncodeError, Limits, Request, Response};
 /// Errors of the framed codec: the codec's own, or the socket's.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
+    /// The server's bytes could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// A request could not be encoded.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// The socket failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -23,6 +26,7 @@ pub struct MemcacheCodec {
 }
 
 impl MemcacheCodec {
+    /// A codec that enforces `limits`.
     pub fn new(limits: Limits) -> Self {
         MemcacheCodec {
             decoder: Decoder::new(limits),

@@ -189,6 +189,7 @@ pub fn memcached_command() -> io::Result<Command> {
 /// Makes the process `cmd` starts receive SIGKILL when its parent dies, so
 /// no server outlives the test or task that started it, even when that is
 /// killed.
+#[allow(unsafe_code)]
 pub fn die_with_parent(cmd: &mut Command) {
     // SAFETY: prctl is async-signal-safe; nothing else runs between fork
     // and exec.
@@ -240,7 +241,9 @@ pub fn memcached_binary() -> io::Result<PathBuf> {
     ))
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (effective user id 0).
+#[allow(unsafe_code)]
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }

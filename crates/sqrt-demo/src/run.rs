@@ -9,6 +9,7 @@ pub const ROOT_SPAN: &str = "MemcacheRustUsage";
 /// What to do.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
+    /// The numbers whose roots are computed, in order.
     pub numbers: Vec<CanonicalDecimal>,
     /// Fractional digits of each root.
     pub digits: u32,

@@ -7,7 +7,7 @@ use crate::secret::MemoSecret;
 
 /// Item size memcached accepts by default (`-I 1m`) less room for the item
 /// header and key.
-pub const DEFAULT_MAX_ITEM_SIZE: usize = memcache_client::Limits::DEFAULT_MAX_VALUE_LEN - 4096;
+pub const DEFAULT_MAX_ITEM_SIZE: usize = memcache_codec::Limits::DEFAULT_MAX_VALUE_LEN - 4096;
 
 /// How [`crate::SqrtMemo`] uses memcached.
 #[derive(Debug, Clone)]

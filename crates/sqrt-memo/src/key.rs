@@ -25,7 +25,7 @@ use crate::parse::CanonicalDecimal;
 pub const KEY_PREFIX: &str = "sqrt:v2:";
 
 /// memcached's key length limit (250 bytes), as the codec enforces it.
-pub const MEMCACHED_MAX_KEY_LEN: usize = memcache_client::MAX_KEY_LEN;
+pub const MEMCACHED_MAX_KEY_LEN: usize = memcache_codec::MAX_KEY_LEN;
 
 /// The longest suffix chunk keys add: `:` + 16 hex generation + `:` + u32.
 pub const CHUNK_SUFFIX_MAX_LEN: usize = 1 + 16 + 1 + 10;

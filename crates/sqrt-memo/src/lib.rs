@@ -40,6 +40,7 @@
 
 pub mod arith;
 mod chunk;
+#[cfg(feature = "memcache")]
 pub mod client_store;
 pub mod config;
 mod engine;

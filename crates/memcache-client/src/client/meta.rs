@@ -22,21 +22,34 @@ use crate::{Error, Result};
 /// flags the key may be any bytes.
 #[derive(Clone, Copy, Debug)]
 pub enum MetaRequest<'a> {
+    /// `mg`: meta get.
     Get {
+        /// The item's key.
         key: &'a [u8],
+        /// What to return and how.
         flags: MetaGetFlags,
     },
+    /// `ms`: meta set.
     Set {
+        /// The item's key.
         key: &'a [u8],
+        /// The value.
         value: &'a [u8],
+        /// Mode, CAS, TTL and what to return.
         flags: MetaSetFlags,
     },
+    /// `md`: meta delete.
     Delete {
+        /// The item's key.
         key: &'a [u8],
+        /// CAS, invalidation and what to return.
         flags: MetaDeleteFlags,
     },
+    /// `ma`: meta arithmetic.
     Arithmetic {
+        /// The item's key.
         key: &'a [u8],
+        /// Mode, delta, auto-vivify and what to return.
         flags: MetaArithmeticFlags,
     },
 }

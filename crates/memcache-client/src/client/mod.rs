@@ -419,12 +419,10 @@ impl Client {
             }
             return Ok(work);
         }
-        futures_util::future::try_join_all(work.into_iter().map(
-            |(index, mut exchange)| async move {
-                self.execute(index, &mut exchange, span, false).await?;
-                Ok::<_, Error>((index, exchange))
-            },
-        ))
+        crate::join::try_join_all(work.into_iter().map(|(index, mut exchange)| async move {
+            self.execute(index, &mut exchange, span, false).await?;
+            Ok::<_, Error>((index, exchange))
+        }))
         .await
     }
 
@@ -473,26 +471,31 @@ impl ClientBuilder {
         self
     }
 
+    /// How keys are assigned to servers (default: weighted ketama).
     pub fn distribution(mut self, distribution: Distribution) -> Self {
         self.config.distribution = distribution;
         self
     }
 
+    /// What happens to the keys of a server marked dead (default: fail fast).
     pub fn failover(mut self, failover: Failover) -> Self {
         self.config.failover = failover;
         self
     }
 
+    /// Longest wait for a TCP or Unix connect.
     pub fn connect_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.config.connect_timeout = timeout;
         self
     }
 
+    /// Longest time one request/response exchange may take.
     pub fn operation_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.config.operation_timeout = timeout;
         self
     }
 
+    /// Most connections open to one server at once.
     pub fn max_connections_per_server(mut self, max: usize) -> Self {
         self.config.max_connections_per_server = max;
         self
@@ -505,16 +508,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Longest wait for a free pooled connection (exclusive mode).
     pub fn pool_wait_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.config.pool_wait_timeout = timeout;
         self
     }
 
+    /// Consecutive failures (IO errors, timeouts) after which a server is
+    /// marked dead.
     pub fn dead_after_failures(mut self, failures: u32) -> Self {
         self.config.dead_after_failures = failures;
         self
     }
 
+    /// How long a dead server is left alone before it is tried again.
     pub fn retry_dead_after(mut self, interval: std::time::Duration) -> Self {
         self.config.retry_dead_after = interval;
         self
@@ -533,6 +540,7 @@ impl ClientBuilder {
         self
     }
 
+    /// Longest line and value accepted (raise for a server with a larger `-I`).
     pub fn limits(mut self, limits: memcache_codec::Limits) -> Self {
         self.config.limits = limits;
         self
@@ -556,6 +564,7 @@ impl ClientBuilder {
         &self.config
     }
 
+    /// The client, or the first error a setter recorded; does no IO.
     pub fn build(self) -> Result<Client> {
         match self.error {
             Some(e) => Err(e),

@@ -17,8 +17,6 @@
 //! behaviour switches to MD5; libmemcached 1.1.4 does not, and the vectors
 //! in `tests/vectors/` were made by libmemcached itself.)
 
-use md5::{Digest, Md5};
-
 use super::one_at_a_time;
 use crate::config::DEFAULT_PORT;
 
@@ -60,7 +58,7 @@ impl Ketama {
             let digests =
                 (pct * POINTS_PER_SERVER as f32 / 4.0 * live + 0.000_000_000_1_f32).floor() as u32;
             for n in 0..digests {
-                let digest = Md5::digest(point_name(host, *port, n).as_bytes());
+                let digest = md5::compute(point_name(host, *port, n).as_bytes());
                 for chunk in digest.chunks_exact(4).take(POINTS_PER_HASH as usize) {
                     let value = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
                     points.push((value, index as u32));
@@ -102,7 +100,7 @@ impl Ketama {
     /// libmemcached's key hash for weighted ketama: MD5, first four bytes
     /// little endian.
     pub fn hash(key: &[u8]) -> u32 {
-        let digest = Md5::digest(key);
+        let digest = md5::compute(key);
         u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]])
     }
 

@@ -8,12 +8,14 @@
 
 use super::murmur3_32;
 
+/// The node names keys are scored against.
 #[derive(Debug)]
 pub struct Rendezvous {
     nodes: Vec<String>,
 }
 
 impl Rendezvous {
+    /// Hashing over `nodes`, the names keys are scored with.
     pub fn new(nodes: impl IntoIterator<Item = String>) -> Self {
         Rendezvous {
             nodes: nodes.into_iter().collect(),

@@ -28,8 +28,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
+use atomic_waker::AtomicWaker;
 use bytes::BytesMut;
-use futures_util::task::AtomicWaker;
 use memcache_codec::{DecodeError, Decoder, Response, Value};
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
