@@ -69,6 +69,13 @@ pub fn demo(args: &[String]) -> Result<(), String> {
     let tree = fetch_tree(&bin.join("trace-collector"), &collector_url, &trace_id)?;
     println!("\nTrace {trace_id}, as stored by the collector:\n{tree}");
     println!("Web view: {collector_url}/#/trace/{trace_id}");
+    match metrics_summary(&bin.join("trace-collector"), &collector_url) {
+        Ok(summary) => {
+            println!("\nCache metrics, as the collector holds them:\n{summary}");
+            println!("Metrics page: {collector_url}/#/metrics");
+        }
+        Err(e) => eprintln!("xtask: no metrics summary: {e}"),
+    }
 
     if keep {
         println!(
@@ -125,6 +132,9 @@ fn run_demo(
             "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
             format!("{collector_url}/api/v2/spans"),
         )
+        // The client's metrics go to the collector too (OTLP/HTTP).
+        .env("OTEL_METRICS_EXPORTER", "otlp")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector_url)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -146,6 +156,20 @@ fn run_demo(
         return Err(format!("sqrt-demo failed ({status})"));
     }
     trace_id.ok_or_else(|| "sqrt-demo did not print its trace id".to_string())
+}
+
+/// The hit ratio and latency per operation the collector computed from the
+/// demo's metrics (its own `metrics` command).
+fn metrics_summary(bin: &Path, collector_url: &str) -> Result<String, String> {
+    let out = Command::new(bin)
+        .args(["metrics", "--url", collector_url])
+        .output()
+        .map_err(|e| format!("could not run {}: {e}", bin.display()))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
 }
 
 /// Polls the collector (through its own `print` command) until the trace
