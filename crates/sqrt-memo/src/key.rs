@@ -7,8 +7,8 @@
 //! most). The decimal is canonical (no sign, separators or leading zeros), so
 //! every spelling of a number maps to one key; a float never appears.
 //!
-//! The hashed form digests the number's minimal big-endian unsigned bytes
-//! (Python: `blake3(n.to_bytes((n.bit_length() + 7) // 8, "big"))`), not its
+//! The hashed form digests the number's minimal little-endian unsigned bytes
+//! (Python: `blake3(n.to_bytes((n.bit_length() + 7) // 8, "little"))`), not its
 //! decimal text: converting a million-digit integer to decimal costs several
 //! times computing its square root, which would make every hit dearer than a
 //! miss. The `v1` names the key scheme and value format: bump it and old
@@ -16,9 +16,9 @@
 
 use std::fmt;
 
-use rug::integer::Order;
 use rug::Integer;
 
+use crate::magnitude;
 use crate::parse::CanonicalDecimal;
 
 /// Everything before the digits count.
@@ -92,9 +92,9 @@ fn plain(decimal: &str, digits: u32) -> Option<MemoKey> {
     }
 }
 
-/// The hashed form over the minimal big-endian magnitude bytes.
+/// The hashed form over the minimal little-endian magnitude bytes.
 fn hashed(n: &Integer, digits: u32) -> MemoKey {
-    let magnitude = n.to_digits::<u8>(Order::Msf);
+    let magnitude = magnitude::to_le_bytes(n);
     MemoKey(format!(
         "{KEY_PREFIX}{digits}:h:{}",
         hex(blake3::hash(&magnitude).as_bytes())
@@ -166,12 +166,12 @@ mod tests {
     }
 
     #[test]
-    fn hash_matches_python_blake3_over_big_endian_bytes() {
-        // blake3.blake3(n.to_bytes((n.bit_length() + 7) // 8, "big")).hexdigest()
+    fn hash_matches_python_blake3_over_little_endian_bytes() {
+        // blake3.blake3(n.to_bytes((n.bit_length() + 7) // 8, "little")).hexdigest()
         // (Python's `blake3` package)
         let power = Integer::from(10u32).pow(300);
         let k = key(&format!("+000{power}"), 0);
-        let expected = "b22419df8eb9c0efcdf71b710dd6e840860671c060375a0ee46e326154720d29";
+        let expected = "5390c7e38e58af440fb86848def4d4a2eb61a1ebb16a73f0de44a36a6b41b3b7";
         assert_eq!(k.as_str(), format!("sqrt:v2:0:h:{expected}"));
         assert_eq!(
             k.chunk_key(0xab, 3),
@@ -180,7 +180,7 @@ mod tests {
         let mersenne = (Integer::from(1u32) << 1100u32) - 1u32;
         assert_eq!(
             MemoKey::for_integer(&mersenne, 5).unwrap().as_str(),
-            "sqrt:v2:5:h:4629ef7170a8a7fe5bdad236ee2c71299b9ac47ae11c7c497629e55d28733754"
+            "sqrt:v2:5:h:6a077d54e38af7a62f39fec964f7df3e7f332cd0af2cc720a8d37eb7d4f6fd65"
         );
     }
 }

@@ -47,6 +47,7 @@ mod engine;
 pub mod error;
 pub mod key;
 pub mod limits;
+mod magnitude;
 mod near_cache;
 pub mod parse;
 mod rejection;

@@ -34,12 +34,12 @@
 //! miss), never a wrong root. Whether a decoded root may skip arithmetic
 //! verification is the caller's decision ([`Decoded::authenticated`]).
 
-use rug::integer::Order;
 use rug::Integer;
 
 use crate::arith::ExactSqrt;
 use crate::error::FormatError;
 use crate::key::MemoKey;
+use crate::magnitude;
 use crate::secret::MemoSecret;
 use crate::trace_context::TraceContext;
 
@@ -126,7 +126,7 @@ pub fn encode_root(
     key: &MemoKey,
     secret: Option<&MemoSecret>,
 ) -> Vec<u8> {
-    let magnitude = root.scaled().to_digits::<u8>(Order::Lsf);
+    let magnitude = magnitude::to_le_bytes(root.scaled());
     let mut payload = Vec::with_capacity(ROOT_FIXED_LEN + magnitude.len());
     payload.extend_from_slice(&binding(key));
     push_trace(&mut payload, source);
@@ -247,7 +247,7 @@ fn read_root(reader: &mut Reader<'_>) -> Result<StoredRoot, FormatError> {
         // GMP never writes a most significant zero byte.
         return Err(FormatError::Inconsistent("non-canonical root bytes"));
     }
-    let scaled = Integer::from_digits(magnitude, Order::Lsf);
+    let scaled = magnitude::from_le_bytes(magnitude);
     Ok(StoredRoot {
         root: ExactSqrt::from_parts(scaled, digits, flags & FLAG_EXACT != 0),
         source,
