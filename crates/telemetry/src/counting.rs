@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Shared counters, updated by [`FinishedSpanCounter`] and [`CountingExporter`].
+/// Shared counters, updated by [`CountingProcessor`] and [`CountingExporter`].
 #[derive(Debug, Default)]
 pub struct SpanCounters {
     finished: AtomicU64,
@@ -57,26 +57,55 @@ impl SpanCounters {
     }
 }
 
-/// Counts sampled spans as they end; registered before the batch processor.
+/// Counts sampled spans as they end, then hands them to the processor that
+/// exports them. One processor, not a counter registered beside it: the SDK
+/// clones every span for each processor but the last.
 #[derive(Debug)]
-pub struct FinishedSpanCounter(pub Arc<SpanCounters>);
+pub struct CountingProcessor {
+    inner: Option<Box<dyn SpanProcessor>>,
+    counters: Arc<SpanCounters>,
+}
 
-impl SpanProcessor for FinishedSpanCounter {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+impl CountingProcessor {
+    /// Counts into `counters` what reaches `inner` (`None`: count, then drop).
+    pub fn new(inner: Option<Box<dyn SpanProcessor>>, counters: Arc<SpanCounters>) -> Self {
+        Self { inner, counters }
+    }
+}
+
+impl SpanProcessor for CountingProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        if let Some(inner) = &self.inner {
+            inner.on_start(span, cx);
+        }
+    }
 
     fn on_end(&self, span: SpanData) {
-        // The batch processor drops unsampled spans; count what it will export.
+        // Export processors drop unsampled spans; count what they will export.
         if span.span_context.is_sampled() {
-            self.0.finished.fetch_add(1, Ordering::AcqRel);
+            self.counters.finished.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Some(inner) = &self.inner {
+            inner.on_end(span);
         }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
+        self.inner
+            .as_ref()
+            .map_or(Ok(()), |inner| inner.force_flush())
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner
+            .as_ref()
+            .map_or(Ok(()), |inner| inner.shutdown_with_timeout(timeout))
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        if let Some(inner) = &mut self.inner {
+            inner.set_resource(resource);
+        }
     }
 }
 

@@ -1,21 +1,19 @@
 //! Building the pipeline (exporter → counting → batch processor → provider) and
 //! the guard that owns it and flushes it on shutdown.
 
-use crate::counting::{CountingExporter, FinishedSpanCounter, SpanCounters};
+use crate::counting::{CountingExporter, CountingProcessor, SpanCounters};
 use crate::http_client::{blocking_client, ZipkinServiceNameClient};
 use crate::{
-    build_resource, otel_layer, ExporterConfig, OtlpProtocol, ShutdownError, ShutdownReport,
-    SpanCounts, TelemetryBuilder, TelemetryConfig, TelemetryError,
+    build_resource, ExporterConfig, OtelLayer, OtlpProtocol, SharedProcessor, ShutdownError,
+    ShutdownReport, SpanCounts, TelemetryBuilder, TelemetryConfig, TelemetryError,
 };
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter, TracerProviderBuilder,
+    BatchSpanProcessor, SdkTracerProvider, SpanExporter, SpanProcessor,
 };
 use std::sync::Arc;
 use tracing::Subscriber;
-use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -59,7 +57,7 @@ impl TelemetryBuilder {
 pub struct TelemetryGuard {
     config: TelemetryConfig,
     provider: SdkTracerProvider,
-    tracer: SdkTracer,
+    processor: SharedProcessor,
     counters: Arc<SpanCounters>,
     shut_down: bool,
 }
@@ -67,17 +65,17 @@ pub struct TelemetryGuard {
 impl TelemetryGuard {
     fn new(config: TelemetryConfig) -> Result<Self, TelemetryError> {
         let counters = Arc::new(SpanCounters::default());
-        let builder = SdkTracerProvider::builder()
-            .with_resource(build_resource(&config))
-            .with_sampler(config.sampler.to_sdk_sampler())
-            .with_span_processor(FinishedSpanCounter(counters.clone()));
-        let provider = match &config.exporter {
+        let resource = build_resource(&config);
+        let exporting: Option<Box<dyn SpanProcessor>> = match &config.exporter {
             ExporterConfig::Zipkin { endpoint } => {
                 let client = ZipkinServiceNameClient::new(
                     blocking_client("zipkin", endpoint, config.export_timeout)?,
                     config.service_name.clone(),
                 );
-                with_batch_exporter(builder, zipkin_exporter(client, endpoint)?, &counters)
+                Some(batch_processor(
+                    zipkin_exporter(client, endpoint)?,
+                    &counters,
+                ))
             }
             ExporterConfig::Otlp { endpoint, protocol } => {
                 let protocol = match protocol {
@@ -95,30 +93,40 @@ impl TelemetryGuard {
                         exporter: "otlp",
                         reason: e.to_string(),
                     })?;
-                with_batch_exporter(builder, exporter, &counters)
+                Some(batch_processor(exporter, &counters))
             }
-            ExporterConfig::None => builder,
-        }
-        .build();
-        let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
-            .with_version(env!("CARGO_PKG_VERSION"))
+            ExporterConfig::None => None,
+        };
+        let processor = SharedProcessor::new(
+            CountingProcessor::new(exporting, counters.clone()),
+            &resource,
+        );
+        // The provider shares the processor: it flushes and shuts it down,
+        // and spans made through the OpenTelemetry API reach it too.
+        let provider = SdkTracerProvider::builder()
+            .with_resource(resource)
+            .with_sampler(config.sampler.to_sdk_sampler())
+            .with_span_processor(processor.clone())
             .build();
-        let tracer = provider.tracer_with_scope(scope);
         Ok(Self {
             config,
             provider,
-            tracer,
+            processor,
             counters,
             shut_down: false,
         })
     }
 
     /// A fresh `tracing` layer feeding this pipeline (one per subscriber).
-    pub fn layer<S>(&self) -> OpenTelemetryLayer<S, SdkTracer>
+    pub fn layer<S>(&self) -> OtelLayer<S>
     where
         S: Subscriber + for<'span> LookupSpan<'span>,
     {
-        otel_layer(self.tracer.clone())
+        OtelLayer::new(
+            self.processor.clone(),
+            self.config.sampler,
+            instrumentation_scope(),
+        )
     }
 
     /// The configuration in force after precedence was applied.
@@ -227,16 +235,19 @@ fn zipkin_exporter(
         })
 }
 
-fn with_batch_exporter<E>(
-    builder: TracerProviderBuilder,
-    exporter: E,
-    counters: &Arc<SpanCounters>,
-) -> TracerProviderBuilder
+/// This crate as the instrumentation scope of every span.
+pub(crate) fn instrumentation_scope() -> InstrumentationScope {
+    InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
+fn batch_processor<E>(exporter: E, counters: &Arc<SpanCounters>) -> Box<dyn SpanProcessor>
 where
     E: SpanExporter + 'static,
 {
     let counting = CountingExporter::new(exporter, counters.clone());
     // The SDK's default, thread-based batch processor: it does not depend on a
     // runtime being alive at shutdown, and pairs with the blocking HTTP client.
-    builder.with_span_processor(BatchSpanProcessor::builder(counting).build())
+    Box::new(BatchSpanProcessor::builder(counting).build())
 }

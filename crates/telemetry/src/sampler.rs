@@ -2,6 +2,7 @@
 //! vocabulary of the OpenTelemetry specification, mapped onto SDK samplers.
 
 use crate::{ConfigError, EnvVars};
+use opentelemetry::trace::{SpanContext, TraceId};
 use opentelemetry_sdk::trace::Sampler;
 
 /// Environment variable choosing the sampler.
@@ -78,6 +79,41 @@ impl SamplerConfig {
             }
         }
     }
+}
+
+impl SamplerConfig {
+    /// Whether a new span of trace `trace_id` is sampled, given its parent
+    /// (`None` or an invalid context for a root span). The same decision as
+    /// [`Self::to_sdk_sampler`]'s sampler makes, without building the
+    /// `Context` and `SamplingResult` that the SDK's interface needs.
+    pub fn samples(self, parent: Option<&SpanContext>, trace_id: TraceId) -> bool {
+        let parent_sampled = parent.filter(|p| p.is_valid()).map(SpanContext::is_sampled);
+        match (self, parent_sampled) {
+            (Self::AlwaysOn, _) => true,
+            (Self::AlwaysOff, _) => false,
+            (Self::TraceIdRatio(ratio), _) => ratio_samples(ratio, trace_id),
+            (
+                Self::ParentBasedAlwaysOn
+                | Self::ParentBasedAlwaysOff
+                | Self::ParentBasedTraceIdRatio(_),
+                Some(sampled),
+            ) => sampled,
+            (Self::ParentBasedAlwaysOn, None) => true,
+            (Self::ParentBasedAlwaysOff, None) => false,
+            (Self::ParentBasedTraceIdRatio(ratio), None) => ratio_samples(ratio, trace_id),
+        }
+    }
+}
+
+/// The SDK's `TraceIdRatioBased` rule: the trace id's low 63 bits below
+/// `ratio` × 2^63.
+fn ratio_samples(ratio: f64, trace_id: TraceId) -> bool {
+    if ratio >= 1.0 {
+        return true;
+    }
+    let upper_bound = (ratio.max(0.0) * (1u64 << 63) as f64) as u64;
+    let low = u128::from_be_bytes(trace_id.to_bytes()) as u64;
+    (low >> 1) < upper_bound
 }
 
 /// The ratio argument; the specification's default is 1.0 when it is unset.
