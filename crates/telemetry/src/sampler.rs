@@ -138,3 +138,68 @@ fn check_ratio(variable: &str, raw: &str, ratio: f64) -> Result<f64, ConfigError
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt, TraceFlags, TraceState};
+    use opentelemetry::Context;
+    use opentelemetry_sdk::trace::{
+        IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample,
+    };
+
+    fn parent(sampled: bool) -> SpanContext {
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        SpanContext::new(
+            TraceId::from_bytes([9; 16]),
+            SpanId::from_bytes([4; 8]),
+            flags,
+            true,
+            TraceState::default(),
+        )
+    }
+
+    #[test]
+    fn the_layer_decides_as_the_sdk_sampler_does() {
+        let ids = RandomIdGenerator::default();
+        let configs = [
+            SamplerConfig::AlwaysOn,
+            SamplerConfig::AlwaysOff,
+            SamplerConfig::TraceIdRatio(0.0),
+            SamplerConfig::TraceIdRatio(0.3),
+            SamplerConfig::TraceIdRatio(1.0),
+            SamplerConfig::ParentBasedAlwaysOn,
+            SamplerConfig::ParentBasedAlwaysOff,
+            SamplerConfig::ParentBasedTraceIdRatio(0.5),
+        ];
+        let parents = [None, Some(parent(true)), Some(parent(false))];
+        let mut kept = 0;
+        for config in configs {
+            let sdk = config.to_sdk_sampler();
+            for parent in &parents {
+                let cx = parent
+                    .clone()
+                    .map(|p| Context::new().with_remote_span_context(p));
+                for _ in 0..500 {
+                    let trace_id = ids.new_trace_id();
+                    let expected = sdk
+                        .should_sample(cx.as_ref(), trace_id, "op", &SpanKind::Client, &[], &[])
+                        .decision
+                        == SamplingDecision::RecordAndSample;
+                    assert_eq!(
+                        config.samples(parent.as_ref(), trace_id),
+                        expected,
+                        "{config:?} {parent:?} {trace_id}"
+                    );
+                    kept += usize::from(expected);
+                }
+            }
+        }
+        // Both outcomes occurred, so the comparison covered both.
+        assert!(kept > 0 && kept < configs.len() * parents.len() * 500);
+    }
+}
