@@ -61,19 +61,19 @@ impl SpanCounters {
 /// exports them. One processor, not a counter registered beside it: the SDK
 /// clones every span for each processor but the last.
 #[derive(Debug)]
-pub struct CountingProcessor {
-    inner: Option<Box<dyn SpanProcessor>>,
+pub struct CountingProcessor<P> {
+    inner: Option<P>,
     counters: Arc<SpanCounters>,
 }
 
-impl CountingProcessor {
+impl<P> CountingProcessor<P> {
     /// Counts into `counters` what reaches `inner` (`None`: count, then drop).
-    pub fn new(inner: Option<Box<dyn SpanProcessor>>, counters: Arc<SpanCounters>) -> Self {
+    pub fn new(inner: Option<P>, counters: Arc<SpanCounters>) -> Self {
         Self { inner, counters }
     }
 }
 
-impl SpanProcessor for CountingProcessor {
+impl<P: SpanProcessor> SpanProcessor for CountingProcessor<P> {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         if let Some(inner) = &self.inner {
             inner.on_start(span, cx);

@@ -22,6 +22,7 @@ mod env;
 mod error;
 mod exporter_config;
 mod http_client;
+mod interned;
 mod layer;
 mod pipeline;
 mod report;

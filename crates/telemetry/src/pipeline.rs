@@ -9,9 +9,7 @@ use crate::{
 };
 use opentelemetry::InstrumentationScope;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracerProvider, SpanExporter, SpanProcessor,
-};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanExporter};
 use std::sync::Arc;
 use tracing::Subscriber;
 use tracing_subscriber::layer::SubscriberExt;
@@ -66,7 +64,7 @@ impl TelemetryGuard {
     fn new(config: TelemetryConfig) -> Result<Self, TelemetryError> {
         let counters = Arc::new(SpanCounters::default());
         let resource = build_resource(&config);
-        let exporting: Option<Box<dyn SpanProcessor>> = match &config.exporter {
+        let exporting: Option<BatchSpanProcessor> = match &config.exporter {
             ExporterConfig::Zipkin { endpoint } => {
                 let client = ZipkinServiceNameClient::new(
                     blocking_client("zipkin", endpoint, config.export_timeout)?,
@@ -242,12 +240,12 @@ pub(crate) fn instrumentation_scope() -> InstrumentationScope {
         .build()
 }
 
-fn batch_processor<E>(exporter: E, counters: &Arc<SpanCounters>) -> Box<dyn SpanProcessor>
+fn batch_processor<E>(exporter: E, counters: &Arc<SpanCounters>) -> BatchSpanProcessor
 where
     E: SpanExporter + 'static,
 {
     let counting = CountingExporter::new(exporter, counters.clone());
     // The SDK's default, thread-based batch processor: it does not depend on a
     // runtime being alive at shutdown, and pairs with the blocking HTTP client.
-    Box::new(BatchSpanProcessor::builder(counting).build())
+    BatchSpanProcessor::builder(counting).build()
 }
