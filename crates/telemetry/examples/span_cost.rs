@@ -3,7 +3,9 @@
 //! server and peer recorded in one `record_all`, the hit and value size in
 //! another, entered twice as an async call is polled), created `N` times
 //! with no subscriber (`off`) or with traced-telemetry's layer sampling
-//! every span into a batch processor whose exporter drops them (`on`).
+//! every span into a batch processor whose exporter drops them (`on`; `on-
+//! no-activation` without making entered spans the current OpenTelemetry
+//! context).
 //!
 //! ```text
 //! valgrind --tool=callgrind target/release/examples/span_cost on 20000
@@ -111,6 +113,10 @@ fn main() {
     };
     match mode.as_str() {
         "off" => run(),
+        "on-no-activation" => tracing::subscriber::with_default(
+            tracing_subscriber::registry().with(layer.with_context_activation(false)),
+            run,
+        ),
         _ => tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), run),
     }
     let _ = processor.shutdown_with_timeout(Duration::from_secs(5));

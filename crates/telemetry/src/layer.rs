@@ -23,7 +23,7 @@ use std::sync::Arc;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Event, Subscriber};
 use tracing_subscriber::layer::Context as LayerContext;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 use tracing_subscriber::Layer;
 
 thread_local! {
@@ -47,10 +47,18 @@ thread_local! {
 /// API users see it, and a remote parent attached with
 /// `Context::attach` is inherited). [`crate::OpenTelemetrySpanExt`] reads a
 /// span's context and adds links.
+///
+/// Setting the current context costs about 750 instructions per
+/// enter/exit, and an async call enters its span on every poll; without
+/// code that reads `opentelemetry::Context::current()` inside spans,
+/// [`Self::with_context_activation`]`(false)` saves that (parents then come
+/// from the current `tracing` span, and root spans still inherit an
+/// attached remote context).
 pub struct OtelLayer<S> {
     sink: Arc<SpanSink>,
     sampler: SamplerConfig,
     ids: RandomIdGenerator,
+    activate_context: bool,
     access: ContextAccess,
     _subscriber: PhantomData<fn(S)>,
 }
@@ -60,6 +68,7 @@ impl<S> std::fmt::Debug for OtelLayer<S> {
         f.debug_struct("OtelLayer")
             .field("sink", &self.sink)
             .field("sampler", &self.sampler)
+            .field("activate_context", &self.activate_context)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +89,7 @@ where
             sink: sink.clone(),
             sampler,
             ids: RandomIdGenerator::default(),
+            activate_context: true,
             access: ContextAccess {
                 with_span: with_span::<S>,
                 sampler,
@@ -89,23 +99,38 @@ where
         }
     }
 
+    /// Whether entering a span makes it the current OpenTelemetry context
+    /// (on by default; see the type's documentation for the cost).
+    pub fn with_context_activation(mut self, activate: bool) -> Self {
+        self.activate_context = activate;
+        self
+    }
+
     /// The context a new span descends from: its explicit parent's, else
     /// (for a contextual span) the current one, else none.
     fn parent_context(&self, attrs: &Attributes<'_>, ctx: &LayerContext<'_, S>) -> Context {
+        let span_context = |span: SpanRef<'_, S>| {
+            span.extensions()
+                .get::<OtelSpan>()
+                .map(|otel| otel.context.clone())
+        };
         if let Some(parent) = attrs.parent() {
             // A parent this layer did not see (filtered out) makes a root,
             // as in tracing-opentelemetry.
-            if let Some(parent) = ctx.span(parent) {
-                if let Some(otel) = parent.extensions().get::<OtelSpan>() {
-                    return otel.context.clone();
-                }
+            if let Some(context) = ctx.span(parent).and_then(span_context) {
+                return context;
             }
         }
-        if attrs.is_contextual() {
-            Context::current()
-        } else {
-            Context::new()
+        if !attrs.is_contextual() {
+            return Context::new();
         }
+        if self.activate_context {
+            // The entered span's context, or one attached inside it.
+            return Context::current();
+        }
+        ctx.lookup_current()
+            .and_then(span_context)
+            .unwrap_or_else(Context::current)
     }
 }
 
@@ -205,6 +230,9 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        if !self.activate_context {
+            return;
+        }
         let Some(span) = ctx.span(id) else {
             return;
         };
@@ -220,6 +248,9 @@ where
     }
 
     fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        if !self.activate_context {
+            return;
+        }
         let guard = ATTACHED.with(|attached| {
             let mut attached = attached.borrow_mut();
             let position = attached.iter().rposition(|(entered, _)| entered == id)?;

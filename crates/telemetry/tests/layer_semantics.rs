@@ -224,3 +224,25 @@ fn the_span_extension_also_works_under_tracing_opentelemetrys_layer() {
     let op = spans.iter().find(|s| s.name == "op").expect("op");
     assert_eq!(op.links.links[0].span_context, earlier_context);
 }
+
+#[test]
+fn without_context_activation_parents_come_from_tracing() {
+    let telemetry = InMemoryTelemetry::new();
+    let subscriber =
+        tracing_subscriber::registry().with(telemetry.layer().with_context_activation(false));
+    tracing::subscriber::with_default(subscriber, || {
+        let remote = Context::new().with_remote_span_context(remote_parent(true));
+        let _attached = remote.attach();
+        tracing::info_span!("server").in_scope(|| {
+            // Not the current OpenTelemetry context: the remote one still is.
+            assert_eq!(
+                Context::current().span().span_context().span_id(),
+                SpanId::from_bytes([3; 8])
+            );
+            tracing::info_span!("inner").in_scope(|| {});
+        });
+    });
+    let server = &telemetry.spans_named("server")[0];
+    assert_eq!(server.parent_span_id, SpanId::from_bytes([3; 8]));
+    assert!(telemetry.spans_named("inner")[0].is_child_of(server));
+}
