@@ -3,9 +3,10 @@
 //! server and peer recorded in one `record_all`, the hit and value size in
 //! another, entered twice as an async call is polled), created `N` times
 //! with no subscriber (`off`) or with traced-telemetry's layer sampling
-//! every span into a batch processor whose exporter drops them (`on`; `on-
-//! no-activation` without making entered spans the current OpenTelemetry
-//! context).
+//! every span into a batch processor whose exporter drops them (`on`;
+//! `on-no-activation` without making entered spans the current
+//! OpenTelemetry context), or with tracing-opentelemetry's layer configured
+//! as this crate configured it before (`bridge`), for comparison.
 //!
 //! ```text
 //! valgrind --tool=callgrind target/release/examples/span_cost on 20000
@@ -13,9 +14,12 @@
 //! Instructions per span: the difference of two runs with different `N`,
 //! divided by the difference of `N`.
 
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter, SpanProcessor,
+};
 use opentelemetry_sdk::Resource;
 use std::time::Duration;
 use traced_telemetry::{
@@ -113,6 +117,17 @@ fn main() {
     };
     match mode.as_str() {
         "off" => run(),
+        "bridge" => {
+            let provider = SdkTracerProvider::builder()
+                .with_span_processor(BatchSpanProcessor::builder(DropExporter).build())
+                .build();
+            let bridge = traced_telemetry::tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("span_cost"))
+                .with_threads(false)
+                .with_tracked_inactivity(false);
+            tracing::subscriber::with_default(tracing_subscriber::registry().with(bridge), run);
+            let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+        }
         "on-no-activation" => tracing::subscriber::with_default(
             tracing_subscriber::registry().with(layer.with_context_activation(false)),
             run,

@@ -67,8 +67,7 @@ impl OtelSpan {
 impl Drop for OtelSpan {
     fn drop(&mut self) {
         if let Some(recording) = self.recording.take() {
-            let sink = recording.sink.clone();
-            let data = recording.finish(self.span_context.clone(), sink.scope.clone());
+            let (data, sink) = recording.finish(self.span_context.clone());
             sink.processor.on_end(data);
         }
     }
@@ -198,8 +197,8 @@ impl Recording {
         }
     }
 
-    /// The exported span, ending now.
-    fn finish(self, span_context: SpanContext, scope: InstrumentationScope) -> SpanData {
+    /// The exported span, ending now, and where it goes.
+    fn finish(self, span_context: SpanContext) -> (SpanData, Arc<SpanSink>) {
         let status = match (self.status_code, self.status_message) {
             (StatusCode::Ok, _) => Status::Ok,
             (StatusCode::Error, message) => Status::Error {
@@ -217,7 +216,7 @@ impl Recording {
         let mut links = SpanLinks::default();
         links.links = self.links;
         links.dropped_count = self.dropped_links;
-        SpanData {
+        let data = SpanData {
             span_context,
             parent_span_id: self.parent_span_id,
             parent_span_is_remote: self.parent_is_remote,
@@ -230,8 +229,9 @@ impl Recording {
             events,
             links,
             status,
-            instrumentation_scope: scope,
-        }
+            instrumentation_scope: self.sink.scope.clone(),
+        };
+        (data, self.sink)
     }
 }
 
