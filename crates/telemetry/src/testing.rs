@@ -1,7 +1,8 @@
 //! In-memory telemetry for tests and benches (feature `testing`): the same
 //! `tracing` layer as production, but finished spans land in a vector that the
 //! test reads back, attributes and links included. Spans are exported as they
-//! end (simple processor), so no flush is needed before reading.
+//! end (simple processor), so no flush is needed before reading. Metrics:
+//! [`InMemoryMetrics`], collected on demand.
 
 use crate::pipeline::instrumentation_scope;
 use crate::{OtelLayer, SamplerConfig, SharedProcessor};
@@ -15,6 +16,7 @@ use tracing::Subscriber;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
+pub use crate::metrics_testing::{CollectedPoint, InMemoryMetrics, PointValue};
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
