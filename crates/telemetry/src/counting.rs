@@ -15,7 +15,32 @@ pub struct SpanCounters {
     finished: AtomicU64,
     exported: AtomicU64,
     failed: AtomicU64,
-    last_error: Mutex<Option<String>>,
+    last_error: LastError,
+}
+
+/// The most recent export error of a signal, kept for the shutdown report
+/// (the SDK's processors and readers swallow export errors).
+#[derive(Debug, Default)]
+pub(crate) struct LastError(Mutex<Option<String>>);
+
+impl LastError {
+    /// The error, if any export failed.
+    pub(crate) fn get(&self) -> Option<String> {
+        // A poisoned lock only means a panic elsewhere; the text is still valid.
+        match self.0.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the error.
+    pub(crate) fn set(&self, error: String) {
+        let mut slot = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some(error);
+    }
 }
 
 /// Span counts at one moment: what finished, what was delivered, what failed.
@@ -41,19 +66,7 @@ impl SpanCounters {
 
     /// The most recent export error, if any export failed.
     pub fn last_error(&self) -> Option<String> {
-        // A poisoned lock only means a panic elsewhere; the text is still valid.
-        match self.last_error.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn record_error(&self, error: String) {
-        let mut slot = match self.last_error.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *slot = Some(error);
+        self.last_error.get()
     }
 }
 
@@ -132,7 +145,7 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
             Err(error) => {
                 // The SDK's batch processor swallows export errors at shutdown;
                 // keep the reason so the shutdown report can state it.
-                self.counters.record_error(error.to_string());
+                self.counters.last_error.set(error.to_string());
                 self.counters.failed.fetch_add(spans, Ordering::AcqRel)
             }
         };

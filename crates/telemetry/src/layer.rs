@@ -11,9 +11,11 @@
 //! go straight into the vector that is exported, and nothing is cloned.
 //! The spans stay `tracing` spans; other layers see them as before.
 
-use crate::span_record::{EventFields, OtelSpan, Recording, SpanFields, SpanSink};
+use crate::span_record::{
+    new_span_context, EventFields, OtelSpan, Recording, SpanFields, SpanSink,
+};
 use crate::{SamplerConfig, SharedProcessor};
-use opentelemetry::trace::{Link, SpanContext, TraceContextExt as _, TraceFlags, TraceState};
+use opentelemetry::trace::{Link, TraceContextExt as _};
 use opentelemetry::{Context, ContextGuard, InstrumentationScope};
 use opentelemetry_sdk::trace::{IdGenerator as _, RandomIdGenerator};
 use std::any::TypeId;
@@ -146,19 +148,8 @@ where
         let parent_span = parent_cx.span();
         let parent = Some(parent_span.span_context()).filter(|p| p.is_valid());
         let trace_id = parent.map_or_else(|| self.ids.new_trace_id(), |p| p.trace_id());
-        let sampled = self.sampler.samples(parent, trace_id);
-        let span_context = SpanContext::new(
-            trace_id,
-            self.ids.new_span_id(),
-            if sampled {
-                TraceFlags::SAMPLED
-            } else {
-                TraceFlags::default()
-            },
-            false,
-            parent.map_or_else(TraceState::default, |p| p.trace_state().clone()),
-        );
-        let recording = sampled.then(|| {
+        let span_context = new_span_context(self.sampler, parent, trace_id, self.ids.new_span_id());
+        let recording = span_context.is_sampled().then(|| {
             let mut recording = Recording::start(self.sink.clone(), attrs.metadata(), parent);
             // Not locked yet: a field's `Debug` impl may emit events freely.
             attrs.record(&mut SpanFields(&mut recording));

@@ -2,6 +2,7 @@
 //! exports and data points reached the backend, how many failed), and the
 //! console exporter (`OTEL_METRICS_EXPORTER=console`).
 
+use crate::counting::LastError;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -9,7 +10,7 @@ use opentelemetry_sdk::metrics::Temporality;
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Metric export counts at one moment.
@@ -29,7 +30,7 @@ pub(crate) struct MetricCounters {
     exports: AtomicU64,
     data_points: AtomicU64,
     failed_exports: AtomicU64,
-    last_error: Mutex<Option<String>>,
+    last_error: LastError,
 }
 
 impl MetricCounters {
@@ -44,19 +45,7 @@ impl MetricCounters {
 
     /// The most recent export error, if any export failed.
     pub(crate) fn last_error(&self) -> Option<String> {
-        // A poisoned lock only means a panic elsewhere; the text is still valid.
-        match self.last_error.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn record_error(&self, error: String) {
-        let mut slot = match self.last_error.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *slot = Some(error);
+        self.last_error.get()
     }
 }
 
@@ -85,7 +74,7 @@ impl<E: PushMetricExporter> PushMetricExporter for CountingMetricExporter<E> {
                     .fetch_add(points, Ordering::AcqRel);
             }
             Err(error) => {
-                self.counters.record_error(error.to_string());
+                self.counters.last_error.set(error.to_string());
                 self.counters.failed_exports.fetch_add(1, Ordering::AcqRel);
             }
         }

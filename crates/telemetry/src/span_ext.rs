@@ -7,10 +7,8 @@
 //! under either layer.
 
 use crate::layer::ContextAccess;
-use crate::span_record::{OtelSpan, Recording};
-use opentelemetry::trace::{
-    Event, Link, SpanContext, Status, TraceContextExt as _, TraceFlags, TraceState,
-};
+use crate::span_record::{new_span_context, OtelSpan, Recording};
+use opentelemetry::trace::{Event, Link, SpanContext, Status, TraceContextExt as _};
 use opentelemetry::{Context, Key, KeyValue, Value};
 use std::borrow::Cow;
 use tracing_opentelemetry::OpenTelemetrySpanExt as Bridge;
@@ -112,19 +110,9 @@ impl OpenTelemetrySpanExt for tracing::Span {
             let parent_span = cx.span();
             let parent = Some(parent_span.span_context()).filter(|p| p.is_valid());
             let trace_id = parent.map_or(otel.span_context.trace_id(), |p| p.trace_id());
-            let sampled = access.sampler.samples(parent, trace_id);
-            let span_context = SpanContext::new(
-                trace_id,
-                otel.span_context.span_id(),
-                if sampled {
-                    TraceFlags::SAMPLED
-                } else {
-                    TraceFlags::default()
-                },
-                false,
-                parent.map_or_else(TraceState::default, |p| p.trace_state().clone()),
-            );
-            let recording = match (otel.recording.take(), sampled, metadata) {
+            let span_id = otel.span_context.span_id();
+            let span_context = new_span_context(access.sampler, parent, trace_id, span_id);
+            let recording = match (otel.recording.take(), span_context.is_sampled(), metadata) {
                 (Some(mut recording), true, _) => {
                     recording.set_parent(parent);
                     Some(recording)

@@ -5,9 +5,10 @@
 //! attributes, as in `tracing-opentelemetry`).
 
 use crate::interned::string_value;
-use crate::SharedProcessor;
+use crate::{SamplerConfig, SharedProcessor};
 use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _,
+    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceContextExt as _, TraceFlags, TraceId,
+    TraceState,
 };
 use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor as _};
@@ -71,6 +72,24 @@ impl Drop for OtelSpan {
             sink.processor.on_end(data);
         }
     }
+}
+
+/// The context of a span `span_id` of trace `trace_id` under `parent`
+/// (`None` for a root): sampled as `sampler` decides, with the parent's
+/// trace state.
+pub(crate) fn new_span_context(
+    sampler: SamplerConfig,
+    parent: Option<&SpanContext>,
+    trace_id: TraceId,
+    span_id: SpanId,
+) -> SpanContext {
+    let flags = if sampler.samples(parent, trace_id) {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let trace_state = parent.map_or_else(TraceState::default, |p| p.trace_state().clone());
+    SpanContext::new(trace_id, span_id, flags, false, trace_state)
 }
 
 /// How `otel.status_code` was set.
