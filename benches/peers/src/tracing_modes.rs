@@ -1,7 +1,8 @@
 //! The three ways our client runs: without a subscriber, with a subscriber
 //! that filters the client's INFO spans out by level, and with
-//! tracing-opentelemetry sampling every span (always-on) into a batch span
-//! processor whose exporter drops the spans.
+//! traced-telemetry's OpenTelemetry layer (the one `traced_telemetry::init`
+//! installs) sampling every span (always-on) into a batch span processor
+//! whose exporter drops the spans.
 //!
 //! Subscribers are process-global by default, but the systems alternate in
 //! one process, so none is installed globally. Each system instead gets its
@@ -21,13 +22,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
-};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::Resource;
 use tokio::runtime::Runtime;
-use traced_telemetry::{opentelemetry, opentelemetry_sdk, otel_layer};
+use traced_telemetry::{
+    opentelemetry, opentelemetry_sdk, OtelLayer, SamplerConfig, SharedProcessor,
+};
 use tracing::dispatcher::DefaultGuard;
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
@@ -71,10 +73,10 @@ impl SpanExporter for DropExporter {
     }
 }
 
-/// The subscriber of one mode; shuts its tracer provider down on drop.
+/// The subscriber of one mode; shuts its span processor down on drop.
 pub struct Tracing {
     pub dispatch: Option<Dispatch>,
-    provider: Option<SdkTracerProvider>,
+    processor: Option<SharedProcessor>,
     exported: Arc<AtomicU64>,
 }
 
@@ -83,29 +85,26 @@ impl Tracing {
         if mode == TracingMode::Off {
             return Tracing {
                 dispatch: None,
-                provider: None,
+                processor: None,
                 exported: Arc::default(),
             };
         }
         let exported = Arc::new(AtomicU64::new(0));
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(Sampler::AlwaysOn)
-            .with_span_processor(
-                BatchSpanProcessor::builder(DropExporter(exported.clone())).build(),
-            )
-            .build();
-        let tracer = provider.tracer("peers-bench");
+        let processor = SharedProcessor::new(
+            BatchSpanProcessor::builder(DropExporter(exported.clone())).build(),
+            &Resource::builder().build(),
+        );
         let dispatch = match mode {
             TracingMode::DisabledByLevel => Dispatch::new(
                 tracing_subscriber::registry()
                     .with(EnvFilter::new("warn"))
-                    .with(otel_layer(tracer)),
+                    .with(always_on_layer(&processor)),
             ),
-            _ => Dispatch::new(tracing_subscriber::registry().with(otel_layer(tracer))),
+            _ => Dispatch::new(tracing_subscriber::registry().with(always_on_layer(&processor))),
         };
         Tracing {
             dispatch: Some(dispatch),
-            provider: Some(provider),
+            processor: Some(processor),
             exported,
         }
     }
@@ -113,8 +112,8 @@ impl Tracing {
     /// Spans that reached the exporter so far, after flushing the batch
     /// processor; `None` without a pipeline.
     pub fn exported_spans(&self) -> Option<u64> {
-        let provider = self.provider.as_ref()?;
-        let _ = provider.force_flush();
+        let processor = self.processor.as_ref()?;
+        let _ = processor.force_flush();
         Some(self.exported.load(Ordering::Relaxed))
     }
 
@@ -139,11 +138,23 @@ impl Tracing {
     }
 }
 
+/// The layer `traced_telemetry` installs, sampling every span into `processor`.
+fn always_on_layer<S>(processor: &SharedProcessor) -> OtelLayer<S>
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    OtelLayer::new(
+        processor.clone(),
+        SamplerConfig::AlwaysOn,
+        InstrumentationScope::builder("peers-bench").build(),
+    )
+}
+
 impl Drop for Tracing {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
+        if let Some(processor) = self.processor.take() {
             // Nothing is exported, so this only stops the processor thread.
-            let _ = provider.shutdown_with_timeout(Duration::from_secs(5));
+            let _ = processor.shutdown_with_timeout(Duration::from_secs(5));
         }
     }
 }

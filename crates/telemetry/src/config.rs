@@ -1,7 +1,11 @@
 //! The resolved telemetry configuration and the builder that produces it:
 //! explicit builder settings win over the environment, which wins over defaults.
 
-use crate::{ConfigError, EnvVars, ExporterConfig, SamplerConfig, DEFAULT_EXPORT_TIMEOUT};
+use crate::metrics_config::interval_from_env;
+use crate::{
+    ConfigError, EnvVars, ExporterConfig, MetricsConfig, MetricsExporterConfig, SamplerConfig,
+    DEFAULT_EXPORT_TIMEOUT, DEFAULT_METRIC_EXPORT_INTERVAL,
+};
 use std::time::Duration;
 
 /// Environment variable naming the service.
@@ -30,6 +34,8 @@ pub struct TelemetryConfig {
     pub export_timeout: Duration,
     /// Upper bound for flushing everything at shutdown.
     pub shutdown_timeout: Duration,
+    /// Where metrics go, how often.
+    pub metrics: MetricsConfig,
 }
 
 /// Collects explicit settings; [`TelemetryBuilder::resolve`] merges them with
@@ -46,6 +52,8 @@ pub struct TelemetryBuilder {
     log_output: Option<bool>,
     export_timeout: Option<Duration>,
     shutdown_timeout: Option<Duration>,
+    metrics_exporter: Option<MetricsExporterConfig>,
+    metric_export_interval: Option<Duration>,
     env: Option<EnvVars>,
 }
 
@@ -64,6 +72,8 @@ impl TelemetryBuilder {
             log_output: None,
             export_timeout: None,
             shutdown_timeout: None,
+            metrics_exporter: None,
+            metric_export_interval: None,
             env: None,
         }
     }
@@ -123,6 +133,18 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Forces the metrics exporter, overriding `OTEL_METRICS_EXPORTER` and endpoints.
+    pub fn metrics_exporter(mut self, exporter: MetricsExporterConfig) -> Self {
+        self.metrics_exporter = Some(exporter);
+        self
+    }
+
+    /// Time between metric exports, overriding `OTEL_METRIC_EXPORT_INTERVAL`.
+    pub fn metric_export_interval(mut self, interval: Duration) -> Self {
+        self.metric_export_interval = Some(interval);
+        self
+    }
+
     /// Reads configuration from `env` instead of the process environment.
     pub fn env(mut self, env: EnvVars) -> Self {
         self.env = Some(env);
@@ -175,6 +197,7 @@ impl TelemetryBuilder {
                 .unwrap_or(DEFAULT_EXPORT_TIMEOUT),
         };
         let shutdown_timeout = self.shutdown_timeout.unwrap_or(export_timeout * 2);
+        let metrics = self.resolve_metrics(env)?;
 
         Ok(TelemetryConfig {
             service_name,
@@ -185,6 +208,36 @@ impl TelemetryBuilder {
             log_filter,
             export_timeout,
             shutdown_timeout,
+            metrics,
+        })
+    }
+
+    fn resolve_metrics(&self, env: &EnvVars) -> Result<MetricsConfig, ConfigError> {
+        let exporter = match &self.metrics_exporter {
+            Some(explicit) => explicit.clone().validate()?,
+            None => MetricsExporterConfig::from_env(env)?.unwrap_or_default(),
+        };
+        let export_interval = match self.metric_export_interval {
+            Some(Duration::ZERO) => {
+                return Err(ConfigError::invalid(
+                    "metric export interval",
+                    "0",
+                    "the interval must be positive",
+                ))
+            }
+            Some(explicit) => explicit,
+            None => interval_from_env(env)?.unwrap_or(DEFAULT_METRIC_EXPORT_INTERVAL),
+        };
+        let export_timeout = match self.export_timeout {
+            Some(explicit) => explicit,
+            None => exporter
+                .timeout_from_env(env)?
+                .unwrap_or(DEFAULT_EXPORT_TIMEOUT),
+        };
+        Ok(MetricsConfig {
+            exporter,
+            export_interval,
+            export_timeout,
         })
     }
 

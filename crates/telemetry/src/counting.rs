@@ -9,13 +9,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Shared counters, updated by [`FinishedSpanCounter`] and [`CountingExporter`].
+/// Shared counters, updated by [`CountingProcessor`] and [`CountingExporter`].
 #[derive(Debug, Default)]
 pub struct SpanCounters {
     finished: AtomicU64,
     exported: AtomicU64,
     failed: AtomicU64,
-    last_error: Mutex<Option<String>>,
+    last_error: LastError,
+}
+
+/// The most recent export error of a signal, kept for the shutdown report
+/// (the SDK's processors and readers swallow export errors).
+#[derive(Debug, Default)]
+pub(crate) struct LastError(Mutex<Option<String>>);
+
+impl LastError {
+    /// The error, if any export failed.
+    pub(crate) fn get(&self) -> Option<String> {
+        // A poisoned lock only means a panic elsewhere; the text is still valid.
+        match self.0.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the error.
+    pub(crate) fn set(&self, error: String) {
+        let mut slot = match self.0.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Some(error);
+    }
 }
 
 /// Span counts at one moment: what finished, what was delivered, what failed.
@@ -41,42 +66,59 @@ impl SpanCounters {
 
     /// The most recent export error, if any export failed.
     pub fn last_error(&self) -> Option<String> {
-        // A poisoned lock only means a panic elsewhere; the text is still valid.
-        match self.last_error.lock() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    fn record_error(&self, error: String) {
-        let mut slot = match self.last_error.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *slot = Some(error);
+        self.last_error.get()
     }
 }
 
-/// Counts sampled spans as they end; registered before the batch processor.
+/// Counts sampled spans as they end, then hands them to the processor that
+/// exports them. One processor, not a counter registered beside it: the SDK
+/// clones every span for each processor but the last.
 #[derive(Debug)]
-pub struct FinishedSpanCounter(pub Arc<SpanCounters>);
+pub struct CountingProcessor<P> {
+    inner: Option<P>,
+    counters: Arc<SpanCounters>,
+}
 
-impl SpanProcessor for FinishedSpanCounter {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+impl<P> CountingProcessor<P> {
+    /// Counts into `counters` what reaches `inner` (`None`: count, then drop).
+    pub fn new(inner: Option<P>, counters: Arc<SpanCounters>) -> Self {
+        Self { inner, counters }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for CountingProcessor<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        if let Some(inner) = &self.inner {
+            inner.on_start(span, cx);
+        }
+    }
 
     fn on_end(&self, span: SpanData) {
-        // The batch processor drops unsampled spans; count what it will export.
+        // Export processors drop unsampled spans; count what they will export.
         if span.span_context.is_sampled() {
-            self.0.finished.fetch_add(1, Ordering::AcqRel);
+            self.counters.finished.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Some(inner) = &self.inner {
+            inner.on_end(span);
         }
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
+        self.inner
+            .as_ref()
+            .map_or(Ok(()), |inner| inner.force_flush())
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner
+            .as_ref()
+            .map_or(Ok(()), |inner| inner.shutdown_with_timeout(timeout))
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        if let Some(inner) = &mut self.inner {
+            inner.set_resource(resource);
+        }
     }
 }
 
@@ -103,7 +145,7 @@ impl<E: SpanExporter> SpanExporter for CountingExporter<E> {
             Err(error) => {
                 // The SDK's batch processor swallows export errors at shutdown;
                 // keep the reason so the shutdown report can state it.
-                self.counters.record_error(error.to_string());
+                self.counters.last_error.set(error.to_string());
                 self.counters.failed.fetch_add(spans, Ordering::AcqRel)
             }
         };

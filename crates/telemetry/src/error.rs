@@ -76,6 +76,7 @@ pub enum TelemetryError {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{report}")]
 pub struct ShutdownError {
-    /// What was exported before things went wrong, and why they did.
-    pub report: ShutdownReport,
+    /// What was exported before things went wrong, and why they did (boxed:
+    /// a `Result` carrying it stays small).
+    pub report: Box<ShutdownReport>,
 }

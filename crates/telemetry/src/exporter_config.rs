@@ -28,6 +28,8 @@ pub const OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_T
 pub const DEFAULT_ZIPKIN_ENDPOINT: &str = "http://localhost:9411/api/v2/spans";
 /// The OTLP/HTTP default of the specification.
 pub const DEFAULT_OTLP_ENDPOINT: &str = "http://localhost:4318/v1/traces";
+/// The OTLP/HTTP base URL of the specification; each signal appends its path.
+const DEFAULT_OTLP_BASE: &str = "http://localhost:4318";
 /// Per-request export timeout unless configured (the specification's 10 s).
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -39,6 +41,16 @@ pub enum OtlpProtocol {
     HttpProtobuf,
     /// `http/json`.
     HttpJson,
+}
+
+impl fmt::Display for OtlpProtocol {
+    /// The protocol as `OTEL_EXPORTER_OTLP_PROTOCOL` names it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::HttpProtobuf => "http/protobuf",
+            Self::HttpJson => "http/json",
+        })
+    }
 }
 
 /// Where finished spans are sent.
@@ -106,23 +118,12 @@ impl ExporterConfig {
 
     /// OTLP/HTTP with the endpoint and protocol the specification's variables give.
     pub fn otlp_from_env(env: &EnvVars) -> Result<Self, ConfigError> {
-        let endpoint = if let Some(url) = env.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) {
-            checked_url(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, url)?
-        } else if let Some(base) = env.get(OTEL_EXPORTER_OTLP_ENDPOINT) {
-            let base = checked_url(OTEL_EXPORTER_OTLP_ENDPOINT, base)?;
-            format!("{}/v1/traces", base.trim_end_matches('/'))
-        } else {
-            DEFAULT_OTLP_ENDPOINT.to_owned()
-        };
-        let protocol = [
+        let (endpoint, protocol) = otlp_from_env(
+            env,
+            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
             OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
-            OTEL_EXPORTER_OTLP_PROTOCOL,
-        ]
-        .into_iter()
-        .find_map(|var| env.get(var).map(|value| (var, value)))
-        .map(|(var, value)| parse_protocol(var, value))
-        .transpose()?
-        .unwrap_or_default();
+            "/v1/traces",
+        )?;
         Ok(Self::Otlp { endpoint, protocol })
     }
 
@@ -147,16 +148,7 @@ impl ExporterConfig {
             ],
             Self::None => &[],
         };
-        let Some((var, raw)) = vars
-            .iter()
-            .find_map(|var| env.get(var).map(|value| (*var, value)))
-        else {
-            return Ok(None);
-        };
-        let millis: u64 = raw
-            .parse()
-            .map_err(|_| ConfigError::invalid(var, raw, "expected milliseconds"))?;
-        Ok(Some(Duration::from_millis(millis)))
+        millis_from_env(env, vars)
     }
 }
 
@@ -164,16 +156,55 @@ impl fmt::Display for ExporterConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Zipkin { endpoint } => write!(f, "zipkin at {endpoint}"),
-            Self::Otlp { endpoint, protocol } => {
-                let encoding = match protocol {
-                    OtlpProtocol::HttpProtobuf => "http/protobuf",
-                    OtlpProtocol::HttpJson => "http/json",
-                };
-                write!(f, "otlp ({encoding}) at {endpoint}")
-            }
+            Self::Otlp { endpoint, protocol } => write!(f, "otlp ({protocol}) at {endpoint}"),
             Self::None => f.write_str("no exporter"),
         }
     }
+}
+
+/// The OTLP/HTTP endpoint and protocol of one signal: the signal's own
+/// endpoint variable (used as given), else the base endpoint with the
+/// signal's `path` appended, else the local default; the signal's protocol
+/// variable, else the general one, else protobuf.
+pub(crate) fn otlp_from_env(
+    env: &EnvVars,
+    endpoint_variable: &str,
+    protocol_variable: &str,
+    path: &str,
+) -> Result<(String, OtlpProtocol), ConfigError> {
+    let endpoint = if let Some(url) = env.get(endpoint_variable) {
+        checked_url(endpoint_variable, url)?
+    } else {
+        let base = match env.get(OTEL_EXPORTER_OTLP_ENDPOINT) {
+            Some(base) => checked_url(OTEL_EXPORTER_OTLP_ENDPOINT, base)?,
+            None => DEFAULT_OTLP_BASE.to_owned(),
+        };
+        format!("{}{path}", base.trim_end_matches('/'))
+    };
+    let protocol = [protocol_variable, OTEL_EXPORTER_OTLP_PROTOCOL]
+        .into_iter()
+        .find_map(|var| env.get(var).map(|value| (var, value)))
+        .map(|(var, value)| parse_protocol(var, value))
+        .transpose()?
+        .unwrap_or_default();
+    Ok((endpoint, protocol))
+}
+
+/// Milliseconds from the first of `variables` that is set.
+pub(crate) fn millis_from_env(
+    env: &EnvVars,
+    variables: &[&str],
+) -> Result<Option<Duration>, ConfigError> {
+    let Some((var, raw)) = variables
+        .iter()
+        .find_map(|var| env.get(var).map(|value| (*var, value)))
+    else {
+        return Ok(None);
+    };
+    let millis: u64 = raw
+        .parse()
+        .map_err(|_| ConfigError::invalid(var, raw, "expected milliseconds"))?;
+    Ok(Some(Duration::from_millis(millis)))
 }
 
 fn parse_protocol(variable: &str, value: &str) -> Result<OtlpProtocol, ConfigError> {
@@ -189,7 +220,7 @@ fn parse_protocol(variable: &str, value: &str) -> Result<OtlpProtocol, ConfigErr
 }
 
 /// An absolute http(s) URL; https only when the `tls` feature compiled a TLS stack.
-fn checked_url(variable: &str, url: &str) -> Result<String, ConfigError> {
+pub(crate) fn checked_url(variable: &str, url: &str) -> Result<String, ConfigError> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e| ConfigError::invalid(variable, url, format!("not a URL: {e}")))?;

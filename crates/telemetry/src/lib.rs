@@ -1,5 +1,5 @@
 //! One-call OpenTelemetry setup for the traced memcached toolkit: a `tracing`
-//! subscriber with a `tracing-opentelemetry` layer, a batch span processor, a
+//! subscriber with a lean OpenTelemetry layer ([`OtelLayer`]), a batch span processor, a
 //! Zipkin (default) / OTLP-over-HTTP / no-op exporter chosen by the standard
 //! `OTEL_*` variables or an explicit builder, and a shutdown that flushes and
 //! says truthfully how many spans were delivered.
@@ -22,11 +22,19 @@ mod env;
 mod error;
 mod exporter_config;
 mod http_client;
+mod interned;
 mod layer;
+mod metrics_config;
+mod metrics_export;
+#[cfg(feature = "testing")]
+mod metrics_testing;
 mod pipeline;
 mod report;
 mod resource;
 mod sampler;
+mod shared_processor;
+mod span_ext;
+mod span_record;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -37,17 +45,22 @@ pub use counting::SpanCounts;
 pub use env::EnvVars;
 pub use error::{ConfigError, ShutdownError, TelemetryError};
 pub use exporter_config::*;
-pub use layer::otel_layer;
+pub use layer::OtelLayer;
+pub use metrics_config::*;
+pub use metrics_export::MetricCounts;
 pub use pipeline::TelemetryGuard;
-pub use report::ShutdownReport;
+pub use report::{MetricsReport, ShutdownReport};
 pub use resource::build_resource;
 pub use sampler::{SamplerConfig, OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG};
+pub use shared_processor::SharedProcessor;
+pub use span_ext::{OpenTelemetrySpanExt, SetParentError};
 
 /// Re-exported so instrumented crates use the exact versions this crate links.
 pub use opentelemetry;
 pub use opentelemetry_sdk;
+/// Re-exported for code that installs `tracing-opentelemetry`'s own layer;
+/// [`OpenTelemetrySpanExt`] works with spans of either layer.
 pub use tracing_opentelemetry;
-pub use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Starts configuring telemetry for a service called `default_service_name`
 /// (which `OTEL_SERVICE_NAME` may override).

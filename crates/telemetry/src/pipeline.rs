@@ -1,21 +1,22 @@
 //! Building the pipeline (exporter → counting → batch processor → provider) and
 //! the guard that owns it and flushes it on shutdown.
 
-use crate::counting::{CountingExporter, FinishedSpanCounter, SpanCounters};
+use crate::counting::{CountingExporter, CountingProcessor, SpanCounters};
 use crate::http_client::{blocking_client, ZipkinServiceNameClient};
+use crate::metrics_export::{ConsoleMetricExporter, CountingMetricExporter, MetricCounters};
 use crate::{
-    build_resource, otel_layer, ExporterConfig, OtlpProtocol, ShutdownError, ShutdownReport,
-    SpanCounts, TelemetryBuilder, TelemetryConfig, TelemetryError,
+    build_resource, ExporterConfig, MetricsConfig, MetricsExporterConfig, MetricsReport, OtelLayer,
+    OtlpProtocol, SharedProcessor, ShutdownError, ShutdownReport, SpanCounts, TelemetryBuilder,
+    TelemetryConfig, TelemetryError,
 };
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanExporter, TracerProviderBuilder,
-};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::Resource;
 use std::sync::Arc;
 use tracing::Subscriber;
-use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -30,7 +31,8 @@ impl TelemetryBuilder {
 
     /// Builds the pipeline and installs it: a global `tracing` subscriber with
     /// the OpenTelemetry layer (plus log output when configured), the global
-    /// OpenTelemetry tracer provider, and the W3C trace-context propagator.
+    /// OpenTelemetry tracer provider, the global meter provider (when a
+    /// metrics exporter is configured), and the W3C trace-context propagator.
     pub fn install(self) -> Result<TelemetryGuard, TelemetryError> {
         let guard = self.build()?;
         let log_layer = guard.config.log_filter.as_deref().map(|directives| {
@@ -46,6 +48,9 @@ impl TelemetryBuilder {
             .try_init()
             .map_err(|e| TelemetryError::SubscriberAlreadySet(e.to_string()))?;
         opentelemetry::global::set_tracer_provider(guard.provider.clone());
+        if let Some(meter_provider) = &guard.meter_provider {
+            opentelemetry::global::set_meter_provider(meter_provider.clone());
+        }
         opentelemetry::global::set_text_map_propagator(
             opentelemetry_sdk::propagation::TraceContextPropagator::new(),
         );
@@ -53,72 +58,85 @@ impl TelemetryBuilder {
     }
 }
 
-/// Owns the tracer provider. [`TelemetryGuard::shutdown`] flushes every pending
-/// span and reports the outcome; dropping the guard flushes too, silently.
+/// Owns the tracer and meter providers. [`TelemetryGuard::shutdown`] flushes
+/// every pending span and metric and reports the outcome; dropping the guard
+/// flushes too, silently.
 #[derive(Debug)]
 pub struct TelemetryGuard {
     config: TelemetryConfig,
     provider: SdkTracerProvider,
-    tracer: SdkTracer,
+    processor: SharedProcessor,
     counters: Arc<SpanCounters>,
+    meter_provider: Option<SdkMeterProvider>,
+    metric_counters: Arc<MetricCounters>,
     shut_down: bool,
 }
 
 impl TelemetryGuard {
     fn new(config: TelemetryConfig) -> Result<Self, TelemetryError> {
         let counters = Arc::new(SpanCounters::default());
-        let builder = SdkTracerProvider::builder()
-            .with_resource(build_resource(&config))
-            .with_sampler(config.sampler.to_sdk_sampler())
-            .with_span_processor(FinishedSpanCounter(counters.clone()));
-        let provider = match &config.exporter {
+        let resource = build_resource(&config);
+        let exporting: Option<BatchSpanProcessor> = match &config.exporter {
             ExporterConfig::Zipkin { endpoint } => {
                 let client = ZipkinServiceNameClient::new(
                     blocking_client("zipkin", endpoint, config.export_timeout)?,
                     config.service_name.clone(),
                 );
-                with_batch_exporter(builder, zipkin_exporter(client, endpoint)?, &counters)
+                Some(batch_processor(
+                    zipkin_exporter(client, endpoint)?,
+                    &counters,
+                ))
             }
             ExporterConfig::Otlp { endpoint, protocol } => {
-                let protocol = match protocol {
-                    OtlpProtocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
-                    OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
-                };
                 let exporter = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
                     .with_http_client(blocking_client("otlp", endpoint, config.export_timeout)?)
                     .with_endpoint(endpoint.clone())
-                    .with_protocol(protocol)
+                    .with_protocol(otlp_protocol(*protocol))
                     .with_timeout(config.export_timeout)
                     .build()
                     .map_err(|e| TelemetryError::Exporter {
                         exporter: "otlp",
                         reason: e.to_string(),
                     })?;
-                with_batch_exporter(builder, exporter, &counters)
+                Some(batch_processor(exporter, &counters))
             }
-            ExporterConfig::None => builder,
-        }
-        .build();
-        let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
-            .with_version(env!("CARGO_PKG_VERSION"))
+            ExporterConfig::None => None,
+        };
+        let processor = SharedProcessor::new(
+            CountingProcessor::new(exporting, counters.clone()),
+            &resource,
+        );
+        // The provider shares the processor: it flushes and shuts it down,
+        // and spans made through the OpenTelemetry API reach it too.
+        let metric_counters = Arc::new(MetricCounters::default());
+        let meter_provider = meter_provider(&config.metrics, &resource, &metric_counters)?;
+        let provider = SdkTracerProvider::builder()
+            .with_resource(resource)
+            .with_sampler(config.sampler.to_sdk_sampler())
+            .with_span_processor(processor.clone())
             .build();
-        let tracer = provider.tracer_with_scope(scope);
         Ok(Self {
             config,
             provider,
-            tracer,
+            processor,
             counters,
+            meter_provider,
+            metric_counters,
             shut_down: false,
         })
     }
 
     /// A fresh `tracing` layer feeding this pipeline (one per subscriber).
-    pub fn layer<S>(&self) -> OpenTelemetryLayer<S, SdkTracer>
+    pub fn layer<S>(&self) -> OtelLayer<S>
     where
         S: Subscriber + for<'span> LookupSpan<'span>,
     {
-        otel_layer(self.tracer.clone())
+        OtelLayer::new(
+            self.processor.clone(),
+            self.config.sampler,
+            instrumentation_scope(),
+        )
     }
 
     /// The configuration in force after precedence was applied.
@@ -131,6 +149,12 @@ impl TelemetryGuard {
         &self.provider
     }
 
+    /// The meter provider, when a metrics exporter is configured (instruments
+    /// created from it are exported at the configured interval).
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.meter_provider.as_ref()
+    }
+
     /// Span counts so far (exports lag behind the batch processor's schedule).
     pub fn counts(&self) -> SpanCounts {
         self.counters.snapshot()
@@ -140,10 +164,31 @@ impl TelemetryGuard {
     /// test queries the collector); same report as [`Self::shutdown`].
     pub fn flush(&self) -> Result<ShutdownReport, ShutdownError> {
         let outcome = self.provider.force_flush();
+        let metrics = self
+            .meter_provider
+            .as_ref()
+            .map(|meters| meters.force_flush());
+        self.outcome(outcome.err().map(|e| e.to_string()), metrics)
+    }
+
+    /// The report after flushing or shutting down: `failure` for spans,
+    /// `metrics` the meter provider's result (`None` without one).
+    fn outcome(
+        &self,
+        failure: Option<String>,
+        metrics: Option<opentelemetry_sdk::error::OTelSdkResult>,
+    ) -> Result<ShutdownReport, ShutdownError> {
+        let metrics = metrics.map(|result| MetricsReport {
+            exporter: self.config.metrics.exporter.clone(),
+            counts: self.metric_counters.snapshot(),
+            failure: result.err().map(|e| e.to_string()),
+            last_export_error: self.metric_counters.last_error(),
+        });
         shutdown_outcome(
             self.config.exporter.clone(),
             &self.counters,
-            outcome.err().map(|e| e.to_string()),
+            failure,
+            metrics,
         )
     }
 
@@ -156,11 +201,12 @@ impl TelemetryGuard {
         let outcome = self
             .provider
             .shutdown_with_timeout(self.config.shutdown_timeout);
-        shutdown_outcome(
-            self.config.exporter.clone(),
-            &self.counters,
-            outcome.err().map(|e| e.to_string()),
-        )
+        // Shutting the meter provider down collects and exports a last time.
+        let metrics = self
+            .meter_provider
+            .as_ref()
+            .map(|meters| meters.shutdown_with_timeout(self.config.shutdown_timeout));
+        self.outcome(outcome.err().map(|e| e.to_string()), metrics)
     }
 
     /// [`Self::shutdown`] on tokio's blocking thread pool.
@@ -173,6 +219,7 @@ impl TelemetryGuard {
                 exporter,
                 &counters,
                 Some(format!("shutdown task failed: {join_error}")),
+                None,
             ),
         }
     }
@@ -184,17 +231,21 @@ fn shutdown_outcome(
     exporter: ExporterConfig,
     counters: &SpanCounters,
     failure: Option<String>,
+    metrics: Option<MetricsReport>,
 ) -> Result<ShutdownReport, ShutdownError> {
     let report = ShutdownReport {
         exporter,
         counts: counters.snapshot(),
         failure,
         last_export_error: counters.last_error(),
+        metrics,
     };
     if report.is_complete() {
         Ok(report)
     } else {
-        Err(ShutdownError { report })
+        Err(ShutdownError {
+            report: Box::new(report),
+        })
     }
 }
 
@@ -205,7 +256,65 @@ impl Drop for TelemetryGuard {
             let _ = self
                 .provider
                 .shutdown_with_timeout(self.config.shutdown_timeout);
+            if let Some(meters) = &self.meter_provider {
+                let _ = meters.shutdown_with_timeout(self.config.shutdown_timeout);
+            }
         }
+    }
+}
+
+/// The meter provider `config` asks for, exporting through a counting
+/// exporter on the SDK's periodic reader (its own thread, like the batch
+/// span processor); `None` for exporter `none`.
+fn meter_provider(
+    config: &MetricsConfig,
+    resource: &Resource,
+    counters: &Arc<MetricCounters>,
+) -> Result<Option<SdkMeterProvider>, TelemetryError> {
+    fn with_exporter<E: PushMetricExporter>(
+        exporter: E,
+        config: &MetricsConfig,
+        resource: &Resource,
+        counters: &Arc<MetricCounters>,
+    ) -> SdkMeterProvider {
+        let reader =
+            PeriodicReader::builder(CountingMetricExporter::new(exporter, counters.clone()))
+                .with_interval(config.export_interval)
+                .build();
+        SdkMeterProvider::builder()
+            .with_resource(resource.clone())
+            .with_reader(reader)
+            .build()
+    }
+    let provider = match &config.exporter {
+        MetricsExporterConfig::None => return Ok(None),
+        MetricsExporterConfig::Console => {
+            with_exporter(ConsoleMetricExporter, config, resource, counters)
+        }
+        MetricsExporterConfig::Otlp { endpoint, protocol } => {
+            let exporter = opentelemetry_otlp::MetricExporter::builder()
+                .with_http()
+                .with_http_client(blocking_client("otlp", endpoint, config.export_timeout)?)
+                .with_endpoint(endpoint.clone())
+                .with_protocol(otlp_protocol(*protocol))
+                .with_timeout(config.export_timeout)
+                // What OTLP backends expect, and the specification's default.
+                .with_temporality(Temporality::Cumulative)
+                .build()
+                .map_err(|e| TelemetryError::Exporter {
+                    exporter: "otlp metrics",
+                    reason: e.to_string(),
+                })?;
+            with_exporter(exporter, config, resource, counters)
+        }
+    };
+    Ok(Some(provider))
+}
+
+fn otlp_protocol(protocol: OtlpProtocol) -> opentelemetry_otlp::Protocol {
+    match protocol {
+        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::Protocol::HttpBinary,
+        OtlpProtocol::HttpJson => opentelemetry_otlp::Protocol::HttpJson,
     }
 }
 
@@ -227,16 +336,19 @@ fn zipkin_exporter(
         })
 }
 
-fn with_batch_exporter<E>(
-    builder: TracerProviderBuilder,
-    exporter: E,
-    counters: &Arc<SpanCounters>,
-) -> TracerProviderBuilder
+/// This crate as the instrumentation scope of every span.
+pub(crate) fn instrumentation_scope() -> InstrumentationScope {
+    InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
+fn batch_processor<E>(exporter: E, counters: &Arc<SpanCounters>) -> BatchSpanProcessor
 where
     E: SpanExporter + 'static,
 {
     let counting = CountingExporter::new(exporter, counters.clone());
     // The SDK's default, thread-based batch processor: it does not depend on a
     // runtime being alive at shutdown, and pairs with the blocking HTTP client.
-    builder.with_span_processor(BatchSpanProcessor::builder(counting).build())
+    BatchSpanProcessor::builder(counting).build()
 }

@@ -1,7 +1,7 @@
 //! What shutdown achieved, stated truthfully: the seed demo's "Sending all
 //! pending spans before terminated." becomes a message backed by counts.
 
-use crate::{ExporterConfig, SpanCounts};
+use crate::{ExporterConfig, MetricCounts, MetricsExporterConfig, SpanCounts};
 use std::fmt;
 
 /// Outcome of flushing and shutting down the pipeline.
@@ -15,6 +15,53 @@ pub struct ShutdownReport {
     pub failure: Option<String>,
     /// The most recent export error (collector unreachable, HTTP 5xx, ...).
     pub last_export_error: Option<String>,
+    /// What happened to metrics; `None` when no meter provider was installed.
+    pub metrics: Option<MetricsReport>,
+}
+
+/// Outcome of the final metrics export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsReport {
+    /// Where metrics were sent.
+    pub exporter: MetricsExporterConfig,
+    /// Exports and data points delivered, exports failed (the final one included).
+    pub counts: MetricCounts,
+    /// Why the meter provider's shutdown failed, if it did.
+    pub failure: Option<String>,
+    /// The most recent export error.
+    pub last_export_error: Option<String>,
+}
+
+impl MetricsReport {
+    /// True when no export failed and the shutdown (with its final export) succeeded.
+    pub fn is_complete(&self) -> bool {
+        self.failure.is_none() && self.counts.failed_exports == 0
+    }
+}
+
+impl fmt::Display for MetricsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let MetricCounts {
+            exports,
+            data_points,
+            failed_exports,
+        } = self.counts;
+        write!(
+            f,
+            "Metrics: sent {data_points} data points in {exports} exports to {}",
+            self.exporter
+        )?;
+        if failed_exports > 0 {
+            write!(f, ", {failed_exports} exports failed")?;
+        }
+        if let Some(reason) = &self.failure {
+            write!(f, "; shutdown failed: {reason}")?;
+        }
+        if let Some(error) = &self.last_export_error {
+            write!(f, "; last export error: {error}")?;
+        }
+        f.write_str(".")
+    }
 }
 
 impl ShutdownReport {
@@ -25,6 +72,10 @@ impl ShutdownReport {
             && self.counts.failed == 0
             && (self.exporter == ExporterConfig::None
                 || self.counts.exported == self.counts.finished)
+            && self
+                .metrics
+                .as_ref()
+                .map_or(true, MetricsReport::is_complete)
     }
 
     /// Finished spans that did not reach the backend.
@@ -60,7 +111,11 @@ impl fmt::Display for ShutdownReport {
         if let Some(error) = &self.last_export_error {
             write!(f, "; last export error: {error}")?;
         }
-        f.write_str(".")
+        f.write_str(".")?;
+        match &self.metrics {
+            Some(metrics) => write!(f, " {metrics}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -78,6 +133,7 @@ mod tests {
             },
             failure: failure.map(str::to_owned),
             last_export_error: None,
+            metrics: None,
         }
     }
 
@@ -108,5 +164,38 @@ mod tests {
              (3 in failed requests); last export error: connection refused."
         );
         assert_eq!(report(5, 2, 3, None).unexported_spans(), 3);
+    }
+
+    #[test]
+    fn a_failed_metrics_export_makes_the_report_incomplete() {
+        let mut complete = report(3, 3, 0, None);
+        let metrics = MetricsReport {
+            exporter: MetricsExporterConfig::Console,
+            counts: MetricCounts {
+                exports: 2,
+                data_points: 7,
+                failed_exports: 0,
+            },
+            failure: None,
+            last_export_error: None,
+        };
+        complete.metrics = Some(metrics.clone());
+        assert!(complete.is_complete());
+        assert!(complete
+            .to_string()
+            .ends_with(" Metrics: sent 7 data points in 2 exports to the console."));
+        let mut failed = complete.clone();
+        failed.metrics = Some(MetricsReport {
+            counts: MetricCounts {
+                failed_exports: 1,
+                ..metrics.counts
+            },
+            last_export_error: Some("connection refused".to_owned()),
+            ..metrics
+        });
+        assert!(!failed.is_complete());
+        assert!(failed
+            .to_string()
+            .ends_with(", 1 exports failed; last export error: connection refused."));
     }
 }

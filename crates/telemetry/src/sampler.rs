@@ -2,6 +2,7 @@
 //! vocabulary of the OpenTelemetry specification, mapped onto SDK samplers.
 
 use crate::{ConfigError, EnvVars};
+use opentelemetry::trace::{SpanContext, TraceId};
 use opentelemetry_sdk::trace::Sampler;
 
 /// Environment variable choosing the sampler.
@@ -80,6 +81,41 @@ impl SamplerConfig {
     }
 }
 
+impl SamplerConfig {
+    /// Whether a new span of trace `trace_id` is sampled, given its parent
+    /// (`None` or an invalid context for a root span). The same decision as
+    /// [`Self::to_sdk_sampler`]'s sampler makes, without building the
+    /// `Context` and `SamplingResult` that the SDK's interface needs.
+    pub fn samples(self, parent: Option<&SpanContext>, trace_id: TraceId) -> bool {
+        let parent_sampled = parent.filter(|p| p.is_valid()).map(SpanContext::is_sampled);
+        match (self, parent_sampled) {
+            (Self::AlwaysOn, _) => true,
+            (Self::AlwaysOff, _) => false,
+            (Self::TraceIdRatio(ratio), _) => ratio_samples(ratio, trace_id),
+            (
+                Self::ParentBasedAlwaysOn
+                | Self::ParentBasedAlwaysOff
+                | Self::ParentBasedTraceIdRatio(_),
+                Some(sampled),
+            ) => sampled,
+            (Self::ParentBasedAlwaysOn, None) => true,
+            (Self::ParentBasedAlwaysOff, None) => false,
+            (Self::ParentBasedTraceIdRatio(ratio), None) => ratio_samples(ratio, trace_id),
+        }
+    }
+}
+
+/// The SDK's `TraceIdRatioBased` rule: the trace id's low 63 bits below
+/// `ratio` × 2^63.
+fn ratio_samples(ratio: f64, trace_id: TraceId) -> bool {
+    if ratio >= 1.0 {
+        return true;
+    }
+    let upper_bound = (ratio.max(0.0) * (1u64 << 63) as f64) as u64;
+    let low = u128::from_be_bytes(trace_id.to_bytes()) as u64;
+    (low >> 1) < upper_bound
+}
+
 /// The ratio argument; the specification's default is 1.0 when it is unset.
 fn ratio_arg(env: &EnvVars) -> Result<f64, ConfigError> {
     let Some(raw) = env.get(OTEL_TRACES_SAMPLER_ARG) else {
@@ -100,5 +136,70 @@ fn check_ratio(variable: &str, raw: &str, ratio: f64) -> Result<f64, ConfigError
             raw,
             "a ratio must lie between 0.0 and 1.0",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanId, SpanKind, TraceContextExt, TraceFlags, TraceState};
+    use opentelemetry::Context;
+    use opentelemetry_sdk::trace::{
+        IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample,
+    };
+
+    fn parent(sampled: bool) -> SpanContext {
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        SpanContext::new(
+            TraceId::from_bytes([9; 16]),
+            SpanId::from_bytes([4; 8]),
+            flags,
+            true,
+            TraceState::default(),
+        )
+    }
+
+    #[test]
+    fn the_layer_decides_as_the_sdk_sampler_does() {
+        let ids = RandomIdGenerator::default();
+        let configs = [
+            SamplerConfig::AlwaysOn,
+            SamplerConfig::AlwaysOff,
+            SamplerConfig::TraceIdRatio(0.0),
+            SamplerConfig::TraceIdRatio(0.3),
+            SamplerConfig::TraceIdRatio(1.0),
+            SamplerConfig::ParentBasedAlwaysOn,
+            SamplerConfig::ParentBasedAlwaysOff,
+            SamplerConfig::ParentBasedTraceIdRatio(0.5),
+        ];
+        let parents = [None, Some(parent(true)), Some(parent(false))];
+        let mut kept = 0;
+        for config in configs {
+            let sdk = config.to_sdk_sampler();
+            for parent in &parents {
+                let cx = parent
+                    .clone()
+                    .map(|p| Context::new().with_remote_span_context(p));
+                for _ in 0..500 {
+                    let trace_id = ids.new_trace_id();
+                    let expected = sdk
+                        .should_sample(cx.as_ref(), trace_id, "op", &SpanKind::Client, &[], &[])
+                        .decision
+                        == SamplingDecision::RecordAndSample;
+                    assert_eq!(
+                        config.samples(parent.as_ref(), trace_id),
+                        expected,
+                        "{config:?} {parent:?} {trace_id}"
+                    );
+                    kept += usize::from(expected);
+                }
+            }
+        }
+        // Both outcomes occurred, so the comparison covered both.
+        assert!(kept > 0 && kept < configs.len() * parents.len() * 500);
     }
 }

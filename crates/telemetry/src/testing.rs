@@ -1,18 +1,22 @@
 //! In-memory telemetry for tests and benches (feature `testing`): the same
 //! `tracing` layer as production, but finished spans land in a vector that the
 //! test reads back, attributes and links included. Spans are exported as they
-//! end (simple processor), so no flush is needed before reading.
+//! end (simple processor), so no flush is needed before reading. Metrics:
+//! [`InMemoryMetrics`], collected on demand.
 
-use crate::{otel_layer, SamplerConfig};
-use opentelemetry::trace::{SpanId, TracerProvider as _};
-use opentelemetry::{InstrumentationScope, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracer, SdkTracerProvider, SpanData};
+use crate::pipeline::instrumentation_scope;
+use crate::{OtelLayer, SamplerConfig, SharedProcessor};
+use opentelemetry::trace::SpanId;
+use opentelemetry::Value;
+use opentelemetry_sdk::trace::{
+    InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor, SpanData,
+};
 use opentelemetry_sdk::Resource;
 use tracing::Subscriber;
-use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
+pub use crate::metrics_testing::{CollectedPoint, InMemoryMetrics, PointValue};
 pub use opentelemetry::trace::SpanKind;
 pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 
@@ -25,7 +29,8 @@ pub use opentelemetry_sdk::trace::SpanData as FinishedSpan;
 pub struct InMemoryTelemetry {
     exporter: InMemorySpanExporter,
     provider: SdkTracerProvider,
-    tracer: SdkTracer,
+    processor: SharedProcessor,
+    sampler: SamplerConfig,
 }
 
 impl Default for InMemoryTelemetry {
@@ -43,26 +48,31 @@ impl InMemoryTelemetry {
     /// Records what `sampler` keeps.
     pub fn with_sampler(sampler: SamplerConfig) -> Self {
         let exporter = InMemorySpanExporter::default();
+        let resource = Resource::builder_empty().with_service_name("test").build();
+        let processor = SharedProcessor::new(SimpleSpanProcessor::new(exporter.clone()), &resource);
         let provider = SdkTracerProvider::builder()
-            .with_resource(Resource::builder_empty().with_service_name("test").build())
+            .with_resource(resource)
             .with_sampler(sampler.to_sdk_sampler())
-            .with_simple_exporter(exporter.clone())
+            .with_span_processor(processor.clone())
             .build();
-        let tracer = provider
-            .tracer_with_scope(InstrumentationScope::builder(env!("CARGO_PKG_NAME")).build());
         Self {
             exporter,
             provider,
-            tracer,
+            processor,
+            sampler,
         }
     }
 
     /// The production layer, writing into this in-memory pipeline.
-    pub fn layer<S>(&self) -> OpenTelemetryLayer<S, SdkTracer>
+    pub fn layer<S>(&self) -> OtelLayer<S>
     where
         S: Subscriber + for<'span> LookupSpan<'span>,
     {
-        otel_layer(self.tracer.clone())
+        OtelLayer::new(
+            self.processor.clone(),
+            self.sampler,
+            instrumentation_scope(),
+        )
     }
 
     /// A subscriber made of the registry and [`Self::layer`].
