@@ -1,7 +1,8 @@
 //! The trace context stored with a value: which span computed it.
 //!
 //! With the `otel` feature the ids come from the current `tracing` span via
-//! `tracing-opentelemetry`, and a hit links back to them; without it (or with
+//! traced-telemetry's `OpenTelemetrySpanExt` (its `OtelLayer`, or
+//! `tracing-opentelemetry`'s layer), and a hit links back to them; without it (or with
 //! no OpenTelemetry layer installed) they are zeros, meaning "unknown".
 
 use crate::key::hex;
@@ -37,7 +38,7 @@ impl TraceContext {
         #[cfg(feature = "otel")]
         {
             use opentelemetry::trace::TraceContextExt;
-            use tracing_opentelemetry::OpenTelemetrySpanExt;
+            use traced_telemetry::OpenTelemetrySpanExt;
             let context = span.context();
             let span_ref = context.span();
             let span_context = span_ref.span_context();
@@ -62,7 +63,7 @@ impl TraceContext {
         #[cfg(feature = "otel")]
         if self.is_valid() {
             use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-            use tracing_opentelemetry::OpenTelemetrySpanExt;
+            use traced_telemetry::OpenTelemetrySpanExt;
             let linked = SpanContext::new(
                 TraceId::from_bytes(self.trace_id),
                 SpanId::from_bytes(self.span_id),

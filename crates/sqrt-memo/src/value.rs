@@ -34,8 +34,6 @@
 //! miss), never a wrong root. Whether a decoded root may skip arithmetic
 //! verification is the caller's decision ([`Decoded::authenticated`]).
 
-use rug::Integer;
-
 use crate::arith::ExactSqrt;
 use crate::error::FormatError;
 use crate::key::MemoKey;
@@ -348,6 +346,7 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use crate::arith::sqrt_decimal;
+    use rug::Integer;
 
     fn key(n: u32, digits: u32) -> MemoKey {
         MemoKey::for_integer(&Integer::from(n), digits).unwrap()

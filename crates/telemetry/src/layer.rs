@@ -261,6 +261,9 @@ where
         drop(otel);
     }
 
+    // SAFETY: returns pointers to `self` (or to its context accessor) only
+    // for the matching `TypeId`, as `tracing-subscriber` requires.
+    #[allow(unsafe_code)]
     unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
         if id == TypeId::of::<Self>() {
             Some(self as *const Self as *const ())

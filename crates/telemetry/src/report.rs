@@ -72,10 +72,7 @@ impl ShutdownReport {
             && self.counts.failed == 0
             && (self.exporter == ExporterConfig::None
                 || self.counts.exported == self.counts.finished)
-            && self
-                .metrics
-                .as_ref()
-                .map_or(true, MetricsReport::is_complete)
+            && self.metrics.as_ref().is_none_or(MetricsReport::is_complete)
     }
 
     /// Finished spans that did not reach the backend.
