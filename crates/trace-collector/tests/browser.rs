@@ -7,61 +7,10 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use common::webdriver::chromium;
 use common::*;
 use trace_collector::Collector;
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-
-/// The DOM after the page's scripts ran (virtual time lets fetches finish).
-fn rendered_dom(url: &str) -> String {
-    let profile = scratch_dir("chromium-profile");
-    let mut child = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=5000",
-            "--window-size=1400,900",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--dump-dom", url])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    // Read stdout on a thread so a full pipe cannot stall the browser.
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let reader = std::thread::spawn(move || {
-        let mut dom = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut dom).map(|_| dom)
-    });
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait for chromium") {
-            assert!(status.success(), "chromium exited with {status}");
-            break;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish rendering {url} within 90 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let dom = reader.join().expect("reader thread").expect("read DOM");
-    let _ = std::fs::remove_dir_all(profile);
-    dom
-}
 
 async fn collector_with_sample() -> trace_collector::RunningCollector {
     let collector = Collector::builder().bind("127.0.0.1:0").await.unwrap();
@@ -81,7 +30,7 @@ async fn collector_with_sample() -> trace_collector::RunningCollector {
 }
 
 async fn dom_of(url: String) -> String {
-    tokio::task::spawn_blocking(move || rendered_dom(&url))
+    tokio::task::spawn_blocking(move || chromium::dom_after_scripts(&url))
         .await
         .unwrap()
 }

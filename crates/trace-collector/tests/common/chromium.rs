@@ -1,42 +1,31 @@
 //! Headless Chromium for tests: the DOM of a page after its scripts ran.
 //!
-//! Chromium is found at `$CHROMIUM` or `/usr/bin/chromium` (Debian package
-//! `chromium`); without it the tests using this fail saying so.
+//! Chromium is found as [`super::webdriver::chromium`] finds it (`$CHROMIUM`
+//! or `/usr/bin/chromium`); without it the tests using this fail saying so.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long one page may take, virtual time budget included.
 const PAGE_DEADLINE: Duration = Duration::from_secs(90);
 
-fn binary() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM")
-        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
-    assert!(
-        path.exists(),
-        "headless Chromium is required but {} does not exist; install the Debian \
-         package `chromium` or set CHROMIUM=/path/to/chromium",
-        path.display()
-    );
-    path
-}
-
 /// Loads `url` and returns the DOM once the page's scripts and fetches are
 /// done (up to 5 s of virtual time).
 pub fn dom_after_scripts(url: &str) -> String {
     let profile = super::scratch_dir("chromium");
-    let mut child = Command::new(binary())
+    let mut child = Command::new(super::webdriver::chromium())
         .args([
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
             "--disable-dev-shm-usage",
-        ])
-        .args([
+            "--disable-quic",
             "--no-first-run",
             "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
             "--virtual-time-budget=5000",
+            "--window-size=1400,900",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(["--dump-dom", url])
@@ -51,7 +40,11 @@ pub fn dom_after_scripts(url: &str) -> String {
         std::io::Read::read_to_string(&mut stdout, &mut dom).map(|_| dom)
     });
     let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "chromium exited with {status}");
+            break;
+        }
         if started.elapsed() > PAGE_DEADLINE {
             let _ = child.kill();
             panic!("chromium did not finish {url} within {PAGE_DEADLINE:?}");
