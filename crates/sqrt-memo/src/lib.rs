@@ -48,6 +48,7 @@ pub mod error;
 pub mod key;
 pub mod limits;
 mod magnitude;
+mod metrics;
 mod near_cache;
 pub mod parse;
 mod rejection;

@@ -22,6 +22,21 @@ pub(crate) enum Rejection {
     WrongRoot,
 }
 
+impl Rejection {
+    /// A short, bounded name for metrics.
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Rejection::Format(_) => "format",
+            Rejection::Empty => "empty",
+            Rejection::MissingChunk(_) => "missing_chunk",
+            Rejection::ChunksMismatch(_) => "chunks_mismatch",
+            Rejection::NestedManifest => "nested_manifest",
+            Rejection::WrongRoot => "wrong_root",
+        }
+    }
+}
+
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

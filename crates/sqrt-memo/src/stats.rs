@@ -2,6 +2,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::metrics::MemoMetrics;
+
 /// Live counters (relaxed atomics: totals, not a consistent snapshot).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
@@ -12,6 +14,8 @@ pub(crate) struct Counters {
     pub waits: AtomicU64,
     pub corrupt: AtomicU64,
     pub store_errors: AtomicU64,
+    /// The same events as OpenTelemetry metrics.
+    pub metrics: MemoMetrics,
 }
 
 impl Counters {

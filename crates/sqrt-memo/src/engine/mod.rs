@@ -148,6 +148,7 @@ impl<S: MemoStore> SqrtMemo<S> {
             .instrument(span.clone())
             .await?;
         span.record("sqrt.source", outcome.source.as_str());
+        self.counters.metrics.lookup(outcome.source);
         span.record("sqrt.hit", outcome.source.is_hit());
         if outcome.source.is_hit() {
             record_source(&span, &outcome.computed_by);
@@ -219,6 +220,7 @@ impl<S: MemoStore> SqrtMemo<S> {
                 }
                 Lookup::Rejected { reason, cas } => {
                     Counters::bump(&self.counters.corrupt);
+                    self.counters.metrics.rejected(&reason);
                     let span = Span::current();
                     span.record("sqrt.corrupt", true);
                     span.record("sqrt.corrupt.reason", reason.to_string().as_str());

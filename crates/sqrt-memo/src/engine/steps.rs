@@ -7,7 +7,7 @@ use tracing::field::Empty;
 use tracing::{info_span, Instrument, Span};
 
 use super::{Source, SqrtMemo, SqrtOutcome};
-use crate::arith::{decimal_digit_count, sqrt_decimal, ExactSqrt};
+use crate::arith::{decimal_digit_count, sqrt_decimal_within, ExactSqrt};
 use crate::chunk::{read_chunks, write_value};
 use crate::error::{MemoError, StoreError};
 use crate::key::MemoKey;
@@ -185,9 +185,11 @@ impl<S: MemoStore> SqrtMemo<S> {
         );
         let context = TraceContext::of_span(&span);
         Counters::bump(&self.counters.computations);
+        let started = std::time::Instant::now();
         let heavy = n.significant_bits() > BLOCKING_THRESHOLD_BITS;
         let owned = n.clone();
         let inner = span.clone();
+        let limits = self.config.limits;
         let root = run_cpu(heavy, move || {
             inner.in_scope(|| {
                 // Counted here, off the async workers: exact, but not free
@@ -197,10 +199,14 @@ impl<S: MemoStore> SqrtMemo<S> {
                     "sqrt.number.decimal_digits",
                     i64::try_from(decimal_digits).unwrap_or(i64::MAX),
                 );
-                sqrt_decimal(&owned, digits)
+                // The engine's own limits (checked on entry), not the defaults.
+                sqrt_decimal_within(&owned, digits, &limits)
             })
         })
         .await??;
+        self.counters
+            .metrics
+            .computed(n.significant_bits(), started.elapsed());
         span.record("sqrt.exact", root.is_exact());
         Ok((root, context))
     }
@@ -226,6 +232,7 @@ impl<S: MemoStore> SqrtMemo<S> {
         };
         if let Err(e) = self.store_root(key, &root, computed_by, cas).await {
             Counters::bump(&self.counters.store_errors);
+            self.counters.metrics.store_error();
             Span::current().record("sqrt.store.error", e.to_string().as_str());
             if !self.config.fail_open {
                 return Err(e.into());
@@ -291,6 +298,7 @@ impl<S: MemoStore> SqrtMemo<S> {
         error: StoreError,
     ) -> Result<SqrtOutcome, MemoError> {
         Counters::bump(&self.counters.store_errors);
+        self.counters.metrics.store_error();
         Span::current().record("sqrt.store.error", error.to_string().as_str());
         if !self.config.fail_open {
             return Err(error.into());
