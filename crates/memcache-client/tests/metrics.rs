@@ -11,7 +11,7 @@ mod fake;
 
 use std::time::Duration;
 
-use memcache_client::StoreOptions;
+use memcache_client::{MetaGetFlags, MetaStatus, StoreOptions};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
@@ -108,6 +108,10 @@ async fn metrics_follow_the_database_client_conventions() {
     let keys = ["a", "b", "c", "x", "y"].map(key);
     let found = client.get_many(&keys).await.unwrap(); // 3 hits, 2 misses
     assert_eq!(found.len(), 3);
+    // The meta protocol's reads count too (what sqrt-memo uses).
+    let flags = MetaGetFlags::default;
+    assert!(client.meta_get(key("b"), flags()).await.unwrap().status == MetaStatus::Header);
+    assert!(client.meta_get(key("nope"), flags()).await.unwrap().status == MetaStatus::Miss);
 
     // A timeout, against a server that never answers.
     let silent = FakeServer::start(vec![Behavior::Silent]).await;
@@ -227,7 +231,7 @@ async fn metrics_follow_the_database_client_conventions() {
             })
             .map(|(_, n)| n)
             .sum();
-        assert_eq!(waits, 4 + 1 + 2 + 1, "one wait per pooled call");
+        assert_eq!(waits, 4 + 1 + 2 + 1 + 2, "one wait per pooled call");
 
         let tight = common::builder()
             .server_addr(silent.addr)

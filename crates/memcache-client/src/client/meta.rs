@@ -104,6 +104,15 @@ impl Client {
         let r = self
             .meta_single(key, Request::MetaGet { key, flags }, &span)
             .await;
+        if let Ok(response) = &r {
+            // A value or header for an item that was there is a hit; a miss,
+            // or a placeholder this call just won (vivify), is a miss.
+            let hit = matches!(response.status, MetaStatus::Value | MetaStatus::Header)
+                && !response.flags.win;
+            self.inner
+                .metrics
+                .lookups(span.name, usize::from(hit), usize::from(!hit));
+        }
         finish(&span, r)
     }
 
