@@ -182,6 +182,23 @@ impl Conn {
         !self.in_flight && self.read_buf.is_empty()
     }
 
+    /// Whether the server sent something (bytes, EOF or an error) while the
+    /// connection sat idle. memcached never speaks unasked, so such a
+    /// connection is out of step: a late reply would be read as the answer
+    /// to the next request. Cheap: one poll with a no-op waker, which tokio
+    /// answers from the readiness the reactor recorded, without a system
+    /// call unless the socket was reported readable (or the last read filled
+    /// its buffer exactly, when one `recv` returns `WouldBlock`).
+    pub fn spoke_while_idle(&mut self) -> bool {
+        let mut probe = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut probe);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        // Ready with bytes, EOF (nothing filled) or an error: all mean broken.
+        Pin::new(&mut self.stream)
+            .poll_read(&mut cx, &mut buf)
+            .is_ready()
+    }
+
     /// Whether any response byte arrived during the last exchange.
     pub fn received_any(&self) -> bool {
         self.received

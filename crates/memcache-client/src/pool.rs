@@ -9,6 +9,7 @@
 //! timed-out, failed or cancelled one is dropped, which closes it.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -40,6 +41,8 @@ pub(crate) struct Pool {
     wait_timeout: Duration,
     limits: Limits,
     setup: ConnSetup,
+    /// Idle connections found readable at checkout and dropped.
+    stale_dropped: AtomicU64,
 }
 
 /// A checked-out connection; returns to the pool on drop if reusable.
@@ -68,6 +71,7 @@ impl Pool {
             wait_timeout,
             limits,
             setup,
+            stale_dropped: AtomicU64::new(0),
         }
     }
 
@@ -96,7 +100,7 @@ impl Pool {
                     .map_err(|_| Error::PoolTimeout)?
             }
         };
-        let idle = self.idle().pop();
+        let idle = self.pop_in_step();
         let (conn, reused) = match idle {
             Some(conn) => (conn, true),
             // Boxed: the connect future (TLS handshake, authentication) is
@@ -123,6 +127,20 @@ impl Pool {
         })
     }
 
+    /// The most recently used idle connection that is still in step: one
+    /// the server wrote to (or closed) while it was idle is dropped, which
+    /// closes it, and counted.
+    fn pop_in_step(&self) -> Option<Box<Conn>> {
+        loop {
+            let mut conn = self.idle().pop()?;
+            if !conn.spoke_while_idle() {
+                return Some(conn);
+            }
+            self.stale_dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(server = %self.addr, "dropped an idle connection the server wrote to");
+        }
+    }
+
     /// Closes every idle connection (after a connection failure they are
     /// most likely dead too, for example after a server restart).
     pub fn clear_idle(&self) {
@@ -133,6 +151,12 @@ impl Pool {
     #[allow(clippy::vec_box, reason = "see `Pool::idle`")]
     pub fn take_idle(&self) -> Vec<Box<Conn>> {
         std::mem::take(&mut *self.idle())
+    }
+
+    /// Idle connections dropped at checkout because the server had sent
+    /// something (or closed) while they sat idle.
+    pub fn stale_dropped(&self) -> u64 {
+        self.stale_dropped.load(Ordering::Relaxed)
     }
 
     /// Number of idle connections (for tests and diagnostics).

@@ -424,3 +424,37 @@ async fn an_endless_stream_of_items_is_cut_off() {
         assert_healthy_after(&c, &fake, &p).await;
     }
 }
+
+#[tokio::test]
+async fn a_late_unsolicited_reply_on_an_idle_connection_is_never_handed_out() {
+    // memcached never speaks unasked: a reply arriving on an idle connection
+    // belongs to nobody, and the connection holding it is broken.
+    let p = prefix("late");
+    let victim = format!("{p}victim");
+    let fake = FakeServer::start(vec![
+        Behavior::ReplyThenLate {
+            reply: format!("VALUE {p}twice_late 0 2\r\nok\r\nEND\r\n").into_bytes(),
+            late: format!("VALUE {victim} 0 5\r\nWRONG\r\nEND\r\n").into_bytes(),
+            after: Duration::from_millis(150),
+        },
+        Behavior::Proxy(common::shared_addr()),
+    ])
+    .await;
+    let c = client(fake.addr, Duration::from_secs(2));
+    let first = c.get(format!("{p}twice_late")).await.unwrap().unwrap();
+    assert_eq!(&first.value[..], b"ok");
+    // Let the late reply arrive while the connection sits idle.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let next = c.get(&victim).await;
+    if let Ok(Some(item)) = &next {
+        assert_ne!(&item.value[..], b"WRONG", "a stray reply was handed out");
+    }
+    if !common::multiplexed() {
+        // The readable idle connection was dropped and counted; a new one
+        // (to the real memcached) answered.
+        assert!(next.unwrap().is_none());
+        assert_eq!(c.stale_connections_dropped(), 1);
+        assert_eq!(fake.accepted(), 2);
+        assert!(fake.wait_closed(1).await, "kept the broken connection open");
+    }
+}

@@ -121,6 +121,22 @@ impl Client {
             .collect()
     }
 
+    /// Pooled connections dropped at checkout, all servers together,
+    /// because the server sent bytes (or closed) while they were idle:
+    /// memcached never speaks unasked, so such a connection is out of step
+    /// and is never used. Always 0 with multiplexed connections, which
+    /// catch an unsolicited reply as it arrives.
+    pub fn stale_connections_dropped(&self) -> u64 {
+        self.inner
+            .servers
+            .iter()
+            .map(|s| match &s.connections {
+                Connections::Pooled(pool) => pool.stale_dropped(),
+                Connections::Multiplexed(_) => 0,
+            })
+            .sum()
+    }
+
     fn route(&self, key: &[u8]) -> Result<usize> {
         let inner = &*self.inner;
         let servers = &inner.servers;

@@ -33,6 +33,14 @@ pub enum Behavior {
     Flood { chunk: Vec<u8>, total: usize },
     /// Forwards the connection to a real memcached both ways.
     Proxy(SocketAddr),
+    /// Waits for the first request bytes, writes `reply`, then after
+    /// `after` writes `late` unasked on the idle connection, then keeps
+    /// reading until the client closes.
+    ReplyThenLate {
+        reply: Vec<u8>,
+        late: Vec<u8>,
+        after: Duration,
+    },
 }
 
 /// What the server observed; shared with its tasks.
@@ -162,6 +170,16 @@ async fn serve(mut socket: TcpStream, behavior: Behavior, obs: Arc<Observed>) {
                 return;
             }
             let _ = socket.write_all(&reply).await;
+            drain_until_closed(&mut socket, &obs).await;
+        }
+        Behavior::ReplyThenLate { reply, late, after } => {
+            if !read_some(&mut socket, &obs).await {
+                obs.closed_by_client.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            let _ = socket.write_all(&reply).await;
+            tokio::time::sleep(after).await;
+            let _ = socket.write_all(&late).await;
             drain_until_closed(&mut socket, &obs).await;
         }
         Behavior::ReplyThenClose(reply) => {
