@@ -1,6 +1,7 @@
 //! Client configuration: the servers, how keys are spread over them, and
 //! the timeouts, pool size and failure handling.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -200,6 +201,9 @@ pub struct ClientConfig {
     /// Record keys in spans (`memcached.key`). Off by default: keys can be
     /// personal data. Values are never recorded.
     pub record_keys: bool,
+    /// The service name spans give the server (`peer.service`, from which
+    /// Zipkin exporters fill `remoteEndpoint`); `"memcached"` by default.
+    pub peer_service: Cow<'static, str>,
     /// Value and line size limits for requests and responses.
     pub limits: Limits,
     /// TLS for every TCP connection (feature `tls`); `None` is plaintext.
@@ -224,6 +228,7 @@ impl Default for ClientConfig {
             dead_after_failures: 3,
             retry_dead_after: Duration::from_secs(2),
             record_keys: false,
+            peer_service: Cow::Borrowed("memcached"),
             limits: Limits::default(),
             #[cfg(feature = "tls")]
             tls: None,

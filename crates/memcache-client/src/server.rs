@@ -18,6 +18,8 @@ pub(crate) struct Server {
     pub addr: ServerAddr,
     /// `server.address`: host name or socket path, computed once.
     pub host: String,
+    /// `peer.service`: the configured service name, copied once.
+    pub peer_service: String,
     pub connections: Connections,
     health: Health,
 }
@@ -64,6 +66,7 @@ impl Server {
         };
         Server {
             host: addr.host(),
+            peer_service: config.peer_service.to_string(),
             addr,
             connections,
             health: Health {

@@ -470,6 +470,13 @@ impl ClientBuilder {
         self
     }
 
+    /// The service name spans give the server (`peer.service`);
+    /// `"memcached"` by default.
+    pub fn peer_service(mut self, name: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        self.config.peer_service = name.into();
+        self
+    }
+
     pub fn limits(mut self, limits: memcache_codec::Limits) -> Self {
         self.config.limits = limits;
         self
