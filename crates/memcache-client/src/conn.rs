@@ -16,7 +16,9 @@ use std::time::Duration;
 use bytes::BytesMut;
 use memcache_codec::{Decoder, Limits};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 use tokio::time::{Instant, Sleep};
 
 use crate::exchange::Exchange;
@@ -36,6 +38,7 @@ const SHRINK_ABOVE: usize = 256 * 1024;
 
 pub(crate) enum Stream {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
@@ -47,6 +50,7 @@ macro_rules! on_stream {
     ($stream:expr, $s:ident => $body:expr) => {
         match $stream {
             Stream::Tcp($s) => $body,
+            #[cfg(unix)]
             Stream::Unix($s) => $body,
             #[cfg(feature = "tls")]
             Stream::Tls($s) => $body,
@@ -130,6 +134,9 @@ impl Conn {
                     }
                     Ok::<_, Error>((Stream::Tcp(stream), peer))
                 }
+                #[cfg(not(unix))]
+                ServerAddr::Unix(_) => Err(crate::config::unix_unsupported()),
+                #[cfg(unix)]
                 ServerAddr::Unix(path) => {
                     let stream = UnixStream::connect(path).await?;
                     Ok((
@@ -229,6 +236,7 @@ impl Conn {
         let request = &self.write_buf[..];
         match &mut self.stream {
             Stream::Tcp(s) => exchange_io(s, request, &mut reader, exchange, expects_reply).await?,
+            #[cfg(unix)]
             Stream::Unix(s) => {
                 exchange_io(s, request, &mut reader, exchange, expects_reply).await?
             }
