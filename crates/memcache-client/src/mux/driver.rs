@@ -192,7 +192,7 @@ impl End {
     /// The error a waiting request gets; `first` is the oldest one.
     fn error(&self, first: bool) -> Error {
         match self {
-            End::Lost(e) => e.duplicate(),
+            End::Lost(e) => e.clone(),
             End::Timeout => Error::Timeout,
             End::Protocol(e) if first => Error::Protocol(e.clone()),
             End::Protocol(_) | End::Broken => Error::Aborted,

@@ -132,7 +132,7 @@ impl Multiplexer {
         // each, one after the other.)
         if slot.attempts.load(Ordering::Acquire) != seen {
             if let Some(error) = last_failure.as_ref() {
-                return Err(error.duplicate());
+                return Err(error.clone());
             }
         }
         // Boxed: the connect future is large and rarely run (see `Pool::get`).
@@ -147,7 +147,7 @@ impl Multiplexer {
         let conn = match connected {
             Ok(conn) => conn,
             Err(error) => {
-                *last_failure = Some(error.duplicate());
+                *last_failure = Some(error.clone());
                 return Err(error);
             }
         };
