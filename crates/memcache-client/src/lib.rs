@@ -59,6 +59,7 @@ mod hits;
 mod mux;
 mod outcome;
 mod pool;
+mod reply_shape;
 mod server;
 mod setup;
 #[cfg(feature = "tls")]

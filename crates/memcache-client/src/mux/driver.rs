@@ -35,8 +35,8 @@ use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
-use super::framing::{ReplyEnd, Step};
 use crate::conn::{shrink_if_huge, Stream, READ_CHUNK};
+use crate::reply_shape::{ReplyEnd, Step};
 use crate::Error;
 
 /// What a caller gets back: its reply, or why there is none.

@@ -14,9 +14,8 @@
 //! by the next call that needs its slot.
 
 mod driver;
-mod framing;
 
-pub(crate) use framing::{ReplyEnd, Step};
+use crate::reply_shape::ReplyEnd;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
