@@ -22,7 +22,6 @@ use tokio::net::UnixStream;
 use tokio::time::{Instant, Sleep};
 
 use crate::exchange::Exchange;
-use crate::setup::ConnSetup;
 use crate::vectored;
 use crate::{Error, Result, ServerAddr};
 
@@ -108,13 +107,13 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Connects within `timeout`, then runs the TLS handshake and the
-    /// authentication `setup` asks for (each within `timeout` too).
-    pub async fn connect(
+    /// Connects within `timeout`, with the TLS handshake when `tls` is
+    /// given; authentication is the caller's (see [`crate::setup`]).
+    pub async fn open(
         addr: &ServerAddr,
         timeout: Duration,
         limits: Limits,
-        setup: &ConnSetup,
+        #[cfg(feature = "tls")] tls: Option<&crate::tls::Connector>,
     ) -> Result<Conn> {
         let connect = async {
             match addr {
@@ -128,7 +127,7 @@ impl Conn {
                         port: Some(peer.port()),
                     };
                     #[cfg(feature = "tls")]
-                    if let Some(tls) = &setup.tls {
+                    if let Some(tls) = tls {
                         let stream = tls.handshake(host, stream).await?;
                         return Ok((Stream::Tls(Box::new(stream)), peer));
                     }
@@ -152,7 +151,7 @@ impl Conn {
         let (stream, peer) = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| Error::ConnectTimeout)??;
-        let mut conn = Conn {
+        Ok(Conn {
             stream,
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             write_buf: BytesMut::with_capacity(1024),
@@ -161,14 +160,7 @@ impl Conn {
             received: false,
             timer: None,
             peer,
-        };
-        if let Some(credentials) = &setup.credentials {
-            let login = crate::auth::authenticate(&mut conn, credentials, &limits);
-            tokio::time::timeout(timeout, login)
-                .await
-                .map_err(|_| Error::ConnectTimeout)??;
-        }
-        Ok(conn)
+        })
     }
 
     /// Declares the connection in step after an exchange that ended with a

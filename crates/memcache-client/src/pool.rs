@@ -108,12 +108,10 @@ impl Pool {
             // or not; connecting is rare and costs far more than a box.
             None => (
                 Box::new(
-                    Box::pin(Conn::connect(
-                        &self.addr,
-                        self.connect_timeout,
-                        self.limits,
-                        &self.setup,
-                    ))
+                    Box::pin(
+                        self.setup
+                            .connect(&self.addr, self.connect_timeout, self.limits),
+                    )
                     .await?,
                 ),
                 false,

@@ -25,7 +25,7 @@ use memcache_codec::Limits;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::conn::{Conn, Peer};
+use crate::conn::Peer;
 use crate::exchange::Exchange;
 use crate::setup::ConnSetup;
 use crate::{Error, Result, ServerAddr};
@@ -135,12 +135,10 @@ impl Multiplexer {
             }
         }
         // Boxed: the connect future is large and rarely run (see `Pool::get`).
-        let connected = Box::pin(Conn::connect(
-            &self.addr,
-            self.connect_timeout,
-            self.limits,
-            &self.setup,
-        ))
+        let connected = Box::pin(
+            self.setup
+                .connect(&self.addr, self.connect_timeout, self.limits),
+        )
         .await;
         slot.attempts.fetch_add(1, Ordering::Release);
         let conn = match connected {
