@@ -83,7 +83,7 @@ async fn concurrent_gets(client: &Client) -> Result<Duration, memcache_client::E
         .collect();
     for task in tasks {
         task.await
-            .map_err(|e| memcache_client::Error::Io(e.into()))??;
+            .map_err(|e| memcache_client::Error::from(std::io::Error::from(e)))??;
     }
     Ok(start.elapsed())
 }

@@ -261,6 +261,14 @@ impl ClientConfig {
                 "max_connections_per_server must be at least 1".into(),
             ));
         }
+        #[cfg(not(unix))]
+        if self
+            .servers
+            .iter()
+            .any(|s| matches!(s.addr, ServerAddr::Unix(_)))
+        {
+            return Err(unix_unsupported());
+        }
         #[cfg(feature = "tls")]
         if self.tls.is_some()
             && self
@@ -272,6 +280,12 @@ impl ClientConfig {
         }
         Ok(())
     }
+}
+
+/// A Unix socket server configured on a platform without Unix sockets.
+#[cfg(not(unix))]
+pub(crate) fn unix_unsupported() -> Error {
+    Error::Config("Unix socket servers need a Unix platform".into())
 }
 
 #[cfg(test)]
@@ -297,6 +311,16 @@ mod tests {
     fn displays_as_host_port() {
         assert_eq!(ServerAddr::tcp("::1", 1).to_string(), "[::1]:1");
         assert_eq!(ServerAddr::tcp("a", 2).to_string(), "a:2");
+    }
+
+    #[cfg(not(unix))]
+    #[test]
+    fn a_unix_socket_server_is_a_config_error_off_unix() {
+        let c = ClientConfig {
+            servers: vec![ServerAddr::unix("/x.sock").into()],
+            ..ClientConfig::default()
+        };
+        assert!(matches!(c.validate(), Err(Error::Config(_))));
     }
 
     #[test]

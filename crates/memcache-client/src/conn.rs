@@ -16,11 +16,12 @@ use std::time::Duration;
 use bytes::BytesMut;
 use memcache_codec::{Decoder, Limits};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpStream, UnixStream};
+use tokio::net::TcpStream;
+#[cfg(unix)]
+use tokio::net::UnixStream;
 use tokio::time::{Instant, Sleep};
 
 use crate::exchange::Exchange;
-use crate::setup::ConnSetup;
 use crate::vectored;
 use crate::{Error, Result, ServerAddr};
 
@@ -36,6 +37,7 @@ const SHRINK_ABOVE: usize = 256 * 1024;
 
 pub(crate) enum Stream {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
@@ -47,6 +49,7 @@ macro_rules! on_stream {
     ($stream:expr, $s:ident => $body:expr) => {
         match $stream {
             Stream::Tcp($s) => $body,
+            #[cfg(unix)]
             Stream::Unix($s) => $body,
             #[cfg(feature = "tls")]
             Stream::Tls($s) => $body,
@@ -104,13 +107,13 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Connects within `timeout`, then runs the TLS handshake and the
-    /// authentication `setup` asks for (each within `timeout` too).
-    pub async fn connect(
+    /// Connects within `timeout`, with the TLS handshake when `tls` is
+    /// given; authentication is the caller's (see [`crate::setup`]).
+    pub async fn open(
         addr: &ServerAddr,
         timeout: Duration,
         limits: Limits,
-        setup: &ConnSetup,
+        #[cfg(feature = "tls")] tls: Option<&crate::tls::Connector>,
     ) -> Result<Conn> {
         let connect = async {
             match addr {
@@ -124,12 +127,15 @@ impl Conn {
                         port: Some(peer.port()),
                     };
                     #[cfg(feature = "tls")]
-                    if let Some(tls) = &setup.tls {
+                    if let Some(tls) = tls {
                         let stream = tls.handshake(host, stream).await?;
                         return Ok((Stream::Tls(Box::new(stream)), peer));
                     }
                     Ok::<_, Error>((Stream::Tcp(stream), peer))
                 }
+                #[cfg(not(unix))]
+                ServerAddr::Unix(_) => Err(crate::config::unix_unsupported()),
+                #[cfg(unix)]
                 ServerAddr::Unix(path) => {
                     let stream = UnixStream::connect(path).await?;
                     Ok((
@@ -145,7 +151,7 @@ impl Conn {
         let (stream, peer) = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| Error::ConnectTimeout)??;
-        let mut conn = Conn {
+        Ok(Conn {
             stream,
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             write_buf: BytesMut::with_capacity(1024),
@@ -154,14 +160,7 @@ impl Conn {
             received: false,
             timer: None,
             peer,
-        };
-        if let Some(credentials) = &setup.credentials {
-            let login = crate::auth::authenticate(&mut conn, credentials, &limits);
-            tokio::time::timeout(timeout, login)
-                .await
-                .map_err(|_| Error::ConnectTimeout)??;
-        }
-        Ok(conn)
+        })
     }
 
     /// Declares the connection in step after an exchange that ended with a
@@ -231,6 +230,7 @@ impl Conn {
         let request = &self.write_buf[..];
         match &mut self.stream {
             Stream::Tcp(s) => exchange_io(s, request, &mut reader, exchange, expects_reply).await?,
+            #[cfg(unix)]
             Stream::Unix(s) => {
                 exchange_io(s, request, &mut reader, exchange, expects_reply).await?
             }

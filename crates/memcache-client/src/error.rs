@@ -5,15 +5,20 @@
 //! in logs and span attributes.
 
 use memcache_codec::{DecodeError, EncodeError, KeyError};
+use std::sync::Arc;
+
 use thiserror::Error;
 
 /// Everything a client call can fail with.
-#[derive(Debug, Error)]
+///
+/// `Clone`, so that one failure can be handed to every caller it ended (an
+/// `io::Error` is shared behind an `Arc`).
+#[derive(Clone, Debug, Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The socket failed (connect refused, reset, broken pipe, ...).
     #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(#[source] Arc<std::io::Error>),
     /// The server closed the connection before the response was complete.
     #[error("connection closed by the server")]
     ConnectionClosed,
@@ -118,35 +123,33 @@ impl Error {
         }
     }
 
-    /// The same error for another caller that failed for the same reason
-    /// (an `io::Error` is not `Clone`: its kind and message are kept).
-    pub(crate) fn duplicate(&self) -> Error {
-        match self {
-            Error::Io(e) => Error::Io(std::io::Error::new(e.kind(), e.to_string())),
-            Error::ConnectionClosed => Error::ConnectionClosed,
-            Error::ConnectTimeout => Error::ConnectTimeout,
-            Error::Timeout => Error::Timeout,
-            Error::Protocol(e) => Error::Protocol(e.clone()),
-            Error::UnexpectedResponse { command } => Error::UnexpectedResponse { command },
-            Error::Server(m) => Error::Server(m.clone()),
-            Error::Client(m) => Error::Client(m.clone()),
-            Error::UnknownCommand => Error::UnknownCommand,
-            Error::Aborted => Error::Aborted,
-            Error::InvalidKey(e) => Error::InvalidKey(*e),
-            Error::ValueTooLarge { len, limit } => Error::ValueTooLarge {
-                len: *len,
-                limit: *limit,
-            },
-            Error::InvalidArgument(what) => Error::InvalidArgument(what),
-            Error::PoolTimeout => Error::PoolTimeout,
-            Error::ServerMarkedDead => Error::ServerMarkedDead,
-            Error::NoServerAvailable => Error::NoServerAvailable,
-            Error::Config(m) => Error::Config(m.clone()),
-            Error::AuthFailed => Error::AuthFailed,
-            Error::Tls(m) => Error::Tls(m.clone()),
-            Error::Value(e) => Error::Value(e.clone()),
-            Error::Url(e) => Error::Url(e.clone()),
-        }
+    /// Whether the call ran out of time: connecting, waiting for a pooled
+    /// connection, or exchanging the request and reply.
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            Error::Timeout | Error::ConnectTimeout | Error::PoolTimeout
+        )
+    }
+
+    /// Whether the connection ended underneath the call (reset, broken
+    /// pipe, the server closing it): typical of a server restart.
+    pub fn is_connection_dropped(&self) -> bool {
+        matches!(self, Error::Io(_) | Error::ConnectionClosed)
+    }
+
+    /// Whether calling again may succeed: a transient failure of the
+    /// network, a server or the pool, not a refused or malformed request,
+    /// a protocol violation or a bad configuration. A command that is not
+    /// idempotent (`incr`, `append`, ...) may have been carried out by the
+    /// failed call.
+    pub fn is_retryable(&self) -> bool {
+        self.is_timeout()
+            || self.is_connection_dropped()
+            || matches!(
+                self,
+                Error::Aborted | Error::ServerMarkedDead | Error::NoServerAvailable
+            )
     }
 
     /// Whether the failure happened while connecting, so that the request
@@ -167,6 +170,12 @@ impl Error {
             self,
             Error::Io(_) | Error::ConnectionClosed | Error::ConnectTimeout | Error::Timeout
         )
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(Arc::new(e))
     }
 }
 
@@ -199,5 +208,44 @@ mod tests {
         assert_eq!(Error::Timeout.kind(), "timeout");
         assert!(Error::Timeout.is_server_failure());
         assert!(!Error::Server("out of memory".into()).is_server_failure());
+    }
+
+    #[test]
+    fn classifies_timeouts_drops_and_retryable_failures() {
+        let reset = Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+        assert!(reset.is_connection_dropped() && reset.is_retryable() && !reset.is_timeout());
+        assert!(Error::ConnectionClosed.is_connection_dropped());
+        for e in [Error::Timeout, Error::ConnectTimeout, Error::PoolTimeout] {
+            assert!(e.is_timeout() && e.is_retryable() && !e.is_connection_dropped());
+        }
+        for e in [
+            Error::Aborted,
+            Error::ServerMarkedDead,
+            Error::NoServerAvailable,
+        ] {
+            assert!(e.is_retryable() && !e.is_timeout(), "{e:?}");
+        }
+        for e in [
+            Error::UnknownCommand,
+            Error::Client("bad data chunk".into()),
+            Error::Server("out of memory".into()),
+            Error::AuthFailed,
+            Error::Config("x".into()),
+            Error::InvalidArgument("x"),
+            Error::UnexpectedResponse { command: "get" },
+        ] {
+            assert!(
+                !e.is_retryable() && !e.is_timeout() && !e.is_connection_dropped(),
+                "{e:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_clone_keeps_the_io_error() {
+        let e = Error::from(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe"));
+        let c = e.clone();
+        assert_eq!(c.to_string(), e.to_string());
+        assert!(matches!(&c, Error::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe));
     }
 }

@@ -12,7 +12,7 @@ use memcache_codec::{
 };
 
 use crate::hits::Hits;
-use crate::mux::ReplyEnd;
+use crate::reply_shape::ReplyEnd;
 use crate::vectored;
 use crate::{Error, Result};
 

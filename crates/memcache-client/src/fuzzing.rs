@@ -9,7 +9,7 @@ use memcache_codec::{
 };
 
 use crate::exchange::{Batch, Exchange, MetaPipeline, Retrieval, Retrieve, Single, Stats};
-use crate::mux::Step;
+use crate::reply_shape::Step;
 use crate::Error;
 
 /// The keys every fuzzed request asks for.

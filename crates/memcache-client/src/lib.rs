@@ -65,6 +65,7 @@ mod metrics;
 mod mux;
 mod outcome;
 mod pool;
+mod reply_shape;
 mod server;
 mod setup;
 #[cfg(feature = "tls")]

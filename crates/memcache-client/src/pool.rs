@@ -9,6 +9,7 @@
 //! timed-out, failed or cancelled one is dropped, which closes it.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -16,7 +17,6 @@ use memcache_codec::Limits;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::conn::Conn;
@@ -117,12 +117,10 @@ impl Pool {
             // or not; connecting is rare and costs far more than a box.
             None => (
                 Box::new(
-                    Box::pin(Conn::connect(
-                        &self.addr,
-                        self.connect_timeout,
-                        self.limits,
-                        &self.setup,
-                    ))
+                    Box::pin(
+                        self.setup
+                            .connect(&self.addr, self.connect_timeout, self.limits),
+                    )
                     .await?,
                 ),
                 false,

@@ -91,7 +91,7 @@ pub(crate) fn int(n: impl TryInto<i64>) -> i64 {
 ///
 /// In one `record_all` call: each `Span::record` is a separate trip through
 /// the subscriber (span lookup, extension lock, attribute update), which
-/// made these five fields the largest single cost of a traced call.
+/// made these six fields the largest single cost of a traced call.
 pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
     if span.is_disabled() {
         return;

@@ -134,6 +134,7 @@ fn assert_client_span(span: &Captured, port: u16, with_server: bool) {
         assert_eq!(get("network.peer.address"), Some("127.0.0.1"), "{span:?}");
         assert_eq!(get("network.peer.port"), Some(port.as_str()), "{span:?}");
         assert_eq!(get("network.transport"), Some("tcp"), "{span:?}");
+        assert_eq!(get("peer.service"), Some("memcached"), "{span:?}");
     }
 }
 
@@ -362,6 +363,23 @@ async fn keys_are_recorded_only_when_enabled() {
     for span in capture.all() {
         assert!(span.fields.values().all(|v| !v.contains(SECRET_VALUE)));
     }
+}
+
+#[tokio::test]
+async fn peer_service_is_configurable() {
+    let server = common::start_server(&[]);
+    let c = common::builder()
+        .server_addr(server.addr())
+        .peer_service("session-cache")
+        .build()
+        .unwrap();
+    let capture = Capture::default();
+    let _guard = capture.install();
+    c.get("k").await.unwrap();
+    assert_eq!(
+        field(&capture.last("get"), "peer.service"),
+        Some("session-cache")
+    );
 }
 
 #[tokio::test]

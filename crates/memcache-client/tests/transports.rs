@@ -20,6 +20,7 @@ async fn ipv6_literal_address() {
     assert_eq!(&c.get("v6").await.unwrap().unwrap().value[..], b"yes");
 }
 
+#[cfg(unix)]
 #[tokio::test]
 async fn unix_socket_server() {
     let server = common::UnixMemcached::start();

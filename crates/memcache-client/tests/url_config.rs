@@ -348,6 +348,7 @@ async fn a_client_from_a_url_talks_to_memcached() {
     assert!(plain.get(&key).await.unwrap().is_some());
 }
 
+#[cfg(unix)]
 #[tokio::test]
 async fn a_unix_socket_url_talks_to_memcached() {
     let server = common::UnixMemcached::start();

@@ -315,7 +315,7 @@ impl Client {
                 }
                 Err(e) => e,
             };
-            let broken = matches!(error, Error::Io(_) | Error::ConnectionClosed);
+            let broken = error.is_connection_dropped();
             let closed_while_idle = broken && conn.reused && !conn.received_any();
             drop(conn);
             // A broken socket suggests the server went away, taking the

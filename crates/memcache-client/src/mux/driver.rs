@@ -35,8 +35,8 @@ use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
-use super::framing::{ReplyEnd, Step};
 use crate::conn::{shrink_if_huge, Stream, READ_CHUNK};
+use crate::reply_shape::{ReplyEnd, Step};
 use crate::Error;
 
 /// What a caller gets back: its reply, or why there is none.
@@ -192,7 +192,7 @@ impl End {
     /// The error a waiting request gets; `first` is the oldest one.
     fn error(&self, first: bool) -> Error {
         match self {
-            End::Lost(e) => e.duplicate(),
+            End::Lost(e) => e.clone(),
             End::Timeout => Error::Timeout,
             End::Protocol(e) if first => Error::Protocol(e.clone()),
             End::Protocol(_) | End::Broken => Error::Aborted,

@@ -14,9 +14,8 @@
 //! by the next call that needs its slot.
 
 mod driver;
-mod framing;
 
-pub(crate) use framing::{ReplyEnd, Step};
+use crate::reply_shape::ReplyEnd;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,7 +25,7 @@ use memcache_codec::Limits;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::conn::{Conn, Peer};
+use crate::conn::Peer;
 use crate::exchange::Exchange;
 use crate::metrics::ServerMetrics;
 use crate::setup::ConnSetup;
@@ -136,23 +135,21 @@ impl Multiplexer {
         // each, one after the other.)
         if slot.attempts.load(Ordering::Acquire) != seen {
             if let Some(error) = last_failure.as_ref() {
-                return Err(error.duplicate());
+                return Err(error.clone());
             }
         }
         let started = std::time::Instant::now();
         // Boxed: the connect future is large and rarely run (see `Pool::get`).
-        let connected = Box::pin(Conn::connect(
-            &self.addr,
-            self.connect_timeout,
-            self.limits,
-            &self.setup,
-        ))
+        let connected = Box::pin(
+            self.setup
+                .connect(&self.addr, self.connect_timeout, self.limits),
+        )
         .await;
         slot.attempts.fetch_add(1, Ordering::Release);
         let conn = match connected {
             Ok(conn) => conn,
             Err(error) => {
-                *last_failure = Some(error.duplicate());
+                *last_failure = Some(error.clone());
                 return Err(error);
             }
         };

@@ -112,12 +112,14 @@ pub fn resume(pid: u32) {
     signal(pid, "-CONT");
 }
 
+#[cfg(unix)]
 /// A memcached listening only on a Unix socket; killed on drop.
 pub struct UnixMemcached {
     child: std::process::Child,
     pub path: std::path::PathBuf,
 }
 
+#[cfg(unix)]
 impl UnixMemcached {
     pub fn start() -> UnixMemcached {
         let path = std::env::temp_dir().join(format!(
@@ -147,6 +149,7 @@ impl UnixMemcached {
     }
 }
 
+#[cfg(unix)]
 impl Drop for UnixMemcached {
     fn drop(&mut self) {
         let _ = self.child.kill();

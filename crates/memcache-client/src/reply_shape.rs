@@ -1,4 +1,5 @@
-//! Where one reply ends in a stream of pipelined replies.
+//! Where one reply ends in a stream of pipelined replies (sans-IO: the
+//! exchanges declare it, the multiplexed connection's driver follows it).
 //!
 //! A multiplexed connection's driver reads replies for many callers, in
 //! request order, without their exchanges (which borrow the callers'
