@@ -15,25 +15,21 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use memcache_codec::{Decoder, Limits};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
 use tokio::time::{Instant, Sleep};
 
 use crate::exchange::Exchange;
+use crate::read::{Reader, BUF_KEEP};
+use crate::reply::Reading;
 use crate::vectored;
 use crate::{Error, Result, ServerAddr};
-
-/// Initial read buffer size; grows for large values.
-pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// Requests up to this size are written before reading (one write, then
 /// reads); larger ones are written while the replies are read.
 const WRITE_THEN_READ_MAX: usize = 32 * 1024;
-
-/// A write buffer grown past this (a huge value) is released afterwards.
-const SHRINK_ABOVE: usize = 256 * 1024;
 
 pub(crate) enum Stream {
     Tcp(TcpStream),
@@ -92,14 +88,13 @@ pub(crate) struct Peer {
 
 pub(crate) struct Conn {
     stream: Stream,
-    read_buf: BytesMut,
+    reader: Reader,
     write_buf: BytesMut,
-    decoder: Decoder,
     in_flight: bool,
-    /// Whether any byte arrived during the current exchange: a failure before
-    /// that on a reused connection means the server had closed it (restart),
-    /// and the request can be retried safely on a new connection.
-    received: bool,
+    /// Bytes received before the current exchange: a failure before any
+    /// more arrived, on a reused connection, means the server had closed it
+    /// (restart), and the request can be retried safely on a new connection.
+    received_before: u64,
     /// The timeout timer, kept across exchanges (see [`Conn::run_until`]);
     /// created by the first one.
     timer: Option<Pin<Box<Sleep>>>,
@@ -153,11 +148,10 @@ impl Conn {
             .map_err(|_| Error::ConnectTimeout)??;
         Ok(Conn {
             stream,
-            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            reader: Reader::new(Decoder::new(limits)),
             write_buf: BytesMut::with_capacity(1024),
-            decoder: Decoder::new(limits),
             in_flight: false,
-            received: false,
+            received_before: 0,
             timer: None,
             peer,
         })
@@ -169,16 +163,16 @@ impl Conn {
         self.in_flight = false;
     }
 
-    /// The socket, whatever the read buffer already holds, and the decoder:
-    /// a connected (and authenticated) connection handed to a multiplexed
+    /// The socket and its read side (whatever the buffer already holds): a
+    /// connected (and authenticated) connection handed to a multiplexed
     /// connection's driver.
-    pub fn into_parts(self) -> (Stream, BytesMut, Decoder, Peer) {
-        (self.stream, self.read_buf, self.decoder, self.peer)
+    pub fn into_parts(self) -> (Stream, Reader, Peer) {
+        (self.stream, self.reader, self.peer)
     }
 
     /// Whether the connection is in step with the server and can be reused.
     pub fn is_reusable(&self) -> bool {
-        !self.in_flight && self.read_buf.is_empty()
+        !self.in_flight && !self.reader.has_buffered()
     }
 
     /// Whether the server has been silent since the last exchange ended.
@@ -202,11 +196,12 @@ impl Conn {
 
     /// Whether any response byte arrived during the last exchange.
     pub fn received_any(&self) -> bool {
-        self.received
+        self.reader.received() > self.received_before
     }
 
-    /// Runs one exchange: encode, one write, read until the exchange says it
-    /// is complete. An encoding error leaves the connection untouched.
+    /// Runs one exchange: encode, one write, read until the reply is
+    /// complete (see [`Reading`]). An encoding error leaves the connection
+    /// untouched; any other error leaves it unusable.
     ///
     /// A large pipelined request (a multi-get of thousands of keys, a big
     /// `set_many`) is written while the replies are read: the server answers
@@ -220,32 +215,26 @@ impl Conn {
         self.write_buf.clear();
         exchange.encode(&mut self.write_buf, limits)?;
         self.in_flight = true;
-        self.received = false;
-        let expects_reply = exchange.expects_reply();
-        let mut reader = Reader {
-            read_buf: &mut self.read_buf,
-            decoder: &self.decoder,
-            received: &mut self.received,
-        };
+        self.received_before = self.reader.received();
+        let reader = &mut self.reader;
         let request = &self.write_buf[..];
-        match &mut self.stream {
-            Stream::Tcp(s) => exchange_io(s, request, &mut reader, exchange, expects_reply).await?,
+        let answer = match &mut self.stream {
+            Stream::Tcp(s) => exchange_io(s, request, reader, exchange).await?,
             #[cfg(unix)]
-            Stream::Unix(s) => {
-                exchange_io(s, request, &mut reader, exchange, expects_reply).await?
-            }
+            Stream::Unix(s) => exchange_io(s, request, reader, exchange).await?,
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => {
-                exchange_io(&mut **s, request, &mut reader, exchange, expects_reply).await?
-            }
-        }
+            Stream::Tls(s) => exchange_io(&mut **s, request, reader, exchange).await?,
+        };
         // A huge value must not stay allocated for the connection's lifetime.
-        if self.write_buf.capacity() > SHRINK_ABOVE {
+        if self.write_buf.capacity() > BUF_KEEP {
             self.write_buf = BytesMut::with_capacity(1024);
         }
-        shrink_if_huge(&mut self.read_buf);
-        self.in_flight = false;
-        Ok(())
+        // After an error answer the stream is in step, but an exclusive
+        // connection costs only a reconnect to give up, so it is not
+        // trusted further (a multiplexed one is kept: dropping it would
+        // fail every call pipelined with this one).
+        self.in_flight = answer.is_err();
+        answer
     }
 
     /// [`Conn::run`], failing with [`Error::Timeout`] at `deadline`.
@@ -300,72 +289,17 @@ impl Conn {
     }
 }
 
-/// Lets go of a read buffer grown for a huge value once it is empty (the
-/// values taken from it keep their own share of the allocation).
-pub(crate) fn shrink_if_huge(read_buf: &mut BytesMut) {
-    if read_buf.is_empty() && read_buf.capacity() > SHRINK_ABOVE {
-        *read_buf = BytesMut::with_capacity(READ_CHUNK);
-    }
-}
-
-/// The read side of an exchange: the buffer, the decoder and whether any
-/// byte arrived.
-struct Reader<'a> {
-    read_buf: &'a mut BytesMut,
-    decoder: &'a Decoder,
-    received: &'a mut bool,
-}
-
-impl Reader<'_> {
-    /// Feeds response items to the exchange until it is complete.
-    async fn read_reply<R, E>(&mut self, r: &mut R, exchange: &mut E) -> Result<()>
-    where
-        R: AsyncRead + Unpin,
-        E: Exchange + ?Sized,
-    {
-        loop {
-            // Decoded items are fed before the read below, in a statement of
-            // their own: a `match` on `decode(..)` would keep its scrutinee
-            // (a 160-byte `Response`) alive across the `.await`, and every
-            // future up to the caller's would grow by it and be copied that
-            // much more on every call. A multi-get reply is mostly plain
-            // `VALUE` items: those take the decoder's inline fast path,
-            // which hands over a `Value` built in place (not a `Response`
-            // returned through memory and copied); anything else goes
-            // through `decode`.
-            loop {
-                let complete = match self.decoder.decode_value(self.read_buf) {
-                    Some(value) => exchange.feed_value(value)?,
-                    None => match self.decoder.decode(self.read_buf)? {
-                        Some(item) => exchange.feed(item)?,
-                        None => break,
-                    },
-                };
-                if complete {
-                    return Ok(());
-                }
-            }
-            if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
-                self.read_buf.reserve(READ_CHUNK);
-            }
-            if r.read_buf(self.read_buf).await? == 0 {
-                return Err(Error::ConnectionClosed);
-            }
-            *self.received = true;
-        }
-    }
-}
-
 /// Writes the request and reads the reply: sequentially for small requests,
 /// concurrently for large ones (see [`Conn::run`]). A large storage value
-/// goes out from the caller's slice after the encoded command line.
+/// goes out from the caller's slice after the encoded command line. The
+/// outer error leaves the stream out of step; the inner one is the reply's
+/// answer (see [`Reading::finish`]).
 async fn exchange_io<S, E>(
     stream: &mut S,
     request: &[u8],
-    reader: &mut Reader<'_>,
+    reader: &mut Reader,
     exchange: &mut E,
-    expects_reply: bool,
-) -> Result<()>
+) -> Result<Result<()>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     E: Exchange + ?Sized,
@@ -377,16 +311,19 @@ where
         vectored::write_line_value(stream, request, value).await?;
         request = &[];
     }
-    if !expects_reply {
+    if !exchange.expects_reply() {
         stream.write_all(request).await?;
-        return Ok(());
+        return Ok(Ok(()));
     }
+    let mut reading = Reading::new(exchange);
     if request.len() <= WRITE_THEN_READ_MAX {
         stream.write_all(request).await?;
-        return reader.read_reply(stream, exchange).await;
+        reader.read(stream, &mut reading).await?;
+        return Ok(reading.finish());
     }
     // Rare (a request over 32 KiB), so the halves' shared lock is no cost.
     let (mut r, mut w) = tokio::io::split(stream);
     let write = async { w.write_all(request).await.map_err(Error::from) };
-    tokio::try_join!(write, reader.read_reply(&mut r, exchange)).map(|_| ())
+    tokio::try_join!(write, reader.read(&mut r, &mut reading))?;
+    Ok(reading.finish())
 }

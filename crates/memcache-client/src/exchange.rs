@@ -1,10 +1,10 @@
 //! Exchanges: what to write for a call and how to read its reply.
 //!
-//! Each exchange encodes its request(s) and is fed response items one at a
-//! time until it says it is complete. Server error lines end an exchange
-//! with an error; the connection is then dropped (after `CLIENT_ERROR` or
-//! `ERROR` memcached may read the rest of the request as a new command, so
-//! its stream can no longer be trusted).
+//! Each exchange encodes its request(s), declares the shape of its reply
+//! ([`ReplyEnd`]: where it ends, how many items it may hold), and checks
+//! the items of its reply as [`crate::reply::Reading`] feeds them (keys
+//! asked for, opaques echoed, outcomes). Where the reply ends is the
+//! shape's alone.
 
 use bytes::{Bytes, BytesMut};
 use memcache_codec::{
@@ -28,16 +28,18 @@ pub(crate) trait Exchange {
     fn large_value(&self) -> Option<&[u8]> {
         None
     }
-    /// Takes one response item; `Ok(true)` when the reply is complete.
-    fn feed(&mut self, item: Response) -> Result<bool>;
+    /// The shape of the reply: where it ends and how many items it may
+    /// hold (a multiplexed connection's driver frames replies by it alone).
+    fn reply_end(&self) -> ReplyEnd;
+    /// Checks and keeps one item of the reply (an error refuses it).
+    fn feed(&mut self, item: Response) -> Result<()>;
     /// [`Exchange::feed`] of a `VALUE` item, decoded by the read loop's
     /// fast path ([`memcache_codec::Decoder::decode_value`]).
-    fn feed_value(&mut self, value: Value) -> Result<bool> {
+    fn feed_value(&mut self, value: Value) -> Result<()> {
         self.feed(Response::Value(value))
     }
-    /// Where the reply ends, for a multiplexed connection's driver, which
-    /// reads it without this exchange (see [`crate::mux`]).
-    fn reply_end(&self) -> ReplyEnd;
+    /// The command family, for [`Error::UnexpectedResponse`].
+    fn command(&self) -> &'static str;
 }
 
 /// Turns the error lines into errors; anything else is returned.
@@ -62,17 +64,6 @@ pub(crate) struct Single<'a> {
     /// The request as validated by the caller before a connection was
     /// taken ([`Single::validated`]): written without a second check.
     valid: Option<ValidRequest<'a>>,
-}
-
-/// The opaque (`O`) token a meta request carries, which its reply must echo.
-fn meta_opaque(request: &Request<'_>) -> Option<u32> {
-    match request {
-        Request::MetaGet { flags, .. } => flags.opaque,
-        Request::MetaSet { flags, .. } => flags.opaque,
-        Request::MetaDelete { flags, .. } => flags.opaque,
-        Request::MetaArithmetic { flags, .. } => flags.opaque,
-        _ => None,
-    }
 }
 
 impl<'a> Single<'a> {
@@ -121,16 +112,19 @@ impl Exchange for Single<'_> {
             false => ReplyEnd::Nothing,
         }
     }
-    fn feed(&mut self, item: Response) -> Result<bool> {
+    fn feed(&mut self, item: Response) -> Result<()> {
         let item = check(item)?;
         // A reply echoing another opaque answers some other request.
-        if let (Some(sent), Response::Meta(m)) = (meta_opaque(&self.request), &item) {
+        if let (Some(sent), Response::Meta(m)) = (self.request.opaque(), &item) {
             if m.flags.opaque != Some(sent) {
                 return Err(Error::UnexpectedResponse { command: "meta" });
             }
         }
         self.reply = Some(item);
-        Ok(true)
+        Ok(())
+    }
+    fn command(&self) -> &'static str {
+        self.request.command_name()
     }
 }
 
@@ -172,7 +166,6 @@ pub(crate) struct Retrieve<'a, H> {
     /// The one request line, validated by the caller before a connection
     /// was taken ([`Retrieve::validated`]): written without a second check.
     valid: Option<ValidRequest<'a>>,
-    ends_left: usize,
     /// Index of the first key not yet answered: memcached answers in
     /// request order, so each `VALUE` must name a key at or after it.
     next_key: usize,
@@ -187,7 +180,6 @@ impl<'a, H: Hits> Retrieve<'a, H> {
             hits: H::for_keys(keys.len()),
             prepared: None,
             valid: None,
-            ends_left: keys.len().div_ceil(KEYS_PER_LINE).max(1),
             next_key: 0,
         }
     }
@@ -272,25 +264,25 @@ impl<H: Hits> Exchange for Retrieve<'_, H> {
     }
     fn reply_end(&self) -> ReplyEnd {
         ReplyEnd::Ends {
-            ends: self.ends_left,
+            ends: self.keys.len().div_ceil(KEYS_PER_LINE).max(1),
             values: self.keys.len(),
         }
     }
-    fn feed(&mut self, item: Response) -> Result<bool> {
+    fn feed(&mut self, item: Response) -> Result<()> {
         match item {
             Response::Value(v) => self.feed_value(v),
-            Response::End => {
-                self.ends_left -= 1;
-                Ok(self.ends_left == 0)
-            }
+            Response::End => Ok(()),
             other => Err(not_retrieval(other)),
         }
+    }
+    fn command(&self) -> &'static str {
+        "retrieval"
     }
     // Always inlined into the read loop (a call per value measured slower):
     // the value goes from the decoder into `hits` without being copied
     // through memory on the way.
     #[inline(always)]
-    fn feed_value(&mut self, v: Value) -> Result<bool> {
+    fn feed_value(&mut self, v: Value) -> Result<()> {
         // A value for a key that was not asked for (or out of order) comes
         // from a confused or hostile server: never hand it out.
         let offset = self.keys[self.next_key.min(self.keys.len())..]
@@ -301,7 +293,7 @@ impl<H: Hits> Exchange for Retrieve<'_, H> {
             })?;
         self.next_key += offset + 1;
         self.hits.add(v);
-        Ok(false)
+        Ok(())
     }
 }
 
@@ -366,18 +358,18 @@ impl Exchange for Stats<'_> {
             lines: MAX_STAT_LINES,
         }
     }
-    fn feed(&mut self, item: Response) -> Result<bool> {
+    fn feed(&mut self, item: Response) -> Result<()> {
         match check(item)? {
-            Response::Stat { .. } if self.stats.len() >= MAX_STAT_LINES => {
-                Err(Error::UnexpectedResponse { command: "stats" })
-            }
             Response::Stat { name, value } => {
                 self.stats.push((text(&name), text(&value)));
-                Ok(false)
+                Ok(())
             }
-            Response::End | Response::Reset => Ok(true),
+            Response::End | Response::Reset => Ok(()),
             _ => Err(Error::UnexpectedResponse { command: "stats" }),
         }
+    }
+    fn command(&self) -> &'static str {
+        "stats"
     }
 }
 
@@ -421,9 +413,12 @@ impl Exchange for Batch<'_> {
             n => ReplyEnd::Lines(n),
         }
     }
-    fn feed(&mut self, item: Response) -> Result<bool> {
+    fn feed(&mut self, item: Response) -> Result<()> {
         self.replies.push(check(item)?);
-        Ok(self.replies.len() >= self.expected)
+        Ok(())
+    }
+    fn command(&self) -> &'static str {
+        "batch"
     }
 }
 
@@ -462,9 +457,12 @@ impl Exchange for MetaPipeline<'_> {
             replies: self.requests.len(),
         }
     }
-    fn feed(&mut self, item: Response) -> Result<bool> {
+    fn command(&self) -> &'static str {
+        "meta pipeline"
+    }
+    fn feed(&mut self, item: Response) -> Result<()> {
         match check(item)? {
-            Response::Meta(m) if m.status == MetaStatus::Noop => Ok(true),
+            Response::Meta(m) if m.status == MetaStatus::Noop => Ok(()),
             Response::Meta(m) => {
                 let unexpected = || Error::UnexpectedResponse {
                     command: "meta pipeline",
@@ -472,11 +470,11 @@ impl Exchange for MetaPipeline<'_> {
                 let opaque = m.flags.opaque.ok_or_else(unexpected)?;
                 let offset = self.requests[self.next_request.min(self.requests.len())..]
                     .iter()
-                    .position(|r| meta_opaque(r.request()) == Some(opaque))
+                    .position(|r| r.request().opaque() == Some(opaque))
                     .ok_or_else(unexpected)?;
                 self.next_request += offset + 1;
                 self.replies.push(m);
-                Ok(false)
+                Ok(())
             }
             _ => Err(Error::UnexpectedResponse { command: "meta" }),
         }

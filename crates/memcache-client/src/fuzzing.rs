@@ -1,15 +1,24 @@
 //! Reply handling without a socket, for the fuzz target
-//! `fuzz/fuzz_targets/client_reply.rs`: arbitrary server bytes are fed, in
-//! chunks as a socket would deliver them, to the same decoder and exchange
-//! the client runs for a request. Hidden from the docs; not part of the API.
+//! `fuzz/fuzz_targets/client_reply.rs`: arbitrary server bytes are read, in
+//! chunks as a socket would deliver them, through the client's own read
+//! loop ([`crate::read`]) into the exchange it runs for a request, as a
+//! pooled connection reads them; and again as a multiplexed connection
+//! does (its driver's framing, then the caller's reading), and the two
+//! must agree. Hidden from the docs; not part of the API.
+
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 use memcache_codec::{
     Decoder, Limits, MetaGetFlags, MetaSetFlags, Request, Response, StoreCommand, Value,
 };
+use tokio::io::{AsyncRead, ReadBuf};
 
 use crate::exchange::{Batch, Exchange, MetaPipeline, Retrieval, Retrieve, Single, Stats};
-use crate::reply_shape::Step;
+use crate::read::Reader;
+use crate::reply::Reading;
 use crate::Error;
 
 /// The keys every fuzzed request asks for.
@@ -70,8 +79,8 @@ pub fn decode_reply(selector: u8, chunk: usize, reply: &[u8]) -> Decoded {
                 Retrieval::Get
             };
             // The values in reply order, so the fuzz target can check it.
-            let mut ex = Retrieve::<Vec<Value>>::new(kind, keys);
-            finish(&mut out, drive(&mut ex, reply, chunk, &limits));
+            let make = || Retrieve::<Vec<Value>>::new(kind, keys);
+            let ex = both(&mut out, make, reply, chunk, &limits);
             out.values = ex
                 .into_hits()
                 .into_iter()
@@ -80,25 +89,27 @@ pub fn decode_reply(selector: u8, chunk: usize, reply: &[u8]) -> Decoded {
         }
         3 => {
             // Constant, valid requests.
-            let valid = (0..3)
-                .map(meta_get)
-                .filter_map(|r| r.validate(&limits).ok());
-            let mut ex = MetaPipeline::new(valid.collect());
-            finish(&mut out, drive(&mut ex, reply, chunk, &limits));
+            let make = || {
+                let valid = (0..3).map(meta_get);
+                MetaPipeline::new(valid.filter_map(|r| r.validate(&limits).ok()).collect())
+            };
+            let ex = both(&mut out, make, reply, chunk, &limits);
             out.opaques = ex.replies.iter().map(|m| m.flags.opaque).collect();
         }
         4 => {
-            let valid = (0..3).map(store).filter_map(|r| r.validate(&limits).ok());
-            let mut ex = Batch::new(valid.collect());
-            finish(&mut out, drive(&mut ex, reply, chunk, &limits));
+            let make = || {
+                let valid = (0..3).map(store);
+                Batch::new(valid.filter_map(|r| r.validate(&limits).ok()).collect())
+            };
+            let ex = both(&mut out, make, reply, chunk, &limits);
             out.replies = ex.replies;
         }
         5 => {
-            let mut ex = Stats {
+            let make = || Stats {
                 arg: None,
                 stats: Vec::new(),
             };
-            finish(&mut out, drive(&mut ex, reply, chunk, &limits));
+            both(&mut out, make, reply, chunk, &limits);
         }
         6 => single(&mut out, meta_get(0), reply, chunk, &limits),
         7 => {
@@ -129,21 +140,64 @@ pub fn decode_reply(selector: u8, chunk: usize, reply: &[u8]) -> Decoded {
 }
 
 fn single(out: &mut Decoded, request: Request<'_>, reply: &[u8], chunk: usize, limits: &Limits) {
-    let mut ex = Single::new(request);
-    finish(out, drive(&mut ex, reply, chunk, limits));
+    let ex = both(out, || Single::new(request), reply, chunk, limits);
     out.reply = ex.reply;
 }
 
-fn finish(out: &mut Decoded, result: Result<bool, Error>) {
+/// How a reading ended, to compare the two connection modes.
+#[derive(Debug, PartialEq)]
+enum Ending {
+    /// The reply was complete and accepted (its answer's kind, if it was
+    /// an error answer such as `SERVER_ERROR`).
+    Complete(Option<&'static str>),
+    /// Bytes ran out, or the stream broke (where exactly may differ: a
+    /// multiplexed driver frames a reply without checking its content).
+    Other,
+}
+
+/// Reads `reply` into an exchange from `make` as a pooled connection does
+/// (the outcome goes to `out`, the exchange is returned), then into a
+/// second one as a multiplexed connection does; panics if they disagree on
+/// whether the reply was complete and what it answered.
+fn both<E: Exchange>(
+    out: &mut Decoded,
+    make: impl Fn() -> E,
+    reply: &[u8],
+    chunk: usize,
+    limits: &Limits,
+) -> E {
+    let mut pooled = make();
+    let result = read_pooled(&mut pooled, reply, chunk, limits);
+    let ending = |r: &Result<bool, Error>| match r {
+        Ok(true) => Ending::Complete(None),
+        Err(e @ Error::Server(_)) => Ending::Complete(Some(e.kind())),
+        _ => Ending::Other,
+    };
+    let pooled_ending = ending(&result);
+    let multiplexed = read_multiplexed(&mut make(), reply, chunk, limits);
+    let multiplexed_ending = match &multiplexed {
+        Ok(Some(Err(e))) => ending(&Err(e.clone())),
+        Ok(Some(Ok(()))) => Ending::Complete(None),
+        _ => Ending::Other,
+    };
+    // A SERVER_ERROR the pooled reading answered is complete only once its
+    // whole reply was read; otherwise both must be the same.
+    if pooled_ending != Ending::Other || multiplexed_ending != Ending::Other {
+        assert_eq!(
+            pooled_ending, multiplexed_ending,
+            "pooled and multiplexed readings disagree: {result:?} vs {multiplexed:?}"
+        );
+    }
     match result {
         Ok(complete) => out.complete = complete,
         Err(e) => out.error = Some(e),
     }
+    pooled
 }
 
-/// The client's read loop (see `Conn::run`) over an in-memory reply:
-/// `Ok(false)` when the bytes ran out before the reply was complete.
-fn drive<E: Exchange>(
+/// A pooled connection's read loop over an in-memory reply: `Ok(false)`
+/// when the bytes ran out before the reply was complete.
+fn read_pooled<E: Exchange>(
     exchange: &mut E,
     reply: &[u8],
     chunk: usize,
@@ -151,39 +205,61 @@ fn drive<E: Exchange>(
 ) -> Result<bool, Error> {
     let mut request = BytesMut::new();
     exchange.encode(&mut request, limits)?;
-    let decoder = Decoder::new(*limits);
-    let mut buf = BytesMut::new();
-    let mut rest = reply;
-    // A multiplexed connection's driver frames the reply without the
-    // exchange: wherever the exchange accepts an item, the two must agree
-    // on whether it ends the reply.
-    // (After an item that breaks the framing, the driver would have ended
-    // the connection: nothing after it is compared.)
-    let mut end = Some(exchange.reply_end());
-    loop {
-        match decoder.decode(&mut buf)? {
-            Some(item) => {
-                let step = end.as_mut().map_or(Step::Broken, |end| end.step(&item));
-                if step == Step::Broken {
-                    end = None;
-                }
-                let fed = exchange.feed(item);
-                match (&fed, step) {
-                    (Ok(true), Step::More) => panic!("framing wants more after a whole reply"),
-                    (Ok(false), Step::Done) => panic!("framing ended an unfinished reply"),
-                    _ => {}
-                }
-                if fed? {
-                    return Ok(true);
-                }
-            }
-            None if rest.is_empty() => return Ok(false),
-            None => {
-                let n = chunk.min(rest.len());
-                buf.extend_from_slice(&rest[..n]);
-                rest = &rest[n..];
-            }
-        }
+    let mut stream = Chunks { rest: reply, chunk };
+    let mut reader = Reader::new(Decoder::new(*limits));
+    let mut reading = Reading::new(exchange);
+    match now(reader.read(&mut stream, &mut reading)) {
+        Ok(()) => reading.finish().map(|()| true),
+        // The end of the bytes, nothing else.
+        Err(Error::ConnectionClosed) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A multiplexed connection over an in-memory reply: the driver frames it,
+/// the caller reads what was framed. `Ok(None)` when the bytes ran out.
+fn read_multiplexed<E: Exchange>(
+    exchange: &mut E,
+    reply: &[u8],
+    chunk: usize,
+    limits: &Limits,
+) -> Result<Option<Result<(), Error>>, Error> {
+    let mut request = BytesMut::new();
+    exchange.encode(&mut request, limits)?;
+    let mut stream = Chunks { rest: reply, chunk };
+    let mut reader = Reader::new(Decoder::new(*limits));
+    let Some(framed) = crate::mux::frame_one(exchange.reply_end(), &mut reader, &mut stream)?
+    else {
+        return Ok(None);
+    };
+    crate::mux::read_reply(exchange, framed).map(Some)
+}
+
+/// An in-memory stream that delivers `chunk` bytes per read, then ends.
+struct Chunks<'a> {
+    rest: &'a [u8],
+    chunk: usize,
+}
+
+impl AsyncRead for Chunks<'_> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let n = self.chunk.min(self.rest.len()).min(buf.remaining());
+        buf.put_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Runs a future that never waits (it reads from [`Chunks`]).
+fn now<F: Future>(future: F) -> F::Output {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    match pin!(future).poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("an in-memory read waited"),
     }
 }
 

@@ -19,19 +19,12 @@ use tokio::time::Instant;
 
 use std::sync::Arc;
 
-use crate::conn::Conn;
+use crate::conn::{Conn, Peer};
+use crate::exchange::Exchange;
 use crate::metrics::ServerMetrics;
+use crate::policy::{deadline_after, Failure};
 use crate::setup::ConnSetup;
 use crate::{Error, Result, ServerAddr};
-
-/// `now + after`, saturating like tokio's own `timeout`: a huge timeout
-/// means "practically never", not an overflow panic.
-pub(crate) fn deadline_after(after: Duration) -> Instant {
-    /// About 30 years, what tokio uses for "never".
-    const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
-    let now = Instant::now();
-    now.checked_add(after).unwrap_or_else(|| now + FAR_FUTURE)
-}
 
 pub(crate) struct Pool {
     addr: ServerAddr,
@@ -89,6 +82,43 @@ impl Pool {
         self.idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// One attempt at `exchange` on a connection of the pool, with its full
+    /// `timeout` from the moment it has a connection (`on_peer` learns
+    /// which). A timed-out, failed or cancelled exchange drops its
+    /// connection mid-flight: never reused.
+    ///
+    /// A connection taken from the idle list that fails before any
+    /// response byte arrives was closed by the server while idle (a
+    /// restart): the idle list is cleared and the failure reported as
+    /// unanswered, safe to send again on a new connection.
+    pub async fn run<E: Exchange + ?Sized>(
+        &self,
+        exchange: &mut E,
+        limits: &Limits,
+        timeout: Duration,
+        on_peer: impl FnOnce(&Peer),
+    ) -> Result<(), Failure> {
+        let mut conn = self.get().await.map_err(Failure::sent)?;
+        on_peer(&conn.peer);
+        let deadline = deadline_after(timeout);
+        let Err(error) = conn.run_until(exchange, limits, deadline).await else {
+            return Ok(());
+        };
+        let broken = error.is_connection_dropped();
+        let unanswered = broken && conn.reused && !conn.received_any();
+        drop(conn);
+        // A broken socket suggests the server went away, taking the other
+        // idle connections with it; a timeout does not.
+        if broken {
+            self.clear_idle();
+        }
+        Err(Failure {
+            error,
+            unanswered,
+            counted: true,
+        })
     }
 
     /// An idle connection, or a new one; waits at most the pool wait timeout

@@ -1,18 +1,13 @@
-//! One configured server: its address, connections and health.
-//!
-//! Health is two atomics, so the hot path reads it without locking: a run
-//! of `dead_after_failures` consecutive failures (IO errors, timeouts)
-//! marks the server dead until `retry_dead_after` has passed; after that
-//! one call is let through, and a single further failure marks it dead
-//! again while a success revives it fully.
-
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant};
+//! One configured server: its address, connections and health (the
+//! dead/alive rule is [`crate::policy::Health`]'s; this records its
+//! transitions in metrics and spans).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::metrics::ServerMetrics;
 use crate::mux::Multiplexer;
+use crate::policy::{Failure, Health};
 use crate::pool::Pool;
 use crate::setup::ConnSetup;
 use crate::{ClientConfig, ConnectionMode, Error, ServerAddr};
@@ -33,16 +28,6 @@ pub(crate) struct Server {
 pub(crate) enum Connections {
     Pooled(Pool),
     Multiplexed(Multiplexer),
-}
-
-struct Health {
-    /// The client's clock origin; times are milliseconds since it, plus one
-    /// so that 0 can mean "alive".
-    epoch: Instant,
-    failures: AtomicU32,
-    dead_until_ms: AtomicU64,
-    threshold: u32,
-    retry_after: Duration,
 }
 
 impl Server {
@@ -78,65 +63,38 @@ impl Server {
             addr,
             connections,
             metrics,
-            health: Health {
-                epoch,
-                failures: AtomicU32::new(0),
-                dead_until_ms: AtomicU64::new(0),
-                threshold: config.dead_after_failures.max(1),
-                retry_after: config.retry_dead_after,
-            },
+            health: Health::new(epoch, config.dead_after_failures, config.retry_dead_after),
         }
     }
 
     /// Whether calls may go to this server now.
     pub fn is_live(&self) -> bool {
-        let until = self.health.dead_until_ms.load(Relaxed);
-        until == 0 || self.health.now_ms() >= until
+        self.health.is_live()
     }
 
     pub fn record_success(&self) {
-        let h = &self.health;
-        // Loads first: the common case writes nothing (no cache-line traffic).
-        if h.failures.load(Relaxed) != 0 {
-            h.failures.store(0, Relaxed);
-        }
-        if h.dead_until_ms.load(Relaxed) != 0 {
-            h.dead_until_ms.store(0, Relaxed);
+        if self.health.success() {
             self.metrics.server_state(true);
         }
     }
 
-    /// `error`, counted against the server if it says something about the
-    /// server's health (see [`Error::is_server_failure`]).
-    pub fn failed(&self, error: Error, span: &tracing::Span) -> Error {
-        if error.is_server_failure() {
+    /// The error of a failed call, counted against the server if the
+    /// failure says something about its health (see
+    /// [`Error::is_server_failure`]).
+    pub fn failed(&self, failure: Failure, span: &tracing::Span) -> Error {
+        if failure.counted && failure.error.is_server_failure() {
             self.record_failure(span);
         }
-        error
+        failure.error
     }
 
-    /// Counts a failure; marks the server dead at the threshold. The
-    /// warning is an event of `span`, the failing call's: op spans are not
-    /// entered while their futures run, so the event names its parent.
+    /// Counts a failure. Marking the server dead is an event of `span`, the
+    /// failing call's: op spans are not entered while their futures run, so
+    /// the event names its parent.
     pub fn record_failure(&self, span: &tracing::Span) {
-        let h = &self.health;
-        let failures = h.failures.fetch_add(1, Relaxed) + 1;
-        if failures >= h.threshold {
-            let retry_ms = u64::try_from(h.retry_after.as_millis()).unwrap_or(u64::MAX);
-            h.dead_until_ms
-                .store(h.now_ms().saturating_add(retry_ms.max(1)), Relaxed);
-            // One more failure after the retry interval re-marks it dead.
-            h.failures.store(h.threshold - 1, Relaxed);
+        if self.health.failure() {
             tracing::warn!(parent: span, server.address = %self.host, "memcached server marked dead");
             self.metrics.server_state(false);
         }
-    }
-}
-
-impl Health {
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis())
-            .unwrap_or(u64::MAX - 1)
-            .saturating_add(1)
     }
 }

@@ -33,13 +33,13 @@ pub enum StoreCommand {
 }
 
 impl StoreCommand {
-    fn name(self) -> &'static [u8] {
+    fn name(self) -> &'static str {
         match self {
-            StoreCommand::Set => b"set",
-            StoreCommand::Add => b"add",
-            StoreCommand::Replace => b"replace",
-            StoreCommand::Append => b"append",
-            StoreCommand::Prepend => b"prepend",
+            StoreCommand::Set => "set",
+            StoreCommand::Add => "add",
+            StoreCommand::Replace => "replace",
+            StoreCommand::Append => "append",
+            StoreCommand::Prepend => "prepend",
         }
     }
 }
@@ -209,6 +209,44 @@ impl<'a> Request<'a> {
         Ok(())
     }
 
+    /// The command as it is written on the wire (`get`, `set`, `mg`, ...).
+    pub fn command_name(&self) -> &'static str {
+        match *self {
+            Request::Get { .. } => "get",
+            Request::Gets { .. } => "gets",
+            Request::Gat { .. } => "gat",
+            Request::Gats { .. } => "gats",
+            Request::Store { command, .. } => command.name(),
+            Request::Cas { .. } => "cas",
+            Request::Delete { .. } => "delete",
+            Request::Incr { .. } => "incr",
+            Request::Decr { .. } => "decr",
+            Request::Touch { .. } => "touch",
+            Request::Stats { .. } => "stats",
+            Request::Version => "version",
+            Request::FlushAll { .. } => "flush_all",
+            Request::Verbosity { .. } => "verbosity",
+            Request::Quit => "quit",
+            Request::MetaGet { .. } => "mg",
+            Request::MetaSet { .. } => "ms",
+            Request::MetaDelete { .. } => "md",
+            Request::MetaArithmetic { .. } => "ma",
+            Request::MetaNoop => "mn",
+            Request::MetaDebug { .. } => "me",
+        }
+    }
+
+    /// The opaque (`O`) token of a meta request, which its reply echoes.
+    pub fn opaque(&self) -> Option<u32> {
+        match self {
+            Request::MetaGet { flags, .. } => flags.opaque,
+            Request::MetaSet { flags, .. } => flags.opaque,
+            Request::MetaDelete { flags, .. } => flags.opaque,
+            Request::MetaArithmetic { flags, .. } => flags.opaque,
+            _ => None,
+        }
+    }
+
     /// Whether the server will answer this request (false for `noreply`
     /// forms and `quit`). Quiet meta requests answer only on some outcomes,
     /// which the caller tracks with a trailing `mn`.
@@ -323,7 +361,7 @@ impl<'a> Request<'a> {
                 noreply,
             } => write_storage_line(
                 dst,
-                command.name(),
+                command.name().as_bytes(),
                 key,
                 flags,
                 exptime,

@@ -18,9 +18,7 @@ use crate::trace::OpSpan;
 use crate::distribution::Distributor;
 use crate::exchange::Exchange;
 use crate::metrics::{ClientMetrics, PoolGauges, PoolState, ServerMetrics};
-use crate::mux::{Failure, Multiplexer};
-use crate::pool::deadline_after;
-use crate::pool::Pool;
+use crate::policy::Attempts;
 use crate::server::{Connections, Server};
 use crate::setup::ConnSetup;
 use crate::trace;
@@ -244,9 +242,11 @@ impl Client {
     }
 
     /// Runs one exchange on server `index`, on its pool or its multiplexed
-    /// connections. IO failures and timeouts count towards marking the
-    /// server dead; a request the server never read is sent once more on a
-    /// new connection.
+    /// connections: the client's one retry loop. Each attempt is the
+    /// connection mode's; what a failure means, whether the request is sent
+    /// once more on a new connection (only when the server most likely
+    /// never read it), and whether it counts towards marking the server
+    /// dead is [`crate::policy`]'s.
     ///
     /// `span` is the call's span, for its events; the server and peer are
     /// recorded in it only with `record_server` (not when the call involves
@@ -263,114 +263,35 @@ impl Client {
         record_server: bool,
     ) -> Result<()> {
         let server = &self.inner.servers[index];
-        let started = Instant::now();
-        let result = match &server.connections {
-            Connections::Pooled(pool) => {
-                self.execute_pooled(server, pool, exchange, span, record_server)
-                    .await
+        let config = &self.inner.config;
+        let (limits, timeout) = (&config.limits, config.operation_timeout);
+        let on_peer = |peer: &_| {
+            if record_server {
+                trace::record_server(span, server, peer);
             }
-            Connections::Multiplexed(mux) => {
-                self.execute_multiplexed(server, mux, exchange, span, record_server)
-                    .await
+        };
+        let started = Instant::now();
+        let mut attempts = Attempts::default();
+        let result = loop {
+            let attempt = match &server.connections {
+                Connections::Pooled(pool) => pool.run(exchange, limits, timeout, on_peer).await,
+                Connections::Multiplexed(mux) => mux.run(exchange, limits, timeout, on_peer).await,
+            };
+            match attempt {
+                Ok(()) => {
+                    server.record_success();
+                    break Ok(());
+                }
+                Err(failure) => match attempts.after(failure) {
+                    None => continue,
+                    Some(failure) => break Err(server.failed(failure, span)),
+                },
             }
         };
         server
             .metrics
             .operation(span.name, started.elapsed(), result.as_ref().err());
         result
-    }
-
-    /// [`Client::execute`] on a connection of the pool.
-    ///
-    /// A connection taken from the idle list that fails before any response
-    /// byte arrives was closed by the server while idle (a restart): the
-    /// idle list is cleared and the exchange retried once on a new
-    /// connection; nothing had reached the server, so this is safe even for
-    /// non-idempotent commands.
-    async fn execute_pooled<E: Exchange + ?Sized>(
-        &self,
-        server: &Server,
-        pool: &Pool,
-        exchange: &mut E,
-        span: &OpSpan,
-        record_server: bool,
-    ) -> Result<()> {
-        let config = &self.inner.config;
-        let mut retried = false;
-        loop {
-            let mut conn = pool.get().await.map_err(|e| server.failed(e, span))?;
-            if record_server {
-                trace::record_server(span, server, &conn.peer);
-            }
-            // The exchange gets its full timeout from the moment it has a
-            // connection. A timed-out exchange drops its connection
-            // mid-flight: never reused.
-            let deadline = deadline_after(config.operation_timeout);
-            let result = conn.run_until(exchange, &config.limits, deadline).await;
-            let error = match result {
-                Ok(()) => {
-                    drop(conn);
-                    server.record_success();
-                    return Ok(());
-                }
-                Err(e) => e,
-            };
-            let broken = error.is_connection_dropped();
-            let closed_while_idle = broken && conn.reused && !conn.received_any();
-            drop(conn);
-            // A broken socket suggests the server went away, taking the
-            // other idle connections with it; a timeout does not.
-            if broken {
-                pool.clear_idle();
-            }
-            if closed_while_idle && !retried {
-                retried = true;
-                continue;
-            }
-            return Err(server.failed(error, span));
-        }
-    }
-
-    /// [`Client::execute`] on a multiplexed connection: the same failure
-    /// accounting and safe retry (a request the server most likely never
-    /// read because it had closed the connection), without a pool.
-    async fn execute_multiplexed<E: Exchange + ?Sized>(
-        &self,
-        server: &Server,
-        mux: &Multiplexer,
-        exchange: &mut E,
-        span: &OpSpan,
-        record_server: bool,
-    ) -> Result<()> {
-        let config = &self.inner.config;
-        let mut retried = false;
-        loop {
-            let conn = mux.conn().await.map_err(|e| server.failed(e, span))?;
-            if record_server {
-                trace::record_server(span, server, &conn.peer);
-            }
-            let deadline = deadline_after(config.operation_timeout);
-            match conn.run(exchange, &config.limits, deadline).await {
-                Ok(()) => {
-                    server.record_success();
-                    return Ok(());
-                }
-                Err(Failure {
-                    error,
-                    unanswered,
-                    counted,
-                }) => {
-                    if unanswered && !retried {
-                        retried = true;
-                        continue;
-                    }
-                    return Err(match counted {
-                        true => server.failed(error, span),
-                        false => error,
-                    });
-                }
-            }
-        }
     }
 
     /// Runs a single-key exchange on the key's server. With failover on, a

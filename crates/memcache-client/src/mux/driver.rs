@@ -30,12 +30,14 @@ use std::task::{Context, Poll};
 
 use atomic_waker::AtomicWaker;
 use bytes::BytesMut;
-use memcache_codec::{DecodeError, Decoder, Response, Value};
+use memcache_codec::{DecodeError, Response, Value};
 use tokio::io::AsyncWrite;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
-use crate::conn::{shrink_if_huge, Stream, READ_CHUNK};
+use crate::conn::Stream;
+use crate::policy::Failure;
+use crate::read::{ItemSink, Reader, BUF_KEEP};
 use crate::reply_shape::{ReplyEnd, Step};
 use crate::Error;
 
@@ -53,26 +55,6 @@ pub(crate) struct Reply {
     pub items: Vec<Response>,
 }
 
-/// A decoded item on its way to a reply.
-enum Item {
-    Value(Value),
-    Other(Response),
-}
-
-/// A request that got no reply.
-#[derive(Debug)]
-pub(crate) struct Failure {
-    pub error: Error,
-    /// Sending the request again on a new connection is safe: it was never
-    /// written, or the connection had answered earlier requests and nothing
-    /// arrived after this one was written, so the server most likely
-    /// closed it before reading the request (a restart).
-    pub unanswered: bool,
-    /// Whether this failure says something about the server's health. A
-    /// timeout counts once, for the request that timed out, not again for
-    /// each request queued behind it on the same connection.
-    pub counted: bool,
-}
 
 /// One queued request: the shape of its reply, its deadline and where the
 /// reply goes.
@@ -200,14 +182,10 @@ impl End {
     }
 }
 
-/// A write buffer grown past this (large values) is released afterwards.
-const WRITE_BUF_KEEP: usize = 256 * 1024;
-
 pub(crate) struct Driver {
     shared: Arc<Shared>,
     stream: Stream,
-    read_buf: BytesMut,
-    decoder: Decoder,
+    reader: Reader,
     /// Requests being written, and how much of them is out.
     writing: BytesMut,
     written: usize,
@@ -218,7 +196,6 @@ pub(crate) struct Driver {
     /// Stream offsets: bytes taken for writing, written, and read.
     taken_total: u64,
     written_total: u64,
-    received_total: u64,
     /// Whether any reply has been completed.
     answered_any: bool,
     /// One timeout timer for the whole connection, armed at the oldest
@@ -228,19 +205,17 @@ pub(crate) struct Driver {
 }
 
 impl Driver {
-    pub fn new(shared: Arc<Shared>, stream: Stream, read_buf: BytesMut, decoder: Decoder) -> Self {
+    pub fn new(shared: Arc<Shared>, stream: Stream, reader: Reader) -> Self {
         Driver {
             shared,
             stream,
-            read_buf,
-            decoder,
+            reader,
             writing: BytesMut::with_capacity(1024),
             written: 0,
             needs_flush: false,
             waiting: VecDeque::new(),
             taken_total: 0,
             written_total: 0,
-            received_total: 0,
             answered_any: false,
             timer: Box::pin(tokio::time::sleep_until(Instant::now())),
             ended: false,
@@ -276,7 +251,7 @@ impl Driver {
     fn take_queued(&mut self) -> Option<bool> {
         self.writing.clear();
         self.written = 0;
-        if self.writing.capacity() > WRITE_BUF_KEEP {
+        if self.writing.capacity() > BUF_KEEP {
             self.writing = BytesMut::with_capacity(1024);
         }
         let mut state = self.shared.state();
@@ -291,7 +266,7 @@ impl Driver {
             pending.sent_start = start;
             pending.sent_end = base + pending.out_end as u64;
             start = pending.sent_end;
-            pending.received_before = self.received_total;
+            pending.received_before = self.reader.received();
             pending.reused = self.answered_any;
             self.waiting.push_back(pending);
         }
@@ -334,11 +309,9 @@ impl Driver {
         Ok(progress)
     }
 
-    /// Hands `pending` its outcome (a caller that gave up is not there to
-    /// take it, which is fine).
+    /// Hands `pending` its outcome.
     fn finish(&self, pending: Pending, outcome: Outcome) {
-        self.shared.load.fetch_sub(1, Ordering::Relaxed);
-        let _ = pending.reply.send(outcome);
+        answer(&self.shared, pending, outcome);
     }
 
     /// Completes the `noreply` requests whose bytes are out, wherever they
@@ -362,81 +335,25 @@ impl Driver {
 
     /// Reads what has arrived and hands out every reply it completes.
     fn read(&mut self, cx: &mut Context<'_>) -> Result<bool, End> {
-        if self.read_buf.capacity() - self.read_buf.len() < READ_CHUNK / 4 {
-            self.read_buf.reserve(READ_CHUNK);
+        match self.reader.poll_fill(&mut self.stream, cx) {
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(e)) => return Err(End::Lost(e)),
+            Poll::Pending => return Ok(false),
         }
-        let n =
-            match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.read_buf)
-            {
-                Poll::Ready(Ok(0)) => return Err(End::Lost(Error::ConnectionClosed)),
-                Poll::Ready(Ok(n)) => n,
-                Poll::Ready(Err(e)) => return Err(End::Lost(e.into())),
-                Poll::Pending => return Ok(false),
-            };
-        self.received_total += n as u64;
-        loop {
-            let item = match self.decoder.decode_value(&mut self.read_buf) {
-                Some(value) => Item::Value(value),
-                None => match self.decoder.decode(&mut self.read_buf) {
-                    Ok(Some(item)) => Item::Other(item),
-                    Ok(None) => {
-                        shrink_if_huge(&mut self.read_buf);
-                        return Ok(true);
-                    }
-                    Err(e) => return Err(End::Protocol(e)),
-                },
-            };
-            self.route(item)?;
-        }
-    }
-
-    /// Gives one reply item to the oldest request still waiting for one.
-    fn route(&mut self, item: Item) -> Result<(), End> {
-        // A reply to a later request means every `noreply` one before it
-        // was written whole.
-        while self
-            .waiting
-            .front()
-            .is_some_and(|p| p.end == ReplyEnd::Nothing)
-        {
-            if let Some(done) = self.waiting.pop_front() {
-                self.finish(done, Ok(Reply::default()));
-            }
-        }
-        // Bytes nobody asked for.
-        let front = self.waiting.front_mut().ok_or(End::Broken)?;
-        let step = match item {
-            // A value the fast path declined (an unusual line) is still a
-            // value: kept with the others, in order.
-            Item::Value(value) | Item::Other(Response::Value(value)) => {
-                front.reply_so_far.values.push(value);
-                front.end.step_value()
-            }
-            Item::Other(item) => {
-                let step = front.end.step(&item);
-                front.reply_so_far.items.push(item);
-                step
-            }
+        let mut router = Router {
+            waiting: &mut self.waiting,
+            shared: &self.shared,
+            answered_any: &mut self.answered_any,
+            broken: None,
         };
-        if step == Step::More {
-            return Ok(());
-        }
-        let Some(mut done) = self.waiting.pop_front() else {
-            return Ok(());
-        };
-        self.answered_any = true;
-        if step == Step::Broken {
+        let routed = self.reader.drain(&mut router);
+        if let Some(done) = router.broken.take() {
             // Ended before the caller hears of it: nobody may queue on this
             // connection once its caller has the error.
             self.end(&End::Broken);
+            finish(&self.shared, done);
         }
-        // The caller's exchange turns an error line into its error.
-        let reply = std::mem::take(&mut done.reply_so_far);
-        self.finish(done, Ok(reply));
-        match step {
-            Step::Broken => Err(End::Broken),
-            _ => Ok(()),
-        }
+        routed.map(|_| true)
     }
 
     /// Fails everything if the oldest request is past its deadline; keeps
@@ -471,7 +388,7 @@ impl Driver {
             self.shared.closed.store(true, Ordering::Release);
             std::mem::take(&mut state.queued)
         };
-        let (received, written) = (self.received_total, self.written_total);
+        let (received, written) = (self.reader.received(), self.written_total);
         let waiting = std::mem::take(&mut self.waiting);
         let mut first = true;
         for pending in waiting.into_iter().chain(queued) {
@@ -527,5 +444,144 @@ impl Drop for Driver {
     /// caller waiting forever and no connection that looks usable.
     fn drop(&mut self) {
         self.end(&End::Lost(Error::ConnectionClosed));
+    }
+}
+
+/// Hands `pending` its outcome (a caller that gave up is not there to take
+/// it, which is fine).
+fn answer(shared: &Shared, pending: Pending, outcome: Outcome) {
+    shared.load.fetch_sub(1, Ordering::Relaxed);
+    let _ = pending.reply.send(outcome);
+}
+
+/// Hands a reply that broke the stream to its caller, whose
+/// [`crate::reply::Reading`] turns it into the call's error.
+fn finish(shared: &Shared, mut done: Pending) {
+    let reply = std::mem::take(&mut done.reply_so_far);
+    answer(shared, done, Ok(reply));
+}
+
+/// Where the read loop's items go on a multiplexed connection: each to the
+/// oldest request still waiting for a reply, framed by that request's
+/// [`ReplyEnd`].
+struct Router<'a> {
+    waiting: &'a mut VecDeque<Pending>,
+    shared: &'a Shared,
+    answered_any: &'a mut bool,
+    /// The request whose reply broke the stream, answered once the
+    /// connection has ended.
+    broken: Option<Pending>,
+}
+
+impl Router<'_> {
+    /// The oldest request waiting for a reply: a reply to a later request
+    /// means every `noreply` one before it was written whole.
+    fn front(&mut self) -> Result<&mut Pending, End> {
+        while self
+            .waiting
+            .front()
+            .is_some_and(|p| p.end == ReplyEnd::Nothing)
+        {
+            if let Some(done) = self.waiting.pop_front() {
+                answer(self.shared, done, Ok(Reply::default()));
+            }
+        }
+        // Bytes nobody asked for.
+        self.waiting.front_mut().ok_or(End::Broken)
+    }
+
+    /// After the front request's item: hands out its reply once complete.
+    fn stepped(&mut self, step: Step) -> Result<bool, End> {
+        if step == Step::More {
+            return Ok(false);
+        }
+        let Some(mut done) = self.waiting.pop_front() else {
+            return Ok(false);
+        };
+        *self.answered_any = true;
+        if step == Step::Broken {
+            self.broken = Some(done);
+            return Err(End::Broken);
+        }
+        let reply = std::mem::take(&mut done.reply_so_far);
+        answer(self.shared, done, Ok(reply));
+        Ok(false)
+    }
+}
+
+impl ItemSink for Router<'_> {
+    type Error = End;
+
+    fn value(&mut self, value: Value) -> Result<bool, End> {
+        let front = self.front()?;
+        front.reply_so_far.values.push(value);
+        let step = front.end.step_value();
+        self.stepped(step)
+    }
+
+    fn item(&mut self, item: Response) -> Result<bool, End> {
+        let front = self.front()?;
+        let step = match item {
+            // A value the fast path declined (an unusual line) is still a
+            // value: kept with the others, in order.
+            Response::Value(value) => {
+                front.reply_so_far.values.push(value);
+                front.end.step_value()
+            }
+            item => {
+                let step = front.end.step(&item);
+                front.reply_so_far.items.push(item);
+                step
+            }
+        };
+        self.stepped(step)
+    }
+}
+
+impl From<DecodeError> for End {
+    fn from(e: DecodeError) -> Self {
+        End::Protocol(e)
+    }
+}
+
+/// Frames one reply from `stream` exactly as the driver does, without a
+/// runtime (for the fuzz harness, [`crate::fuzzing`]): `Ok(None)` when the
+/// bytes ran out before the reply was complete. `stream` must never be
+/// pending (an in-memory reader).
+pub(crate) fn frame_one<R: tokio::io::AsyncRead + Unpin>(
+    end: ReplyEnd,
+    reader: &mut Reader,
+    stream: &mut R,
+) -> Result<Option<Reply>, Error> {
+    let shared = Shared::new();
+    shared.load.store(1, Ordering::Relaxed);
+    let (reply, mut receiver) = oneshot::channel();
+    let mut waiting = VecDeque::from([Pending::new(end, Instant::now(), reply, 0)]);
+    let mut answered_any = false;
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    loop {
+        let mut router = Router {
+            waiting: &mut waiting,
+            shared: &shared,
+            answered_any: &mut answered_any,
+            broken: None,
+        };
+        let routed = reader.drain(&mut router);
+        if let Some(done) = router.broken.take() {
+            finish(&shared, done);
+        }
+        // Handed out (bytes after it would end the connection, after).
+        if let Ok(outcome) = receiver.try_recv() {
+            return outcome.map(Some).map_err(|failure| failure.error);
+        }
+        match routed {
+            Err(End::Protocol(e)) => return Err(Error::Protocol(e)),
+            Err(why) => return Err(why.error(true)),
+            Ok(_) => {}
+        }
+        match reader.poll_fill(stream, &mut cx) {
+            Poll::Ready(Ok(_)) => {}
+            Poll::Ready(Err(_)) | Poll::Pending => return Ok(None),
+        }
     }
 }

@@ -15,8 +15,6 @@
 
 mod driver;
 
-use crate::reply_shape::ReplyEnd;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -28,10 +26,13 @@ use tokio::time::Instant;
 use crate::conn::Peer;
 use crate::exchange::Exchange;
 use crate::metrics::ServerMetrics;
+use crate::policy::{deadline_after, Failure};
+use crate::reply::Reading;
+use crate::reply_shape::ReplyEnd;
 use crate::setup::ConnSetup;
 use crate::{Error, Result, ServerAddr};
-use driver::{Driver, Pending, Shared};
-pub(crate) use driver::{Failure, Outcome};
+use driver::{Driver, Outcome, Pending, Shared};
+pub(crate) use driver::frame_one;
 
 /// The multiplexed connections to one server.
 pub(crate) struct Multiplexer {
@@ -91,6 +92,20 @@ impl Multiplexer {
                 })
                 .collect(),
         }
+    }
+
+    /// One attempt at `exchange` on a multiplexed connection, within
+    /// `timeout` (`on_peer` learns which connection).
+    pub async fn run<E: Exchange + ?Sized>(
+        &self,
+        exchange: &mut E,
+        limits: &Limits,
+        timeout: Duration,
+        on_peer: impl FnOnce(&Peer),
+    ) -> Result<(), Failure> {
+        let conn = self.conn().await.map_err(Failure::sent)?;
+        on_peer(&conn.peer);
+        conn.run(exchange, limits, deadline_after(timeout)).await
     }
 
     /// A connection for the next request: the first one with fewer than
@@ -155,9 +170,9 @@ impl Multiplexer {
         };
         *last_failure = None;
         self.metrics.created(started.elapsed());
-        let (stream, read_buf, decoder, peer) = conn.into_parts();
+        let (stream, reader, peer) = conn.into_parts();
         let shared = Arc::new(Shared::new());
-        tokio::spawn(Driver::new(shared.clone(), stream, read_buf, decoder));
+        tokio::spawn(Driver::new(shared.clone(), stream, reader));
         let conn = Arc::new(MuxConn { shared, peer });
         *slot.lock() = Some(conn.clone());
         Ok(conn)
@@ -261,8 +276,8 @@ impl MuxConn {
     }
 
     /// Runs one exchange: queue the request, wait for the reply (the
-    /// driver enforces `deadline`), feed it to the exchange.
-    pub async fn run<E: Exchange + ?Sized>(
+    /// driver enforces `deadline`), read it (see [`Reading`]).
+    async fn run<E: Exchange + ?Sized>(
         &self,
         exchange: &mut E,
         limits: &Limits,
@@ -283,51 +298,42 @@ impl MuxConn {
         if exchange.reply_end() == ReplyEnd::Nothing {
             return Ok(());
         }
-        let error = match feed_reply(exchange, reply) {
-            Ok(true) => return Ok(()),
-            // The driver's framing and the exchange disagree about where
-            // the reply ends.
-            Ok(false) => Error::UnexpectedResponse {
-                command: "multiplexed reply",
-            },
-            Err(error) => error,
-        };
-        // A server error line is the call's answer, the stream in step (a
-        // line that is not has already ended the connection in the
-        // driver). Anything else the exchange refused means a reply the
-        // driver framed does not answer the request: the stream can no
-        // longer be trusted.
-        if !matches!(
-            error,
-            Error::Server(_) | Error::Client(_) | Error::UnknownCommand
-        ) {
+        let answer = read_reply(exchange, reply).map_err(|error| {
+            // A reply the driver framed does not answer the request: the
+            // stream can no longer be trusted (if the driver has not ended
+            // the connection already).
             self.poison();
-        }
-        Err(Failure {
-            error,
-            unanswered: false,
-            counted: true,
-        })
+            Failure::sent(error)
+        })?;
+        answer.map_err(Failure::sent)
     }
 }
 
-/// Feeds a reply to its exchange, values first (see [`driver::Reply`]):
-/// `Ok(true)` if the exchange completed on exactly the last item.
-fn feed_reply<E: Exchange + ?Sized>(exchange: &mut E, reply: driver::Reply) -> Result<bool> {
-    let mut left = reply.values.len() + reply.items.len();
+/// Reads a reply the driver framed, values first (see [`driver::Reply`]),
+/// as a pooled connection reads one from its socket: the outer error means
+/// the stream is out of step, the inner one is the call's answer.
+pub(crate) fn read_reply<E: Exchange + ?Sized>(exchange: &mut E, reply: driver::Reply) -> Result<Result<()>> {
+    let mut reading = Reading::new(exchange);
+    let mut complete = false;
+    let unexpected = || Error::UnexpectedResponse {
+        command: "multiplexed reply",
+    };
     for value in reply.values {
-        left -= 1;
-        if exchange.feed_value(value)? {
-            return Ok(left == 0);
+        if complete {
+            return Err(unexpected());
         }
+        complete = reading.value(value)?;
     }
     for item in reply.items {
-        left -= 1;
-        if exchange.feed(item)? {
-            return Ok(left == 0);
+        if complete {
+            return Err(unexpected());
         }
+        complete = reading.item(item)?;
     }
-    Ok(false)
+    if !complete {
+        return Err(unexpected());
+    }
+    Ok(reading.finish())
 }
 
 impl Drop for MuxConn {
