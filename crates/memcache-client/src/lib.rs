@@ -46,6 +46,7 @@
 //! ```
 
 mod auth;
+mod builder;
 mod client;
 mod config;
 mod conn;
@@ -79,7 +80,8 @@ mod url;
 mod vectored;
 
 pub use auth::Credentials;
-pub use client::{Client, ClientBuilder, MetaRequest};
+pub use builder::ClientBuilder;
+pub use client::{Client, MetaRequest};
 pub use config::{
     ClientConfig, ConnectionMode, Distribution, Failover, ServerAddr, ServerConfig, DEFAULT_PORT,
 };

@@ -182,7 +182,10 @@ mod tests {
         }
         std::thread::sleep(Duration::from_millis(5));
         assert!(health.is_live());
-        assert!(health.failure(), "one failure after the interval re-marks it");
+        assert!(
+            health.failure(),
+            "one failure after the interval re-marks it"
+        );
     }
 
     #[test]

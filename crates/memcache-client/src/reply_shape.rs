@@ -1,13 +1,15 @@
-//! Where one reply ends in a stream of pipelined replies (sans-IO: the
-//! exchanges declare it, the multiplexed connection's driver follows it).
+//! Where one reply ends in a stream of pipelined replies, sans-IO: the
+//! one owner of a reply's shape. Each exchange declares its
+//! ([`crate::exchange::Exchange::reply_end`]); a pooled connection's
+//! reading ([`crate::reply::Reading`]) and a multiplexed connection's
+//! driver both follow it.
 //!
-//! A multiplexed connection's driver reads replies for many callers, in
-//! request order, without their exchanges (which borrow the callers'
-//! keys). Each request therefore carries the shape of its reply: enough to
-//! find its last item and to bound how many items it may have, so that a
-//! confused or hostile server can neither shift replies onto the next
-//! caller unnoticed nor make the driver buffer without limit. The caller's
-//! exchange still checks every item (keys, opaques, outcomes).
+//! The driver reads replies for many callers, in request order, without
+//! their exchanges (which borrow the callers' keys), so the shape must be
+//! enough to find a reply's last item and to bound how many items it may
+//! have: a confused or hostile server can neither shift replies onto the
+//! next caller unnoticed nor make the driver buffer without limit. The
+//! caller's exchange still checks every item (keys, opaques, outcomes).
 
 use memcache_codec::{MetaStatus, Response};
 

@@ -14,7 +14,7 @@ use memcache_codec::{
 };
 
 use super::{finish, Client};
-use crate::exchange::{MetaPipeline, Single};
+use crate::exchange::MetaPipeline;
 use crate::trace::{self, op_span};
 use crate::{Error, Result};
 
@@ -170,7 +170,7 @@ impl Client {
         let key = key.as_ref();
         let r = async {
             let reply = self
-                .meta_exchange(
+                .single_key(
                     key,
                     Request::MetaDebug {
                         key,
@@ -265,7 +265,7 @@ impl Client {
             request,
             Request::MetaGet { .. } | Request::MetaArithmetic { .. }
         );
-        match self.meta_exchange(key, request, span).await? {
+        match self.single_key(key, request, span).await? {
             Some(Response::Meta(m)) => {
                 if !span.is_disabled() {
                     span.record("memcached.outcome", m.status.code());
@@ -288,21 +288,5 @@ impl Client {
             }
             _ => Err(Error::UnexpectedResponse { command: "meta" }),
         }
-    }
-
-    async fn meta_exchange(
-        &self,
-        key: &[u8],
-        request: Request<'_>,
-        span: &OpSpan,
-    ) -> Result<Option<Response>> {
-        trace::record_key(span, self.config().record_keys, key);
-        // Refuse a bad key or value before taking a connection; base64 keys
-        // may be any bytes (the encoder encodes them). Routing uses the raw
-        // key.
-        let valid = request.validate(&self.config().limits)?;
-        let mut exchange = Single::validated(valid);
-        self.execute_for_key(key, &mut exchange, span).await?;
-        Ok(exchange.reply)
     }
 }

@@ -6,7 +6,7 @@ use crate::trace::OpSpan;
 use memcache_codec::{Request, Response, StoreCommand};
 
 use super::{finish, Client};
-use crate::exchange::{Batch, Exchange, Single};
+use crate::exchange::{Batch, Exchange};
 use crate::trace::{self, op_span};
 use crate::{DeleteOutcome, Error, Expiry, Result, StoreOptions, StoreOutcome, TouchOutcome};
 
@@ -110,7 +110,6 @@ impl Client {
         options: StoreOptions,
         span: &OpSpan,
     ) -> Result<StoreOutcome> {
-        trace::record_key(span, self.config().record_keys, key);
         span.record("memcached.value_size", trace::int(value.len()));
         let exptime = options.expiry.to_exptime_now();
         let request = match cas {
@@ -131,12 +130,7 @@ impl Client {
                 noreply: options.noreply,
             },
         };
-        // Key and value size, before a connection is taken (the only check:
-        // the request is then written unchecked).
-        let valid = request.validate(&self.config().limits)?;
-        let mut exchange = Single::validated(valid);
-        self.execute_for_key(key, &mut exchange, span).await?;
-        let outcome = store_outcome(exchange.reply)?;
+        let outcome = store_outcome(self.single_key(key, request, span).await?)?;
         let field = if cas.is_some() {
             "memcached.cas_outcome"
         } else {
@@ -151,10 +145,14 @@ impl Client {
         let span = op_span!("delete");
         let r = async {
             let reply = self
-                .single_key(key.as_ref(), &span, |key| Request::Delete {
-                    key,
-                    noreply: false,
-                })
+                .single_key(
+                    key.as_ref(),
+                    Request::Delete {
+                        key: key.as_ref(),
+                        noreply: false,
+                    },
+                    &span,
+                )
                 .await?;
             let outcome = delete_outcome(reply)?;
             span.record("memcached.outcome", outcome.as_str());
@@ -168,10 +166,14 @@ impl Client {
     pub async fn delete_noreply(&self, key: impl AsRef<[u8]>) -> Result<()> {
         let span = op_span!("delete");
         let r = self
-            .single_key(key.as_ref(), &span, |key| Request::Delete {
-                key,
-                noreply: true,
-            })
+            .single_key(
+                key.as_ref(),
+                Request::Delete {
+                    key: key.as_ref(),
+                    noreply: true,
+                },
+                &span,
+            )
             .await
             .map(drop);
         finish(&span, r)
@@ -197,9 +199,11 @@ impl Client {
     pub async fn incr_noreply(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<()> {
         let span = op_span!("incr");
         let r = self
-            .single_key(key.as_ref(), &span, |key| {
-                arithmetic_request(key, delta, true, true)
-            })
+            .single_key(
+                key.as_ref(),
+                arithmetic_request(key.as_ref(), delta, true, true),
+                &span,
+            )
             .await
             .map(drop);
         finish(&span, r)
@@ -209,9 +213,11 @@ impl Client {
     pub async fn decr_noreply(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<()> {
         let span = op_span!("decr");
         let r = self
-            .single_key(key.as_ref(), &span, |key| {
-                arithmetic_request(key, delta, false, true)
-            })
+            .single_key(
+                key.as_ref(),
+                arithmetic_request(key.as_ref(), delta, false, true),
+                &span,
+            )
             .await
             .map(drop);
         finish(&span, r)
@@ -225,7 +231,7 @@ impl Client {
         span: &OpSpan,
     ) -> Result<Option<u64>> {
         let reply = self
-            .single_key(key, span, |key| arithmetic_request(key, delta, incr, false))
+            .single_key(key, arithmetic_request(key, delta, incr, false), span)
             .await?;
         match reply {
             Some(Response::Number(n)) => {
@@ -248,11 +254,15 @@ impl Client {
         let exptime = expiry.to_exptime_now();
         let r = async {
             let reply = self
-                .single_key(key.as_ref(), &span, |key| Request::Touch {
-                    key,
-                    exptime,
-                    noreply: false,
-                })
+                .single_key(
+                    key.as_ref(),
+                    Request::Touch {
+                        key: key.as_ref(),
+                        exptime,
+                        noreply: false,
+                    },
+                    &span,
+                )
                 .await?;
             let outcome = match reply {
                 Some(Response::Touched) => TouchOutcome::Touched,
@@ -271,29 +281,18 @@ impl Client {
         let span = op_span!("touch");
         let exptime = expiry.to_exptime_now();
         let r = self
-            .single_key(key.as_ref(), &span, |key| Request::Touch {
-                key,
-                exptime,
-                noreply: true,
-            })
+            .single_key(
+                key.as_ref(),
+                Request::Touch {
+                    key: key.as_ref(),
+                    exptime,
+                    noreply: true,
+                },
+                &span,
+            )
             .await
             .map(drop);
         finish(&span, r)
-    }
-
-    /// One single-line request on the key's server; `None` for `noreply`.
-    async fn single_key<'k>(
-        &self,
-        key: &'k [u8],
-        span: &OpSpan,
-        request: impl FnOnce(&'k [u8]) -> Request<'k>,
-    ) -> Result<Option<Response>> {
-        trace::record_key(span, self.config().record_keys, key);
-        // The only validation: the exchange writes it without a second one.
-        let valid = request(key).validate(&self.config().limits)?;
-        let mut exchange = Single::validated(valid);
-        self.execute_for_key(key, &mut exchange, span).await?;
-        Ok(exchange.reply)
     }
 
     /// Stores many items, pipelined: one write and one read pass per server,

@@ -55,7 +55,6 @@ pub(crate) struct Reply {
     pub items: Vec<Response>,
 }
 
-
 /// One queued request: the shape of its reply, its deadline and where the
 /// reply goes.
 pub(crate) struct Pending {

@@ -31,8 +31,8 @@ use crate::reply::Reading;
 use crate::reply_shape::ReplyEnd;
 use crate::setup::ConnSetup;
 use crate::{Error, Result, ServerAddr};
-use driver::{Driver, Outcome, Pending, Shared};
 pub(crate) use driver::frame_one;
+use driver::{Driver, Outcome, Pending, Shared};
 
 /// The multiplexed connections to one server.
 pub(crate) struct Multiplexer {
@@ -312,7 +312,10 @@ impl MuxConn {
 /// Reads a reply the driver framed, values first (see [`driver::Reply`]),
 /// as a pooled connection reads one from its socket: the outer error means
 /// the stream is out of step, the inner one is the call's answer.
-pub(crate) fn read_reply<E: Exchange + ?Sized>(exchange: &mut E, reply: driver::Reply) -> Result<Result<()>> {
+pub(crate) fn read_reply<E: Exchange + ?Sized>(
+    exchange: &mut E,
+    reply: driver::Reply,
+) -> Result<Result<()>> {
     let mut reading = Reading::new(exchange);
     let mut complete = false;
     let unexpected = || Error::UnexpectedResponse {
