@@ -12,10 +12,13 @@
 //! `memcached_st` (its own connection), sharing the operations the way the
 //! floor's threads do. That is how libmemcached is deployed (a handle per
 //! PHP worker or per Python thread), the same number of connections the
-//! pooled clients may open, and the floor's shape. 64 threads over a
-//! `memcached_pool` of 16 handles would add a mutex and condition variable
-//! per checkout and 48 threads waiting, i.e. make the peer slower: this is
-//! its best configuration, as the other peers get theirs.
+//! pooled clients may open, and the floor's shape. It is also the peer's
+//! best thread count: pinned to one CPU like `cargo xtask bench`, 4, 8,
+//! 16, 32 and 64 threads (a handle each) ran about 52.5k, 55.5k, 55.5k,
+//! 54.5k and 52k ops/s. 64 threads sharing a `memcached_pool` of 16
+//! handles would add a mutex and condition variable per checkout to the
+//! 64-thread figure. So the peer gets its best configuration, as the other
+//! peers get theirs.
 
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::net::SocketAddr;
@@ -274,8 +277,8 @@ impl System for Libmemcached {
         vec![format!(
             "{NAME}: libmemcached {} through a C shim; blocking, text protocol, TCP_NODELAY; \
              concurrent: {} OS threads with a memcached_st (connection) each, the floor's shape \
-             (its deployed shape: a handle per worker; a memcached_pool checkout per call \
-             would only add locking)",
+             and the peer's best thread count (8 to 32 equal, 4 and 64 slower by ~5%; a \
+             memcached_pool checkout per call would only add locking)",
             lib_version(),
             self.threads.len()
         )]
