@@ -52,7 +52,7 @@ struct Options {
 
 pub fn bench(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
-    system::ensure_run_packages()?;
+    system::ensure_bench_packages()?;
     let root = workspace_root();
     let manifest = root.join("benches/peers/Cargo.toml");
     let target = target_dir().join("peers-bench");

@@ -36,6 +36,15 @@ const GMP_HEADERS: Package = Package {
     command: None,
     debian: "libgmp-dev",
 };
+/// libmemcached's headers and library, for the peers bench's libmemcached
+/// system (its build script compiles a C shim against them and links
+/// `-lmemcached`; `cargo xtask test` checks that crate, which runs the
+/// build script too).
+const LIBMEMCACHED_DEV: Package = Package {
+    probes: &["/usr/include/libmemcached-1.0/memcached.h"],
+    command: None,
+    debian: "libmemcached-dev",
+};
 /// Headless browser for the trace viewer's end-to-end tests.
 const CHROMIUM: Package = Package {
     probes: &["/usr/bin/chromium"],
@@ -50,16 +59,29 @@ const CHROMEDRIVER: Package = Package {
     debian: "chromium-driver",
 };
 
-/// What `cargo xtask demo` and `bench` need: memcached to run against,
-/// GMP headers for the sqrt engine they build (linked as a system library;
-/// nothing is built from source, so no m4 or pkg-config).
+/// What `cargo xtask demo` needs: memcached to run against, GMP headers
+/// for the sqrt engine it builds (linked as a system library; nothing is
+/// built from source, so no m4 or pkg-config).
 pub fn ensure_run_packages() -> Result<(), String> {
     ensure(&[MEMCACHED, GMP_HEADERS])
 }
 
-/// Everything `cargo xtask test` needs.
+/// What `cargo xtask bench` needs: the run packages, and libmemcached for
+/// the peers bench's C peer.
+pub fn ensure_bench_packages() -> Result<(), String> {
+    ensure(&[MEMCACHED, GMP_HEADERS, LIBMEMCACHED_DEV])
+}
+
+/// Everything `cargo xtask test` needs (libmemcached: its build checks
+/// compile the peers bench, C shim included).
 pub fn ensure_test_packages() -> Result<(), String> {
-    ensure(&[MEMCACHED, GMP_HEADERS, CHROMIUM, CHROMEDRIVER])
+    ensure(&[
+        MEMCACHED,
+        GMP_HEADERS,
+        LIBMEMCACHED_DEV,
+        CHROMIUM,
+        CHROMEDRIVER,
+    ])
 }
 
 fn ensure(packages: &[Package]) -> Result<(), String> {

@@ -16,6 +16,7 @@
 mod async_floor;
 mod async_memcached;
 mod floor;
+mod libmemcached;
 mod ours;
 mod report;
 mod rust_memcache;
@@ -161,6 +162,12 @@ fn bench(options: Options) -> Result<(), BenchError> {
         )?),
         Box::new(rust_memcache::RustMemcache::new(addr, data.clone())?),
         Box::new(async_memcached::AsyncMemcached::new(addr, data.clone())?),
+        Box::new(libmemcached::Libmemcached::new(addr, data.clone())?),
+        // Last: these install a global meter provider before building their
+        // clients; every client above was built before, with no-op
+        // instruments (see ours.rs).
+        Box::new(ours::Ours::with_metrics(addr, Exclusive, data.clone())?),
+        Box::new(ours::Ours::with_metrics(addr, Multiplexed, data.clone())?),
     ];
     if let Some(wanted) = &options.system {
         // `=name` keeps exactly that system; `name` every one containing it.

@@ -1,11 +1,21 @@
 //! Our client (`memcache-client`) as a benchmarked system, in one of the
-//! three tracing modes.
+//! three tracing modes, with its metrics off (no-op instruments) or on.
+//!
+//! The client takes its OpenTelemetry instruments from the *global* meter
+//! provider when it is built. No provider is installed until the "metrics
+//! on" systems are built, last (see `main.rs`), so every other client holds
+//! OpenTelemetry's no-op instruments; each "metrics on" system installs its
+//! own SDK meter provider (periodic reader over an in-memory exporter, as
+//! `traced_telemetry::testing::InMemoryMetrics` sets it up) right before
+//! building its client, so its figures are its own.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use memcache_client::{Client, ConnectionMode, StoreOptions, StoreOutcome};
 use tokio::runtime::Runtime;
+use traced_telemetry::opentelemetry;
+use traced_telemetry::testing::{InMemoryMetrics, PointValue};
 
 use crate::system::{expect_hit, BenchError, System};
 use crate::tracing_modes::{Tracing, TracingMode};
@@ -21,6 +31,9 @@ pub struct Ours {
     tracing: Tracing,
     /// Client calls made so far (one span each).
     calls: u64,
+    /// The meter provider this client's instruments record into (metrics
+    /// on); `None`: no-op instruments.
+    metrics: Option<InMemoryMetrics>,
 }
 
 impl Ours {
@@ -30,9 +43,35 @@ impl Ours {
         connections: ConnectionMode,
         data: Arc<Data>,
     ) -> Result<Ours, BenchError> {
+        Ours::build(addr, mode, connections, data, None)
+    }
+
+    /// Untraced, with real metrics: installs a fresh SDK meter provider as
+    /// the global one, then builds the client (which takes its instruments
+    /// from it). Every client built earlier keeps the instruments it got.
+    pub fn with_metrics(
+        addr: std::net::SocketAddr,
+        connections: ConnectionMode,
+        data: Arc<Data>,
+    ) -> Result<Ours, BenchError> {
+        let metrics = InMemoryMetrics::new();
+        opentelemetry::global::set_meter_provider(metrics.provider().clone());
+        Ours::build(addr, TracingMode::Off, connections, data, Some(metrics))
+    }
+
+    fn build(
+        addr: std::net::SocketAddr,
+        mode: TracingMode,
+        connections: ConnectionMode,
+        data: Arc<Data>,
+        metrics: Option<InMemoryMetrics>,
+    ) -> Result<Ours, BenchError> {
         let tracing = Tracing::new(mode);
         let runtime = tracing.runtime()?;
-        let name = name(mode, connections);
+        let name = match metrics {
+            Some(_) => metrics_name(connections),
+            None => name(mode, connections),
+        };
         let client = Client::builder()
             .server_addr(addr)
             .connection_mode(connections)
@@ -47,6 +86,7 @@ impl Ours {
             runtime,
             tracing,
             calls: 0,
+            metrics,
         })
     }
 }
@@ -58,6 +98,15 @@ pub fn name(mode: TracingMode, connections: ConnectionMode) -> String {
         ConnectionMode::Multiplexed => format!("{} (multiplexed)", mode.label()),
         _ => mode.label().to_string(),
     }
+}
+
+/// The name of the untraced system with real metrics.
+pub fn metrics_name(connections: ConnectionMode) -> String {
+    name(TracingMode::Off, connections).replacen(
+        TracingMode::Off.label(),
+        "ours: no subscriber, metrics on",
+        1,
+    )
 }
 
 impl System for Ours {
@@ -88,7 +137,40 @@ impl System for Ours {
                 self.name, self.calls
             ));
         }
+        if let Some(metrics) = &self.metrics {
+            notes.push(self.metrics_note(metrics));
+        }
         notes
+    }
+}
+
+impl Ours {
+    /// Collects the meter provider now and compares what
+    /// `db.client.operation.duration` recorded with the calls made.
+    fn metrics_note(&self, metrics: &InMemoryMetrics) -> String {
+        let mut total = 0u64;
+        let mut by_operation = std::collections::BTreeMap::<String, u64>::new();
+        for point in metrics.points("db.client.operation.duration") {
+            if let PointValue::Histogram { count, .. } = point.value {
+                total += count;
+                let operation = point
+                    .attributes
+                    .iter()
+                    .find(|kv| kv.key.as_str() == "db.operation.name")
+                    .map_or("?".to_string(), |kv| kv.value.to_string());
+                *by_operation.entry(operation).or_default() += count;
+            }
+        }
+        let by_operation: Vec<String> = by_operation
+            .iter()
+            .map(|(operation, count)| format!("{operation} {count}"))
+            .collect();
+        format!(
+            "{}: db.client.operation.duration recorded / client calls: {total} / {} ({})",
+            self.name,
+            self.calls,
+            by_operation.join(", ")
+        )
     }
 }
 

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use memcache_client::ConnectionMode::Multiplexed;
+use memcache_client::ConnectionMode::{Exclusive, Multiplexed};
 
 use crate::async_floor::AsyncFloor;
 use crate::floor::Floor;
+use crate::libmemcached;
 use crate::ours;
 use crate::tracing_modes::TracingMode;
 use crate::workload::Workload;
@@ -210,10 +211,11 @@ fn key_ratios(results: &Results, external: &External) -> Vec<Check> {
             target: 0.80,
         },
     ];
+    // The Rust peers (libmemcached has lines of its own below).
     let best_peer = results
         .systems
         .iter()
-        .filter(|s| s.starts_with("peer:"))
+        .filter(|s| s.starts_with("peer:") && s.as_str() != libmemcached::NAME)
         .filter_map(|s| m(s, Workload::Concurrent).map(|v| (s, v)))
         .max_by(|a, b| a.1.total_cmp(&b.1));
     let peer_name = best_peer.map_or("best Rust peer".to_string(), |(s, _)| {
@@ -231,6 +233,56 @@ fn key_ratios(results: &Results, external: &External) -> Vec<Check> {
             name: format!("concurrent: ours {label} / {peer_name}"),
             value: best_peer.and_then(|(peer, _)| paired(system, peer, Workload::Concurrent)),
             target: 1.0,
+        });
+    }
+    // libmemcached, the C client: ours untraced against it; on concurrent
+    // with our best connection mode (multiplexed), and pooled beside it.
+    let lmc = libmemcached::NAME;
+    for (workload, short, system, label, target) in [
+        (Workload::SeqGet, "seq get", ours, "untraced", 0.90),
+        (Workload::SeqSet, "seq set", ours, "untraced", 0.90),
+        (Workload::GetMany, "get_many 100", ours, "untraced", 1.0),
+        (
+            Workload::Concurrent,
+            "concurrent",
+            &ours_mux,
+            "untraced, multiplexed",
+            1.0,
+        ),
+        (
+            Workload::Concurrent,
+            "concurrent",
+            ours,
+            "untraced, pooled",
+            1.0,
+        ),
+    ] {
+        checks.push(Check {
+            name: format!("{short}: ours {label} / libmemcached 1.1 (C)"),
+            value: paired(system, lmc, workload),
+            target,
+        });
+    }
+    // What real metrics (an SDK meter provider) cost against no-op
+    // instruments, untraced.
+    for (workload, short, connections, label) in [
+        (Workload::SeqGet, "seq get", Exclusive, ""),
+        (Workload::Concurrent, "concurrent", Exclusive, ", pooled"),
+        (
+            Workload::Concurrent,
+            "concurrent",
+            Multiplexed,
+            ", multiplexed",
+        ),
+    ] {
+        checks.push(Check {
+            name: format!("{short}: ours metrics on / metrics off (untraced{label})"),
+            value: paired(
+                &ours::metrics_name(connections),
+                &ours::name(TracingMode::Off, connections),
+                workload,
+            ),
+            target: 0.97,
         });
     }
     let python = external.get(PYMEMCACHE_OTEL);
