@@ -5,6 +5,13 @@ use crate::{
     Client, ClientConfig, Distribution, Error, Failover, Result, ServerAddr, ServerConfig,
 };
 
+impl Client {
+    /// Starts a [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+}
+
 /// Builds a [`Client`] step by step; address parse errors surface at
 /// [`ClientBuilder::build`].
 #[derive(Debug, Default)]

@@ -29,6 +29,7 @@ use std::time::Duration;
 use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
 use opentelemetry::{InstrumentationScope, KeyValue};
 
+use crate::trace::{Operation, OPERATIONS};
 use crate::Error;
 
 /// Bucket boundaries the conventions advise for `db.client.*` durations.
@@ -38,6 +39,9 @@ const DURATION_BOUNDARIES: [f64; 14] = [
 
 /// The client's instruments, created once per client.
 pub(crate) struct ClientMetrics {
+    /// Per operation ([`OPERATIONS`] order), the `memcached.client.lookups`
+    /// attribute sets of a hit and of a miss.
+    lookup_attributes: Box<[[[KeyValue; 3]; 2]]>,
     operation_duration: Histogram<f64>,
     lookups: Counter<u64>,
     pending_requests: UpDownCounter<i64>,
@@ -53,9 +57,12 @@ pub(crate) struct ClientMetrics {
 /// One server's prepared attribute sets, beside the client's instruments.
 pub(crate) struct ServerMetrics {
     client: Arc<ClientMetrics>,
-    /// `db.system.name`, `server.address`, and `server.port` (for a Unix
-    /// socket, which has none, `network.transport = "unix"`).
-    server: [KeyValue; 3],
+    /// Per operation ([`OPERATIONS`] order), the attributes of a successful
+    /// call's `db.client.operation.duration` (`db.system.name`,
+    /// `server.address`, `server.port` or, for a Unix socket,
+    /// `network.transport = "unix"`, and `db.operation.name`): recorded
+    /// without building or cloning an attribute per call.
+    operations: Box<[[KeyValue; 4]]>,
     /// `db.client.connection.pool.name`.
     pool: [KeyValue; 1],
     dead: [KeyValue; 2],
@@ -151,7 +158,22 @@ impl ClientMetrics {
                 }
             })
             .build();
+        let system = KeyValue::new("db.system.name", "memcached");
+        let lookup_attributes = OPERATIONS
+            .iter()
+            .map(|&name| {
+                let operation = KeyValue::new("db.operation.name", name);
+                ["hit", "miss"].map(|result| {
+                    [
+                        system.clone(),
+                        operation.clone(),
+                        KeyValue::new("memcached.result", result),
+                    ]
+                })
+            })
+            .collect();
         ClientMetrics {
+            lookup_attributes,
             operation_duration: meter
                 .f64_histogram("db.client.operation.duration")
                 .with_unit("s")
@@ -204,17 +226,13 @@ impl ClientMetrics {
     }
 
     /// Keys of a retrieval found and not found.
-    pub fn lookups(&self, operation: &'static str, hits: usize, misses: usize) {
-        for (n, result) in [(hits, "hit"), (misses, "miss")] {
+    pub fn lookups(&self, operation: Operation, hits: usize, misses: usize) {
+        let Some([hit, miss]) = self.lookup_attributes.get(operation.index()) else {
+            return;
+        };
+        for (n, attributes) in [(hits, hit), (misses, miss)] {
             if n > 0 {
-                self.lookups.add(
-                    n as u64,
-                    &[
-                        KeyValue::new("db.system.name", "memcached"),
-                        KeyValue::new("db.operation.name", operation),
-                        KeyValue::new("memcached.result", result),
-                    ],
-                );
+                self.lookups.add(n as u64, attributes);
             }
         }
     }
@@ -222,26 +240,27 @@ impl ClientMetrics {
 
 impl ServerMetrics {
     /// One operation on one server: its duration, and its error if it failed.
-    pub fn operation(&self, operation: &'static str, elapsed: Duration, error: Option<&Error>) {
-        let [system, address, port] = &self.server;
-        let operation = KeyValue::new("db.operation.name", operation);
+    pub fn operation(&self, operation: Operation, elapsed: Duration, error: Option<&Error>) {
         let seconds = elapsed.as_secs_f64();
-        // Arrays on the stack: no allocation per call.
+        let Some(attributes) = self.operations.get(operation.index()) else {
+            return;
+        };
         match error {
-            None => self.client.operation_duration.record(
-                seconds,
-                &[system.clone(), address.clone(), port.clone(), operation],
-            ),
-            Some(error) => self.client.operation_duration.record(
-                seconds,
-                &[
-                    system.clone(),
-                    address.clone(),
-                    port.clone(),
-                    operation,
-                    KeyValue::new("error.type", error.kind()),
-                ],
-            ),
+            None => self.client.operation_duration.record(seconds, attributes),
+            // Rare: built per call, on the stack.
+            Some(error) => {
+                let [system, address, port, operation] = attributes;
+                self.client.operation_duration.record(
+                    seconds,
+                    &[
+                        system.clone(),
+                        address.clone(),
+                        port.clone(),
+                        operation.clone(),
+                        KeyValue::new("error.type", error.kind()),
+                    ],
+                )
+            }
         }
     }
 
@@ -298,9 +317,21 @@ impl ServerMetrics {
             },
         ];
         let state = |s: &'static str| [pool.clone(), KeyValue::new("memcached.server.state", s)];
+        let operations = OPERATIONS
+            .iter()
+            .map(|&name| {
+                let [system, address, port] = server.clone();
+                [
+                    system,
+                    address,
+                    port,
+                    KeyValue::new("db.operation.name", name),
+                ]
+            })
+            .collect();
         ServerMetrics {
             client,
-            server,
+            operations,
             dead: state("dead"),
             alive: state("alive"),
             pool: [pool],

@@ -33,7 +33,7 @@ impl ClientMetrics {
         ClientMetrics
     }
     #[inline]
-    pub fn lookups(&self, _operation: &'static str, _hits: usize, _misses: usize) {}
+    pub fn lookups(&self, _operation: crate::trace::Operation, _hits: usize, _misses: usize) {}
 }
 
 impl ServerMetrics {
@@ -41,7 +41,13 @@ impl ServerMetrics {
         ServerMetrics
     }
     #[inline]
-    pub fn operation(&self, _operation: &'static str, _elapsed: Duration, _error: Option<&Error>) {}
+    pub fn operation(
+        &self,
+        _operation: crate::trace::Operation,
+        _elapsed: Duration,
+        _error: Option<&Error>,
+    ) {
+    }
     #[inline]
     pub fn pending(&self, _delta: i64) {}
     #[inline]

@@ -42,17 +42,15 @@ impl<'e, E: Exchange + ?Sized> Reading<'e, E> {
     // Always inlined into the read loop (a call per value measured slower).
     #[inline(always)]
     pub fn value(&mut self, value: Value) -> Result<bool> {
-        match self.end.step_value() {
-            Step::Broken => Err(Error::UnexpectedResponse {
+        // A value never ends a reply, and only a one-line reply (which
+        // holds none) can carry an error answer.
+        if self.end.step_value() == Step::Broken {
+            return Err(Error::UnexpectedResponse {
                 command: self.exchange.command(),
-            }),
-            step => {
-                if self.answer.is_none() {
-                    self.exchange.feed_value(value)?;
-                }
-                Ok(step == Step::Done)
-            }
+            });
         }
+        self.exchange.feed_value(value)?;
+        Ok(false)
     }
 
     /// Takes any other item: `Ok(true)` when it completes the reply.

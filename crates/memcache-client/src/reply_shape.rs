@@ -69,6 +69,7 @@ impl ReplyEnd {
 
     /// [`ReplyEnd::step`] for a `VALUE` item (which the driver decodes on
     /// the codec's fast path, as a bare [`memcache_codec::Value`]).
+    #[inline]
     pub fn step_value(&mut self) -> Step {
         match self {
             ReplyEnd::Ends { values, .. } => one_more(values),
@@ -95,6 +96,7 @@ fn count_down(n: &mut usize) -> Step {
 
 /// One more of at most `n` items before the reply's last: broken once the
 /// bound is spent.
+#[inline]
 fn one_more(n: &mut usize) -> Step {
     match n.checked_sub(1) {
         Some(left) => {

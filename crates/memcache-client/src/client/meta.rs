@@ -111,7 +111,7 @@ impl Client {
                 && !response.flags.win;
             self.inner
                 .metrics
-                .lookups(span.name, usize::from(hit), usize::from(!hit));
+                .lookups(span.op, usize::from(hit), usize::from(!hit));
         }
         finish(&span, r)
     }

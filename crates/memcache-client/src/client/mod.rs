@@ -135,11 +135,6 @@ impl Client {
         Client::new(crate::url::connect_target(target)?)
     }
 
-    /// Starts a [`ClientBuilder`].
-    pub fn builder() -> crate::ClientBuilder {
-        crate::ClientBuilder::default()
-    }
-
     /// The configuration the client was built with.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
@@ -292,7 +287,7 @@ impl Client {
         };
         server
             .metrics
-            .operation(span.name, started.elapsed(), result.as_ref().err());
+            .operation(span.op, started.elapsed(), result.as_ref().err());
         result
     }
 

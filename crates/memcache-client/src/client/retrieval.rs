@@ -83,7 +83,7 @@ impl Client {
         let found = exchange.into_hits().map(item);
         trace::record_hit(span, found.as_ref().map(|item| item.value.len()));
         let hit = usize::from(found.is_some());
-        self.inner.metrics.lookups(span.name, hit, 1 - hit);
+        self.inner.metrics.lookups(span.op, hit, 1 - hit);
         Ok(found)
     }
 
@@ -132,7 +132,7 @@ impl Client {
         let hits = found.len();
         self.inner
             .metrics
-            .lookups(span.name, hits, asked.saturating_sub(hits));
+            .lookups(span.op, hits, asked.saturating_sub(hits));
         Ok(found)
     }
 

@@ -475,6 +475,7 @@ struct Router<'a> {
 impl Router<'_> {
     /// The oldest request waiting for a reply: a reply to a later request
     /// means every `noreply` one before it was written whole.
+    #[inline]
     fn front(&mut self) -> Result<&mut Pending, End> {
         while self
             .waiting
@@ -511,11 +512,14 @@ impl Router<'_> {
 impl ItemSink for Router<'_> {
     type Error = End;
 
+    #[inline]
     fn value(&mut self, value: Value) -> Result<bool, End> {
         let front = self.front()?;
         front.reply_so_far.values.push(value);
-        let step = front.end.step_value();
-        self.stepped(step)
+        match front.end.step_value() {
+            Step::More => Ok(false),
+            step => self.stepped(step),
+        }
     }
 
     fn item(&mut self, item: Response) -> Result<bool, End> {
