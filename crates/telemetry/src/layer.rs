@@ -111,11 +111,8 @@ where
     /// The context a new span descends from: its explicit parent's, else
     /// (for a contextual span) the current one, else none.
     fn parent_context(&self, attrs: &Attributes<'_>, ctx: &LayerContext<'_, S>) -> Context {
-        let span_context = |span: SpanRef<'_, S>| {
-            span.extensions()
-                .get::<OtelSpan>()
-                .map(|otel| otel.context.clone())
-        };
+        let span_context =
+            |span: SpanRef<'_, S>| span.extensions().get::<OtelSpan>().map(OtelSpan::context);
         if let Some(parent) = attrs.parent() {
             // A parent this layer did not see (filtered out) makes a root,
             // as in tracing-opentelemetry.
@@ -155,7 +152,7 @@ where
             attrs.record(&mut SpanFields(&mut recording));
             recording
         });
-        let otel = OtelSpan::new(span_context, &parent_cx, recording);
+        let otel = OtelSpan::new(span_context, parent_cx, recording);
         span.extensions_mut().insert(otel);
     }
 
@@ -227,11 +224,7 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        let Some(context) = span
-            .extensions()
-            .get::<OtelSpan>()
-            .map(|otel| otel.context.clone())
-        else {
+        let Some(context) = span.extensions().get::<OtelSpan>().map(OtelSpan::context) else {
             return;
         };
         let guard = context.attach();

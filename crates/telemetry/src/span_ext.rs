@@ -97,7 +97,7 @@ fn with_recording<V>(
 
 impl OpenTelemetrySpanExt for tracing::Span {
     fn context(&self) -> Context {
-        match with_otel_span(self, |otel, _| otel.context.clone()) {
+        match with_otel_span(self, |otel, _| otel.context()) {
             Found::Ours(context) => context,
             Found::Unknown => Context::new(),
             Found::NoLayer => Bridge::context(self),
@@ -123,7 +123,7 @@ impl OpenTelemetrySpanExt for tracing::Span {
                 }
                 _ => None,
             };
-            *otel = OtelSpan::new(span_context, &cx, recording);
+            *otel = OtelSpan::new(span_context, cx.clone(), recording);
         });
         match found {
             Found::Ours(()) => Ok(()),

@@ -14,7 +14,7 @@ use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, V
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor as _};
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 use tracing::field::{Field, Visit};
 use tracing::{Level, Metadata};
@@ -43,24 +43,59 @@ pub(crate) struct SpanSink {
 pub(crate) struct OtelSpan {
     /// The span's id, trace and sampling flag.
     pub(crate) span_context: SpanContext,
-    /// The context this span runs in: its parent's plus this span. Entering
-    /// the span attaches it; children created inside inherit it.
-    pub(crate) context: Context,
+    /// The context this span runs in, [`Self::context`], or how to make it.
+    context: SpanContextCell,
     /// What will be exported; `None` when the span is not sampled.
     pub(crate) recording: Option<Recording>,
+}
+
+/// The context a span runs in: its parent's plus the span. Made when first
+/// needed (entering the span, a child, `OpenTelemetrySpanExt::context`),
+/// since most spans (a client call that is never entered) never need it
+/// and making it allocates.
+#[derive(Debug)]
+enum SpanContextCell {
+    /// Made when the span started (its parent context has an active span,
+    /// which must not be kept alive by this span).
+    Ready(Context),
+    /// The parent's context (no active span in it), and the span's
+    /// context once made.
+    Lazy {
+        parent: Context,
+        made: OnceLock<Context>,
+    },
 }
 
 impl OtelSpan {
     /// A span with `span_context` in `parent` (the parent's context).
     pub(crate) fn new(
         span_context: SpanContext,
-        parent: &Context,
+        parent: Context,
         recording: Option<Recording>,
     ) -> Self {
+        let context = if parent.has_active_span() {
+            SpanContextCell::Ready(parent.with_remote_span_context(span_context.clone()))
+        } else {
+            SpanContextCell::Lazy {
+                parent,
+                made: OnceLock::new(),
+            }
+        };
         Self {
-            context: parent.with_remote_span_context(span_context.clone()),
             span_context,
+            context,
             recording,
+        }
+    }
+
+    /// The context this span runs in: its parent's plus this span. Entering
+    /// the span attaches it; children created inside inherit it.
+    pub(crate) fn context(&self) -> Context {
+        match &self.context {
+            SpanContextCell::Ready(context) => context.clone(),
+            SpanContextCell::Lazy { parent, made } => made
+                .get_or_init(|| parent.with_remote_span_context(self.span_context.clone()))
+                .clone(),
         }
     }
 }
