@@ -43,6 +43,7 @@ thread_local! {
 }
 
 /// `text` as an attribute value, interned when short.
+#[inline]
 pub(crate) fn string_value(text: &str) -> StringValue {
     if text.len() > MAX_LEN {
         return StringValue::from(text.to_owned());
@@ -59,6 +60,13 @@ pub(crate) fn string_value(text: &str) -> StringValue {
     if second.0 == address && second.1 == text {
         return StringValue::from(second.1);
     }
+    string_value_slow(text, set, first)
+}
+
+/// [`string_value`] for text not found in [`RECENT`] at its address: made
+/// the first entry of its `set`, whose first entry was `first`.
+#[inline(never)]
+fn string_value_slow(text: &str, set: usize, first: (usize, &'static str)) -> StringValue {
     let interned = LOCAL
         .with(|local| local.borrow().get(text).copied())
         .or_else(|| {
@@ -71,7 +79,7 @@ pub(crate) fn string_value(text: &str) -> StringValue {
             // The newest entry first; the one it displaces stays second.
             RECENT.with(|recent| {
                 recent[set + 1].set(first);
-                recent[set].set((address, interned));
+                recent[set].set((text.as_ptr() as usize, interned));
             });
             StringValue::from(interned)
         }
@@ -81,6 +89,7 @@ pub(crate) fn string_value(text: &str) -> StringValue {
 
 /// The first slot of the [`RECENT`] set of text at `address` of `len`
 /// bytes (Fibonacci hashing: nearby addresses spread over the sets).
+#[inline]
 fn recent_set(address: usize, len: usize) -> usize {
     let hash = (address ^ len.rotate_left(48)).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
     (hash >> (usize::BITS - RECENT_SETS.trailing_zeros())) * 2

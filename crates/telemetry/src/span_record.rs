@@ -199,7 +199,26 @@ impl Recording {
     }
 
     /// The attribute of `field` (fields past the 64th take the slow path).
+    /// Inlined into every visitor method: the common case is a bit test
+    /// and a push.
+    #[inline(always)]
     fn set_field(&mut self, field: &Field, value: Value) {
+        let bit = 1u64.checked_shl(field.index() as u32).unwrap_or(0);
+        if self.recorded_fields & bit == 0 && self.attributes.len() < MAX_ATTRIBUTES {
+            if bit != 0 {
+                self.recorded_fields |= bit;
+                self.attributes
+                    .push(KeyValue::new(Key::from_static_str(field.name()), value));
+                return;
+            }
+        }
+        self.set_field_slow(field, value);
+    }
+
+    /// [`Self::set_field`] for a field recorded before, past the 64th, or
+    /// past the attribute limit.
+    #[inline(never)]
+    fn set_field_slow(&mut self, field: &Field, value: Value) {
         let bit = 1u64.checked_shl(field.index() as u32).unwrap_or(0);
         if bit != 0 && self.recorded_fields & bit == 0 {
             self.recorded_fields |= bit;
@@ -304,16 +323,26 @@ pub(crate) struct SpanFields<'a>(pub(crate) &'a mut Recording);
 
 impl SpanFields<'_> {
     /// A text value: one of the `otel.*` fields, or an attribute.
+    #[inline]
     fn text(&mut self, field: &Field, value: Cow<'_, str>) {
-        let recording = &mut *self.0;
         // One prefix test keeps the common case (an attribute) off the
-        // five comparisons below.
-        let steering = field.name().strip_prefix(OTEL_PREFIX);
+        // comparisons of `steer`.
+        match field.name().strip_prefix(OTEL_PREFIX) {
+            Some(steering) => self.steer(field, steering, value),
+            None => self.0.set_field(field, Value::String(string_value(&value))),
+        }
+    }
+
+    /// A text field named `otel.` + `steering`: the span's name, kind or
+    /// status, or (another name) an attribute.
+    #[inline(never)]
+    fn steer(&mut self, field: &Field, steering: &str, value: Cow<'_, str>) {
+        let recording = &mut *self.0;
         match steering {
-            Some(NAME_FIELD) => recording.name = Cow::Owned(value.into_owned()),
-            Some(KIND_FIELD) => recording.kind = span_kind(&value),
-            Some(STATUS_CODE_FIELD) => recording.status_code = status_code(&value),
-            Some(STATUS_MESSAGE_FIELD | STATUS_DESCRIPTION_FIELD) => {
+            NAME_FIELD => recording.name = Cow::Owned(value.into_owned()),
+            KIND_FIELD => recording.kind = span_kind(&value),
+            STATUS_CODE_FIELD => recording.status_code = status_code(&value),
+            STATUS_MESSAGE_FIELD | STATUS_DESCRIPTION_FIELD => {
                 recording.status_message = Some(Cow::Owned(value.into_owned()))
             }
             _ => recording.set_field(field, Value::String(string_value(&value))),
