@@ -43,7 +43,7 @@ thread_local! {
 }
 
 /// `text` as an attribute value, interned when short.
-#[inline]
+#[inline(always)]
 pub(crate) fn string_value(text: &str) -> StringValue {
     if text.len() > MAX_LEN {
         return StringValue::from(text.to_owned());

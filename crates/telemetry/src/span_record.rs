@@ -323,7 +323,7 @@ pub(crate) struct SpanFields<'a>(pub(crate) &'a mut Recording);
 
 impl SpanFields<'_> {
     /// A text value: one of the `otel.*` fields, or an attribute.
-    #[inline]
+    #[inline(always)]
     fn text(&mut self, field: &Field, value: Cow<'_, str>) {
         // One prefix test keeps the common case (an attribute) off the
         // comparisons of `steer`.
