@@ -204,13 +204,12 @@ impl Recording {
     #[inline(always)]
     fn set_field(&mut self, field: &Field, value: Value) {
         let bit = 1u64.checked_shl(field.index() as u32).unwrap_or(0);
-        if self.recorded_fields & bit == 0 && self.attributes.len() < MAX_ATTRIBUTES {
-            if bit != 0 {
-                self.recorded_fields |= bit;
-                self.attributes
-                    .push(KeyValue::new(Key::from_static_str(field.name()), value));
-                return;
-            }
+        // `bit` is 0 past the 64th field: the slow path.
+        if bit != 0 && self.recorded_fields & bit == 0 && self.attributes.len() < MAX_ATTRIBUTES {
+            self.recorded_fields |= bit;
+            self.attributes
+                .push(KeyValue::new(Key::from_static_str(field.name()), value));
+            return;
         }
         self.set_field_slow(field, value);
     }
