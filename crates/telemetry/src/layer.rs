@@ -147,7 +147,13 @@ where
         let trace_id = parent.map_or_else(|| self.ids.new_trace_id(), |p| p.trace_id());
         let span_context = new_span_context(self.sampler, parent, trace_id, self.ids.new_span_id());
         let recording = span_context.is_sampled().then(|| {
-            let mut recording = Recording::start(self.sink.clone(), attrs.metadata(), parent);
+            // Boxed: the span's data then moves (into the registry's
+            // extensions and out) as a pointer.
+            let mut recording = Box::new(Recording::start(
+                self.sink.clone(),
+                attrs.metadata(),
+                parent,
+            ));
             // Not locked yet: a field's `Debug` impl may emit events freely.
             attrs.record(&mut SpanFields(&mut recording));
             recording
@@ -163,7 +169,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(recording) = extensions
             .get_mut::<OtelSpan>()
-            .and_then(|otel| otel.recording.as_mut())
+            .and_then(|otel| otel.recording.as_deref_mut())
         {
             while_recording(|| values.record(&mut SpanFields(recording)));
         }

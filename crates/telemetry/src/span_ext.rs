@@ -85,7 +85,7 @@ fn with_recording<V>(
 ) -> Option<V> {
     let mut value = Some(value);
     let found = with_otel_span(span, |otel, _| {
-        if let (Some(recording), Some(value)) = (otel.recording.as_mut(), value.take()) {
+        if let (Some(recording), Some(value)) = (otel.recording.as_deref_mut(), value.take()) {
             f(recording, value);
         }
     });
@@ -118,9 +118,11 @@ impl OpenTelemetrySpanExt for tracing::Span {
                     Some(recording)
                 }
                 // Recorded from now on: fields given earlier were not kept.
-                (None, true, Some(metadata)) => {
-                    Some(Recording::start(access.sink.clone(), metadata, parent))
-                }
+                (None, true, Some(metadata)) => Some(Box::new(Recording::start(
+                    access.sink.clone(),
+                    metadata,
+                    parent,
+                ))),
                 _ => None,
             };
             *otel = OtelSpan::new(span_context, cx.clone(), recording);

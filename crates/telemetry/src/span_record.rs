@@ -45,8 +45,11 @@ pub(crate) struct OtelSpan {
     pub(crate) span_context: SpanContext,
     /// The context this span runs in, [`Self::context`], or how to make it.
     context: SpanContextCell,
-    /// What will be exported; `None` when the span is not sampled.
-    pub(crate) recording: Option<Recording>,
+    /// What will be exported; `None` when the span is not sampled. Boxed,
+    /// so that this stays small: it is moved into the registry's
+    /// extensions and out again (each move of the unboxed data was a
+    /// `memcpy` of some 300 bytes).
+    pub(crate) recording: Option<Box<Recording>>,
 }
 
 /// The context a span runs in: its parent's plus the span. Made when first
@@ -71,7 +74,7 @@ impl OtelSpan {
     pub(crate) fn new(
         span_context: SpanContext,
         parent: Context,
-        recording: Option<Recording>,
+        recording: Option<Box<Recording>>,
     ) -> Self {
         let context = if parent.has_active_span() {
             SpanContextCell::Ready(parent.with_remote_span_context(span_context.clone()))
