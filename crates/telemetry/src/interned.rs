@@ -28,8 +28,9 @@ static INTERNED: Mutex<Option<Set>> = Mutex::new(None);
 /// Set once [`MAX_STRINGS`] is reached: new texts are then copied.
 static FULL: AtomicBool = AtomicBool::new(false);
 
-/// Slots of [`RECENT`].
-const RECENT_SLOTS: usize = 64;
+/// Sets of [`RECENT`] (a power of two), two slots each.
+const RECENT_SETS: usize = 32;
+const RECENT_SLOTS: usize = RECENT_SETS * 2;
 
 thread_local! {
     /// This thread's view of [`INTERNED`], read without locking.
@@ -42,17 +43,30 @@ thread_local! {
 }
 
 /// `text` as an attribute value, interned when short.
+#[inline(always)]
 pub(crate) fn string_value(text: &str) -> StringValue {
     if text.len() > MAX_LEN {
         return StringValue::from(text.to_owned());
     }
     let address = text.as_ptr() as usize;
-    let slot = (address >> 3 ^ text.len()) % RECENT_SLOTS;
-    let recent = RECENT.with(|recent| recent[slot].get());
+    // Two ways per set: texts recorded on every call (a handful) thrash
+    // only when three share a set.
+    let set = recent_set(address, text.len());
+    let (first, second) = RECENT.with(|recent| (recent[set].get(), recent[set + 1].get()));
     // The same address may hold other text by now: compare the content too.
-    if recent.0 == address && recent.1 == text {
-        return StringValue::from(recent.1);
+    if first.0 == address && first.1 == text {
+        return StringValue::from(first.1);
     }
+    if second.0 == address && second.1 == text {
+        return StringValue::from(second.1);
+    }
+    string_value_slow(text, set, first)
+}
+
+/// [`string_value`] for text not found in [`RECENT`] at its address: made
+/// the first entry of its `set`, whose first entry was `first`.
+#[inline(never)]
+fn string_value_slow(text: &str, set: usize, first: (usize, &'static str)) -> StringValue {
     let interned = LOCAL
         .with(|local| local.borrow().get(text).copied())
         .or_else(|| {
@@ -62,11 +76,23 @@ pub(crate) fn string_value(text: &str) -> StringValue {
         });
     match interned {
         Some(interned) => {
-            RECENT.with(|recent| recent[slot].set((address, interned)));
+            // The newest entry first; the one it displaces stays second.
+            RECENT.with(|recent| {
+                recent[set + 1].set(first);
+                recent[set].set((text.as_ptr() as usize, interned));
+            });
             StringValue::from(interned)
         }
         None => StringValue::from(text.to_owned()),
     }
+}
+
+/// The first slot of the [`RECENT`] set of text at `address` of `len`
+/// bytes (Fibonacci hashing: nearby addresses spread over the sets).
+#[inline]
+fn recent_set(address: usize, len: usize) -> usize {
+    let hash = (address ^ len.rotate_left(48)).wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as usize);
+    (hash >> (usize::BITS - RECENT_SETS.trailing_zeros())) * 2
 }
 
 /// The process-wide copy of `text`, made now if there is room.

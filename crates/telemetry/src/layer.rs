@@ -111,11 +111,8 @@ where
     /// The context a new span descends from: its explicit parent's, else
     /// (for a contextual span) the current one, else none.
     fn parent_context(&self, attrs: &Attributes<'_>, ctx: &LayerContext<'_, S>) -> Context {
-        let span_context = |span: SpanRef<'_, S>| {
-            span.extensions()
-                .get::<OtelSpan>()
-                .map(|otel| otel.context.clone())
-        };
+        let span_context =
+            |span: SpanRef<'_, S>| span.extensions().get::<OtelSpan>().map(OtelSpan::context);
         if let Some(parent) = attrs.parent() {
             // A parent this layer did not see (filtered out) makes a root,
             // as in tracing-opentelemetry.
@@ -150,12 +147,18 @@ where
         let trace_id = parent.map_or_else(|| self.ids.new_trace_id(), |p| p.trace_id());
         let span_context = new_span_context(self.sampler, parent, trace_id, self.ids.new_span_id());
         let recording = span_context.is_sampled().then(|| {
-            let mut recording = Recording::start(self.sink.clone(), attrs.metadata(), parent);
+            // Boxed: the span's data then moves (into the registry's
+            // extensions and out) as a pointer.
+            let mut recording = Box::new(Recording::start(
+                self.sink.clone(),
+                attrs.metadata(),
+                parent,
+            ));
             // Not locked yet: a field's `Debug` impl may emit events freely.
             attrs.record(&mut SpanFields(&mut recording));
             recording
         });
-        let otel = OtelSpan::new(span_context, &parent_cx, recording);
+        let otel = OtelSpan::new(span_context, parent_cx, recording);
         span.extensions_mut().insert(otel);
     }
 
@@ -166,7 +169,7 @@ where
         let mut extensions = span.extensions_mut();
         if let Some(recording) = extensions
             .get_mut::<OtelSpan>()
-            .and_then(|otel| otel.recording.as_mut())
+            .and_then(|otel| otel.recording.as_deref_mut())
         {
             while_recording(|| values.record(&mut SpanFields(recording)));
         }
@@ -227,11 +230,7 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        let Some(context) = span
-            .extensions()
-            .get::<OtelSpan>()
-            .map(|otel| otel.context.clone())
-        else {
+        let Some(context) = span.extensions().get::<OtelSpan>().map(OtelSpan::context) else {
             return;
         };
         let guard = context.attach();

@@ -85,7 +85,7 @@ fn with_recording<V>(
 ) -> Option<V> {
     let mut value = Some(value);
     let found = with_otel_span(span, |otel, _| {
-        if let (Some(recording), Some(value)) = (otel.recording.as_mut(), value.take()) {
+        if let (Some(recording), Some(value)) = (otel.recording.as_deref_mut(), value.take()) {
             f(recording, value);
         }
     });
@@ -97,7 +97,7 @@ fn with_recording<V>(
 
 impl OpenTelemetrySpanExt for tracing::Span {
     fn context(&self) -> Context {
-        match with_otel_span(self, |otel, _| otel.context.clone()) {
+        match with_otel_span(self, |otel, _| otel.context()) {
             Found::Ours(context) => context,
             Found::Unknown => Context::new(),
             Found::NoLayer => Bridge::context(self),
@@ -118,12 +118,14 @@ impl OpenTelemetrySpanExt for tracing::Span {
                     Some(recording)
                 }
                 // Recorded from now on: fields given earlier were not kept.
-                (None, true, Some(metadata)) => {
-                    Some(Recording::start(access.sink.clone(), metadata, parent))
-                }
+                (None, true, Some(metadata)) => Some(Box::new(Recording::start(
+                    access.sink.clone(),
+                    metadata,
+                    parent,
+                ))),
                 _ => None,
             };
-            *otel = OtelSpan::new(span_context, &cx, recording);
+            *otel = OtelSpan::new(span_context, cx.clone(), recording);
         });
         match found {
             Found::Ours(()) => Ok(()),

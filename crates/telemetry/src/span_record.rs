@@ -14,7 +14,7 @@ use opentelemetry::{Context, InstrumentationScope, Key, KeyValue, StringValue, V
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks, SpanProcessor as _};
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 use tracing::field::{Field, Visit};
 use tracing::{Level, Metadata};
@@ -43,24 +43,62 @@ pub(crate) struct SpanSink {
 pub(crate) struct OtelSpan {
     /// The span's id, trace and sampling flag.
     pub(crate) span_context: SpanContext,
-    /// The context this span runs in: its parent's plus this span. Entering
-    /// the span attaches it; children created inside inherit it.
-    pub(crate) context: Context,
-    /// What will be exported; `None` when the span is not sampled.
-    pub(crate) recording: Option<Recording>,
+    /// The context this span runs in, [`Self::context`], or how to make it.
+    context: SpanContextCell,
+    /// What will be exported; `None` when the span is not sampled. Boxed,
+    /// so that this stays small: it is moved into the registry's
+    /// extensions and out again (each move of the unboxed data was a
+    /// `memcpy` of some 300 bytes).
+    pub(crate) recording: Option<Box<Recording>>,
+}
+
+/// The context a span runs in: its parent's plus the span. Made when first
+/// needed (entering the span, a child, `OpenTelemetrySpanExt::context`),
+/// since most spans (a client call that is never entered) never need it
+/// and making it allocates.
+#[derive(Debug)]
+enum SpanContextCell {
+    /// Made when the span started (its parent context has an active span,
+    /// which must not be kept alive by this span).
+    Ready(Context),
+    /// The parent's context (no active span in it), and the span's
+    /// context once made.
+    Lazy {
+        parent: Context,
+        made: OnceLock<Context>,
+    },
 }
 
 impl OtelSpan {
     /// A span with `span_context` in `parent` (the parent's context).
     pub(crate) fn new(
         span_context: SpanContext,
-        parent: &Context,
-        recording: Option<Recording>,
+        parent: Context,
+        recording: Option<Box<Recording>>,
     ) -> Self {
+        let context = if parent.has_active_span() {
+            SpanContextCell::Ready(parent.with_remote_span_context(span_context.clone()))
+        } else {
+            SpanContextCell::Lazy {
+                parent,
+                made: OnceLock::new(),
+            }
+        };
         Self {
-            context: parent.with_remote_span_context(span_context.clone()),
             span_context,
+            context,
             recording,
+        }
+    }
+
+    /// The context this span runs in: its parent's plus this span. Entering
+    /// the span attaches it; children created inside inherit it.
+    pub(crate) fn context(&self) -> Context {
+        match &self.context {
+            SpanContextCell::Ready(context) => context.clone(),
+            SpanContextCell::Lazy { parent, made } => made
+                .get_or_init(|| parent.with_remote_span_context(self.span_context.clone()))
+                .clone(),
         }
     }
 }
@@ -164,7 +202,25 @@ impl Recording {
     }
 
     /// The attribute of `field` (fields past the 64th take the slow path).
+    /// Inlined into every visitor method: the common case is a bit test
+    /// and a push.
+    #[inline(always)]
     fn set_field(&mut self, field: &Field, value: Value) {
+        let bit = 1u64.checked_shl(field.index() as u32).unwrap_or(0);
+        // `bit` is 0 past the 64th field: the slow path.
+        if bit != 0 && self.recorded_fields & bit == 0 && self.attributes.len() < MAX_ATTRIBUTES {
+            self.recorded_fields |= bit;
+            self.attributes
+                .push(KeyValue::new(Key::from_static_str(field.name()), value));
+            return;
+        }
+        self.set_field_slow(field, value);
+    }
+
+    /// [`Self::set_field`] for a field recorded before, past the 64th, or
+    /// past the attribute limit.
+    #[inline(never)]
+    fn set_field_slow(&mut self, field: &Field, value: Value) {
         let bit = 1u64.checked_shl(field.index() as u32).unwrap_or(0);
         if bit != 0 && self.recorded_fields & bit == 0 {
             self.recorded_fields |= bit;
@@ -269,16 +325,26 @@ pub(crate) struct SpanFields<'a>(pub(crate) &'a mut Recording);
 
 impl SpanFields<'_> {
     /// A text value: one of the `otel.*` fields, or an attribute.
+    #[inline(always)]
     fn text(&mut self, field: &Field, value: Cow<'_, str>) {
-        let recording = &mut *self.0;
         // One prefix test keeps the common case (an attribute) off the
-        // five comparisons below.
-        let steering = field.name().strip_prefix(OTEL_PREFIX);
+        // comparisons of `steer`.
+        match field.name().strip_prefix(OTEL_PREFIX) {
+            Some(steering) => self.steer(field, steering, value),
+            None => self.0.set_field(field, Value::String(string_value(&value))),
+        }
+    }
+
+    /// A text field named `otel.` + `steering`: the span's name, kind or
+    /// status, or (another name) an attribute.
+    #[inline(never)]
+    fn steer(&mut self, field: &Field, steering: &str, value: Cow<'_, str>) {
+        let recording = &mut *self.0;
         match steering {
-            Some(NAME_FIELD) => recording.name = Cow::Owned(value.into_owned()),
-            Some(KIND_FIELD) => recording.kind = span_kind(&value),
-            Some(STATUS_CODE_FIELD) => recording.status_code = status_code(&value),
-            Some(STATUS_MESSAGE_FIELD | STATUS_DESCRIPTION_FIELD) => {
+            NAME_FIELD => recording.name = Cow::Owned(value.into_owned()),
+            KIND_FIELD => recording.kind = span_kind(&value),
+            STATUS_CODE_FIELD => recording.status_code = status_code(&value),
+            STATUS_MESSAGE_FIELD | STATUS_DESCRIPTION_FIELD => {
                 recording.status_message = Some(Cow::Owned(value.into_owned()))
             }
             _ => recording.set_field(field, Value::String(string_value(&value))),
