@@ -17,13 +17,16 @@ RESULTS = ROOT / "target" / "criterion" / "sqrt"
 SERIES = [
     ("compute", "compute, no cache"),
     ("miss", "miss: lookup + compute + store"),
-    ("hit", "hit: lookup + verify"),
-    ("hit_unverified", "hit: lookup + checksum"),
+    ("raw_get", "raw get of the value"),
+    ("hit_verified", "hit: lookup + verify (default)"),
+    ("hit_authenticated", "hit: lookup + keyed BLAKE3 tag"),
 ]
 
 fig, ax = plt.subplots(figsize=(8, 5), dpi=110)
 for name, label in SERIES:
     sizes, medians = [], []
+    if not (RESULTS / name).is_dir():
+        continue
     for size_dir in sorted((RESULTS / name).iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0):
         estimates = size_dir / "new" / "estimates.json"
         if not size_dir.name.isdigit() or not estimates.exists():
