@@ -281,4 +281,39 @@ mod tests {
         let pipeline = decode_reply(3, 5, b"VA 1 O0\r\nx\r\nEN O2\r\nMN\r\n");
         assert_eq!(pipeline.opaques, vec![Some(0), Some(2)]);
     }
+
+    /// Both readings (pooled and multiplexed) run inside `decode_reply`,
+    /// which panics if they disagree: these replies must come out the same
+    /// through both.
+    #[test]
+    fn both_modes_agree_on_error_answers_and_broken_streams() {
+        // A SERVER_ERROR in place of a one-line reply: the call's answer.
+        let set = decode_reply(8, 1, b"SERVER_ERROR out of memory\r\n");
+        assert!(matches!(set.error, Some(Error::Server(_))), "{set:?}");
+        // Within a pipelined batch: the whole reply is read, the answer is
+        // the error.
+        let batch = decode_reply(4, 2, b"STORED\r\nSERVER_ERROR oom\r\nSTORED\r\n");
+        assert!(matches!(batch.error, Some(Error::Server(_))), "{batch:?}");
+        // A line no retrieval reply holds, and an error line that ends one
+        // early: the stream is out of step.
+        let stray = decode_reply(1, 3, b"VALUE alpha 0 1\r\nx\r\nSTORED\r\n");
+        assert!(matches!(
+            stray.error,
+            Some(Error::UnexpectedResponse { .. })
+        ));
+        let client_error = decode_reply(0, 64, b"CLIENT_ERROR bad\r\n");
+        assert!(matches!(client_error.error, Some(Error::Client(_))));
+        // A value past the keys asked for.
+        let extra = decode_reply(
+            0,
+            7,
+            b"VALUE alpha 0 1\r\nx\r\nVALUE alpha 0 1\r\ny\r\nEND\r\n",
+        );
+        assert!(extra.error.is_some() && !extra.complete, "{extra:?}");
+        // Complete and in step, in pieces of every size.
+        for chunk in 1..20 {
+            let ok = decode_reply(2, chunk, b"VALUE beta 0 2 \r\nhi\r\nEND\r\n");
+            assert!(ok.complete && ok.error.is_none(), "{chunk}: {ok:?}");
+        }
+    }
 }
