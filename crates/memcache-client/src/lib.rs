@@ -64,6 +64,7 @@ mod metrics;
 #[path = "metrics_off.rs"]
 mod metrics;
 mod mux;
+mod operation;
 mod outcome;
 mod policy;
 mod pool;

@@ -29,7 +29,7 @@ use std::time::Duration;
 use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
 use opentelemetry::{InstrumentationScope, KeyValue};
 
-use crate::trace::{Operation, OPERATIONS};
+use crate::operation::{Operation, OPERATIONS};
 use crate::Error;
 
 /// Bucket boundaries the conventions advise for `db.client.*` durations.

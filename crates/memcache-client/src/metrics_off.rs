@@ -33,7 +33,7 @@ impl ClientMetrics {
         ClientMetrics
     }
     #[inline]
-    pub fn lookups(&self, _operation: crate::trace::Operation, _hits: usize, _misses: usize) {}
+    pub fn lookups(&self, _operation: crate::operation::Operation, _hits: usize, _misses: usize) {}
 }
 
 impl ServerMetrics {
@@ -43,7 +43,7 @@ impl ServerMetrics {
     #[inline]
     pub fn operation(
         &self,
-        _operation: crate::trace::Operation,
+        _operation: crate::operation::Operation,
         _elapsed: Duration,
         _error: Option<&Error>,
     ) {
