@@ -7,11 +7,11 @@
 
 mod common;
 
-use common::{engine, fresh_number, test_config};
+use common::{engine, fresh_number, secret_config, test_config};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use sqrt_memo::{CanonicalDecimal, MemoKey, MemoStore, Source};
+use sqrt_memo::{CanonicalDecimal, MemoConfig, MemoKey, MemoStore, Source};
 use tracing::Instrument;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -163,6 +163,40 @@ async fn corruption_is_recorded_on_the_spans() {
         .count();
     assert_eq!(rejected, 1);
     assert_eq!(named(&spans, "sqrt.compute").len(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn authenticated_hits_skip_verification_and_others_are_verified() {
+    let capture = capture();
+    let n = fresh_number(60);
+    let authenticated = engine(secret_config());
+    authenticated.sqrt(&n, 4).await.unwrap();
+    assert!(authenticated.sqrt(&n, 4).await.unwrap().source.is_hit());
+    // `verify_hits` off takes effect only for authenticated values: an
+    // engine without the secret verifies the same hit anyway.
+    let plain = engine(MemoConfig {
+        secret: None,
+        verify_hits: false,
+        ..MemoConfig::default()
+    });
+    assert!(plain.sqrt(&n, 4).await.unwrap().source.is_hit());
+    let spans = capture.spans();
+    let hits: Vec<_> = named(&spans, "sqrt.lookup")
+        .into_iter()
+        .filter(|s| attribute(s, "sqrt.hit") == Some(&Value::Bool(true)))
+        .map(|s| attribute(s, "sqrt.authenticated").cloned())
+        .collect();
+    assert_eq!(
+        hits,
+        vec![Some(Value::Bool(true)), Some(Value::Bool(false))]
+    );
+    // Only the hit without the secret ran the arithmetic check.
+    let verified = named(&spans, "sqrt.verify");
+    assert_eq!(verified.len(), 1);
+    assert_eq!(
+        attribute(verified[0], "sqrt.verify.ok"),
+        Some(&Value::Bool(true))
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use memcache_client::Client;
 use rug::Integer;
-use sqrt_memo::{MemoConfig, MemoStore, SqrtMemo};
+use sqrt_memo::{MemoConfig, MemoSecret, MemoStore, SqrtMemo};
 
 /// A random number with exactly `decimal_digits` digits (>= 2); random so
 /// each test run and each test has keys of its own.
@@ -24,6 +24,16 @@ pub fn fresh_number(decimal_digits: usize) -> Integer {
 pub fn test_config() -> MemoConfig {
     MemoConfig {
         verify_hits: true,
+        ..MemoConfig::default()
+    }
+}
+
+/// A secret and `verify_hits` off: hits tagged under the secret are
+/// authenticated and skip the arithmetic check.
+pub fn secret_config() -> MemoConfig {
+    MemoConfig {
+        secret: Some(MemoSecret::new("shared test secret 0123456789")),
+        verify_hits: false,
         ..MemoConfig::default()
     }
 }
