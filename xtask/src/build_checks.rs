@@ -15,7 +15,10 @@ use crate::{cargo, run, target_dir, workspace_root};
 /// manifests' `[features]` tables it mirrors.
 const FEATURES: &[(&str, &[&str])] = &[
     ("memcache-codec", &["tokio-codec"]),
-    ("memcache-client", &["tls"]),
+    (
+        "memcache-client",
+        &["tls", "metrics", "metrics-bound", "serde"],
+    ),
     ("sqrt-memo", &["otel", "memcache"]),
     ("traced-telemetry", &["testing", "tls"]),
     ("trace-collector", &[]),

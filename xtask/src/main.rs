@@ -90,6 +90,22 @@ fn test(extra: &[String]) -> Result<(), String> {
         .args(extra)
         .env("MEMCACHED_ADDR", &addr)
         .env("MCC_PYTHON", &python))?;
+    // Metrics through bound instruments (feature `metrics-bound`), in both
+    // connection modes.
+    for mode in ["exclusive", "multiplexed"] {
+        run(Command::new(cargo())
+            .args([
+                "test",
+                "-p",
+                "memcache-client",
+                "--features",
+                "metrics-bound",
+            ])
+            .args(["--test", "metrics"])
+            .args(extra)
+            .env("MEMCACHED_ADDR", &addr)
+            .env("MCC_TEST_CONNECTION_MODE", mode))?;
+    }
     // `server` drops here (and on every early return above): memcached stops.
     Ok(())
 }

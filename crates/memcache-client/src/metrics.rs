@@ -23,6 +23,8 @@
 //! instruments with ready attributes. With no meter provider installed the
 //! instruments are OpenTelemetry's no-ops.
 
+#[cfg(feature = "metrics-bound")]
+use std::sync::OnceLock;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -42,6 +44,9 @@ pub(crate) struct ClientMetrics {
     /// Per operation ([`OPERATIONS`] order), the `memcached.client.lookups`
     /// attribute sets of a hit and of a miss.
     lookup_attributes: Box<[[[KeyValue; 3]; 2]]>,
+    /// The same, bound on first use (feature `metrics-bound`).
+    #[cfg(feature = "metrics-bound")]
+    bound_lookups: Box<[[OnceLock<opentelemetry::metrics::BoundCounter<u64>>; 2]]>,
     operation_duration: Histogram<f64>,
     lookups: Counter<u64>,
     pending_requests: UpDownCounter<i64>,
@@ -63,10 +68,24 @@ pub(crate) struct ServerMetrics {
     /// `network.transport = "unix"`, and `db.operation.name`): recorded
     /// without building or cloning an attribute per call.
     operations: Box<[[KeyValue; 4]]>,
+    /// The same, bound (feature `metrics-bound`), and the pool's wait time.
+    #[cfg(feature = "metrics-bound")]
+    bound: BoundServer,
     /// `db.client.connection.pool.name`.
     pool: [KeyValue; 1],
     dead: [KeyValue; 2],
     alive: [KeyValue; 2],
+}
+
+/// A server's instruments bound to its attribute sets (feature
+/// `metrics-bound`): a call records without the SDK hashing its attributes
+/// to find the series. Each is bound on first use, because binding creates
+/// the series: an operation never called exports nothing, as unbound.
+#[cfg(feature = "metrics-bound")]
+struct BoundServer {
+    /// Per operation, a successful call's `db.client.operation.duration`.
+    operations: Box<[OnceLock<opentelemetry::metrics::BoundHistogram<f64>>]>,
+    wait_time: OnceLock<opentelemetry::metrics::BoundHistogram<f64>>,
 }
 
 /// What the observable instruments read from a live client.
@@ -159,7 +178,7 @@ impl ClientMetrics {
             })
             .build();
         let system = KeyValue::new("db.system.name", "memcached");
-        let lookup_attributes = OPERATIONS
+        let lookup_attributes: Box<[[[KeyValue; 3]; 2]]> = OPERATIONS
             .iter()
             .map(|&name| {
                 let operation = KeyValue::new("db.operation.name", name);
@@ -172,18 +191,23 @@ impl ClientMetrics {
                 })
             })
             .collect();
+        let lookups = meter
+            .u64_counter("memcached.client.lookups")
+            .with_unit("{key}")
+            .with_description("Keys looked up, by result (hit or miss)")
+            .build();
+        #[cfg(feature = "metrics-bound")]
+        let bound_lookups = OPERATIONS.iter().map(|_| Default::default()).collect();
         ClientMetrics {
+            #[cfg(feature = "metrics-bound")]
+            bound_lookups,
+            lookups,
             lookup_attributes,
             operation_duration: meter
                 .f64_histogram("db.client.operation.duration")
                 .with_unit("s")
                 .with_description("Duration of database client operations")
                 .with_boundaries(DURATION_BOUNDARIES.to_vec())
-                .build(),
-            lookups: meter
-                .u64_counter("memcached.client.lookups")
-                .with_unit("{key}")
-                .with_description("Keys looked up, by result (hit or miss)")
                 .build(),
             pending_requests: meter
                 .i64_up_down_counter("db.client.connection.pending_requests")
@@ -227,6 +251,25 @@ impl ClientMetrics {
 
     /// Keys of a retrieval found and not found.
     pub fn lookups(&self, operation: Operation, hits: usize, misses: usize) {
+        #[cfg(feature = "metrics-bound")]
+        {
+            let index = operation.index();
+            let (Some(bound), Some(sets)) = (
+                self.bound_lookups.get(index),
+                self.lookup_attributes.get(index),
+            ) else {
+                return;
+            };
+            for ((n, counter), set) in [hits, misses].into_iter().zip(bound).zip(sets) {
+                if n > 0 {
+                    // Bound on first use: a series exists only for what
+                    // happened (binding creates it).
+                    counter.get_or_init(|| self.lookups.bind(set)).add(n as u64);
+                }
+            }
+            return;
+        }
+        #[cfg_attr(feature = "metrics-bound", allow(unreachable_code))]
         let Some([hit, miss]) = self.lookup_attributes.get(operation.index()) else {
             return;
         };
@@ -246,6 +289,15 @@ impl ServerMetrics {
             return;
         };
         match error {
+            #[cfg(feature = "metrics-bound")]
+            None => {
+                if let Some(bound) = self.bound.operations.get(operation.index()) {
+                    bound
+                        .get_or_init(|| self.client.operation_duration.bind(attributes))
+                        .record(seconds);
+                }
+            }
+            #[cfg(not(feature = "metrics-bound"))]
             None => self.client.operation_duration.record(seconds, attributes),
             // Rare: built per call, on the stack.
             Some(error) => {
@@ -271,6 +323,12 @@ impl ServerMetrics {
 
     /// A connection was obtained after `waited`.
     pub fn waited(&self, waited: Duration) {
+        #[cfg(feature = "metrics-bound")]
+        self.bound
+            .wait_time
+            .get_or_init(|| self.client.wait_time.bind(&self.pool))
+            .record(waited.as_secs_f64());
+        #[cfg(not(feature = "metrics-bound"))]
         self.client
             .wait_time
             .record(waited.as_secs_f64(), &self.pool);
@@ -317,7 +375,7 @@ impl ServerMetrics {
             },
         ];
         let state = |s: &'static str| [pool.clone(), KeyValue::new("memcached.server.state", s)];
-        let operations = OPERATIONS
+        let operations: Box<[[KeyValue; 4]]> = OPERATIONS
             .iter()
             .map(|&name| {
                 let [system, address, port] = server.clone();
@@ -329,7 +387,14 @@ impl ServerMetrics {
                 ]
             })
             .collect();
+        #[cfg(feature = "metrics-bound")]
+        let bound = BoundServer {
+            operations: OPERATIONS.iter().map(|_| OnceLock::new()).collect(),
+            wait_time: OnceLock::new(),
+        };
         ServerMetrics {
+            #[cfg(feature = "metrics-bound")]
+            bound,
             client,
             operations,
             dead: state("dead"),
