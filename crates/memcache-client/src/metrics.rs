@@ -43,10 +43,7 @@ const DURATION_BOUNDARIES: [f64; 14] = [
 pub(crate) struct ClientMetrics {
     /// Per operation ([`OPERATIONS`] order), the `memcached.client.lookups`
     /// attribute sets of a hit and of a miss.
-    lookup_attributes: Box<[[[KeyValue; 3]; 2]]>,
-    /// The same, bound on first use (feature `metrics-bound`).
-    #[cfg(feature = "metrics-bound")]
-    bound_lookups: Box<[[OnceLock<opentelemetry::metrics::BoundCounter<u64>>; 2]]>,
+    lookup_series: Box<[[Series<[KeyValue; 3]>; 2]]>,
     operation_duration: Histogram<f64>,
     lookups: Counter<u64>,
     pending_requests: UpDownCounter<i64>,
@@ -67,25 +64,57 @@ pub(crate) struct ServerMetrics {
     /// `server.address`, `server.port` or, for a Unix socket,
     /// `network.transport = "unix"`, and `db.operation.name`): recorded
     /// without building or cloning an attribute per call.
-    operations: Box<[[KeyValue; 4]]>,
-    /// The same, bound (feature `metrics-bound`), and the pool's wait time.
-    #[cfg(feature = "metrics-bound")]
-    bound: BoundServer,
+    operations: Box<[Series<[KeyValue; 4]>]>,
     /// `db.client.connection.pool.name`.
     pool: [KeyValue; 1],
+    /// `db.client.connection.wait_time`'s series (the pool name).
+    wait_series: Series<[KeyValue; 1]>,
     dead: [KeyValue; 2],
     alive: [KeyValue; 2],
 }
 
-/// A server's instruments bound to its attribute sets (feature
-/// `metrics-bound`): a call records without the SDK hashing its attributes
-/// to find the series. Each is bound on first use, because binding creates
-/// the series: an operation never called exports nothing, as unbound.
-#[cfg(feature = "metrics-bound")]
-struct BoundServer {
-    /// Per operation, a successful call's `db.client.operation.duration`.
-    operations: Box<[OnceLock<opentelemetry::metrics::BoundHistogram<f64>>]>,
-    wait_time: OnceLock<opentelemetry::metrics::BoundHistogram<f64>>,
+/// One series of a hot instrument: its attribute set, prepared once, and
+/// (feature `metrics-bound`) the instrument bound to it, so a call records
+/// without the SDK hashing the attributes to find the series. Bound on
+/// first use, because binding creates the series: what never happens
+/// exports nothing, as unbound. The one place that knows whether
+/// measurements go through bound instruments.
+struct Series<A> {
+    attributes: A,
+    #[cfg(feature = "metrics-bound")]
+    bound_histogram: OnceLock<opentelemetry::metrics::BoundHistogram<f64>>,
+    #[cfg(feature = "metrics-bound")]
+    bound_counter: OnceLock<opentelemetry::metrics::BoundCounter<u64>>,
+}
+
+impl<A: AsRef<[KeyValue]>> Series<A> {
+    fn new(attributes: A) -> Self {
+        Series {
+            attributes,
+            #[cfg(feature = "metrics-bound")]
+            bound_histogram: OnceLock::new(),
+            #[cfg(feature = "metrics-bound")]
+            bound_counter: OnceLock::new(),
+        }
+    }
+
+    fn record(&self, histogram: &Histogram<f64>, value: f64) {
+        #[cfg(feature = "metrics-bound")]
+        self.bound_histogram
+            .get_or_init(|| histogram.bind(self.attributes.as_ref()))
+            .record(value);
+        #[cfg(not(feature = "metrics-bound"))]
+        histogram.record(value, self.attributes.as_ref());
+    }
+
+    fn add(&self, counter: &Counter<u64>, value: u64) {
+        #[cfg(feature = "metrics-bound")]
+        self.bound_counter
+            .get_or_init(|| counter.bind(self.attributes.as_ref()))
+            .add(value);
+        #[cfg(not(feature = "metrics-bound"))]
+        counter.add(value, self.attributes.as_ref());
+    }
 }
 
 /// What the observable instruments read from a live client.
@@ -178,31 +207,26 @@ impl ClientMetrics {
             })
             .build();
         let system = KeyValue::new("db.system.name", "memcached");
-        let lookup_attributes: Box<[[[KeyValue; 3]; 2]]> = OPERATIONS
+        let lookup_series = OPERATIONS
             .iter()
             .map(|&name| {
                 let operation = KeyValue::new("db.operation.name", name);
                 ["hit", "miss"].map(|result| {
-                    [
+                    Series::new([
                         system.clone(),
                         operation.clone(),
                         KeyValue::new("memcached.result", result),
-                    ]
+                    ])
                 })
             })
             .collect();
-        let lookups = meter
-            .u64_counter("memcached.client.lookups")
-            .with_unit("{key}")
-            .with_description("Keys looked up, by result (hit or miss)")
-            .build();
-        #[cfg(feature = "metrics-bound")]
-        let bound_lookups = OPERATIONS.iter().map(|_| Default::default()).collect();
         ClientMetrics {
-            #[cfg(feature = "metrics-bound")]
-            bound_lookups,
-            lookups,
-            lookup_attributes,
+            lookup_series,
+            lookups: meter
+                .u64_counter("memcached.client.lookups")
+                .with_unit("{key}")
+                .with_description("Keys looked up, by result (hit or miss)")
+                .build(),
             operation_duration: meter
                 .f64_histogram("db.client.operation.duration")
                 .with_unit("s")
@@ -251,31 +275,12 @@ impl ClientMetrics {
 
     /// Keys of a retrieval found and not found.
     pub fn lookups(&self, operation: Operation, hits: usize, misses: usize) {
-        #[cfg(feature = "metrics-bound")]
-        {
-            let index = operation.index();
-            let (Some(bound), Some(sets)) = (
-                self.bound_lookups.get(index),
-                self.lookup_attributes.get(index),
-            ) else {
-                return;
-            };
-            for ((n, counter), set) in [hits, misses].into_iter().zip(bound).zip(sets) {
-                if n > 0 {
-                    // Bound on first use: a series exists only for what
-                    // happened (binding creates it).
-                    counter.get_or_init(|| self.lookups.bind(set)).add(n as u64);
-                }
-            }
-            return;
-        }
-        #[cfg_attr(feature = "metrics-bound", allow(unreachable_code))]
-        let Some([hit, miss]) = self.lookup_attributes.get(operation.index()) else {
+        let Some([hit, miss]) = self.lookup_series.get(operation.index()) else {
             return;
         };
-        for (n, attributes) in [(hits, hit), (misses, miss)] {
+        for (n, series) in [(hits, hit), (misses, miss)] {
             if n > 0 {
-                self.lookups.add(n as u64, attributes);
+                series.add(&self.lookups, n as u64);
             }
         }
     }
@@ -285,23 +290,14 @@ impl ServerMetrics {
     /// One operation on one server: its duration, and its error if it failed.
     pub fn operation(&self, operation: Operation, elapsed: Duration, error: Option<&Error>) {
         let seconds = elapsed.as_secs_f64();
-        let Some(attributes) = self.operations.get(operation.index()) else {
+        let Some(series) = self.operations.get(operation.index()) else {
             return;
         };
         match error {
-            #[cfg(feature = "metrics-bound")]
-            None => {
-                if let Some(bound) = self.bound.operations.get(operation.index()) {
-                    bound
-                        .get_or_init(|| self.client.operation_duration.bind(attributes))
-                        .record(seconds);
-                }
-            }
-            #[cfg(not(feature = "metrics-bound"))]
-            None => self.client.operation_duration.record(seconds, attributes),
+            None => series.record(&self.client.operation_duration, seconds),
             // Rare: built per call, on the stack.
             Some(error) => {
-                let [system, address, port, operation] = attributes;
+                let [system, address, port, operation] = &series.attributes;
                 self.client.operation_duration.record(
                     seconds,
                     &[
@@ -323,15 +319,8 @@ impl ServerMetrics {
 
     /// A connection was obtained after `waited`.
     pub fn waited(&self, waited: Duration) {
-        #[cfg(feature = "metrics-bound")]
-        self.bound
-            .wait_time
-            .get_or_init(|| self.client.wait_time.bind(&self.pool))
-            .record(waited.as_secs_f64());
-        #[cfg(not(feature = "metrics-bound"))]
-        self.client
-            .wait_time
-            .record(waited.as_secs_f64(), &self.pool);
+        self.wait_series
+            .record(&self.client.wait_time, waited.as_secs_f64());
     }
 
     /// A wait for a connection timed out.
@@ -375,28 +364,22 @@ impl ServerMetrics {
             },
         ];
         let state = |s: &'static str| [pool.clone(), KeyValue::new("memcached.server.state", s)];
-        let operations: Box<[[KeyValue; 4]]> = OPERATIONS
+        let operations = OPERATIONS
             .iter()
             .map(|&name| {
                 let [system, address, port] = server.clone();
-                [
+                Series::new([
                     system,
                     address,
                     port,
                     KeyValue::new("db.operation.name", name),
-                ]
+                ])
             })
             .collect();
-        #[cfg(feature = "metrics-bound")]
-        let bound = BoundServer {
-            operations: OPERATIONS.iter().map(|_| OnceLock::new()).collect(),
-            wait_time: OnceLock::new(),
-        };
         ServerMetrics {
-            #[cfg(feature = "metrics-bound")]
-            bound,
             client,
             operations,
+            wait_series: Series::new([pool.clone()]),
             dead: state("dead"),
             alive: state("alive"),
             pool: [pool],
