@@ -4,10 +4,14 @@
 //! `compute` is the plain exact computation with no cache, `miss` the
 //! engine's full miss path (lookup + compute + store, the entry forgotten
 //! before each timed call), `hit_verified` the default hit path (lookup +
-//! checksum + binding + `r^2 <= n*10^2d < (r+1)^2`), `hit_authenticated` a
-//! hit whose keyed BLAKE3 tag is checked instead of the arithmetic (a secret
-//! configured, `verify_hits` off), and `raw_get` a plain `get` of the same
-//! stored bytes: the floor a hit is measured against, side by side.
+//! checksum + binding + the root checked against its stored remainder,
+//! `n*10^2d = r^2 + s` modulo a random prime and `0 <= s <= 2r`),
+//! `hit_verified_squaring` the same engine reading a value stored without
+//! the remainder (checked by `r^2 <= n*10^2d < (r+1)^2`, one squaring),
+//! `hit_authenticated` a hit whose keyed BLAKE3 tag is checked instead of
+//! the arithmetic (a secret configured, `verify_hits` off), and `raw_get` a
+//! plain `get` of the authenticated value's bytes: the floor that hit is
+//! measured against, side by side.
 //! Everything goes through the traced client (with no subscriber
 //! installed), as an application would use it. Uses the memcached
 //! at MEMCACHED_ADDR, else starts one (`-m 1024`). `cargo xtask bench` runs it;
@@ -99,7 +103,8 @@ fn hit_versus_miss(c: &mut Criterion) {
                 total
             })
         });
-        // Written tagged: the verified engine reads it too (and checks it).
+        // Written tagged by an engine whose hits skip the check, so without
+        // the remainder: the verified engine reads it too and squares.
         runtime
             .block_on(authenticated.sqrt(&n, ROOT_DIGITS))
             .expect("warm");
@@ -111,23 +116,51 @@ fn hit_versus_miss(c: &mut Criterion) {
                 item
             })
         });
-        for (name, memo) in [
-            ("hit_verified", &verified),
-            ("hit_authenticated", &authenticated),
-        ] {
-            group.bench_with_input(BenchmarkId::new(name, size), &n, |b, n| {
-                b.iter(|| {
-                    let outcome = runtime.block_on(memo.sqrt(n, ROOT_DIGITS)).expect("sqrt");
-                    assert!(outcome.source.is_hit());
-                    outcome
-                })
-            });
-        }
+        hit(
+            &mut group,
+            &runtime,
+            "hit_authenticated",
+            &authenticated,
+            (size, &n),
+        );
+        hit(
+            &mut group,
+            &runtime,
+            "hit_verified_squaring",
+            &verified,
+            (size, &n),
+        );
+        // Written by the verified engine (the default, no secret): with the
+        // remainder, checked in linear time.
+        runtime
+            .block_on(verified.forget(&n, ROOT_DIGITS))
+            .expect("forget");
+        runtime
+            .block_on(verified.sqrt(&n, ROOT_DIGITS))
+            .expect("warm");
+        hit(&mut group, &runtime, "hit_verified", &verified, (size, &n));
         runtime
             .block_on(verified.forget(&n, ROOT_DIGITS))
             .expect("forget");
     }
     group.finish();
+}
+
+/// One hit row: `memo` finds the value already stored.
+fn hit(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    memo: &SqrtMemo<Client>,
+    (size, n): (usize, &Integer),
+) {
+    group.bench_with_input(BenchmarkId::new(name, size), n, |b, n| {
+        b.iter(|| {
+            let outcome = runtime.block_on(memo.sqrt(n, ROOT_DIGITS)).expect("sqrt");
+            assert!(outcome.source.is_hit());
+            outcome
+        })
+    });
 }
 
 criterion_group!(benches, hit_versus_miss);

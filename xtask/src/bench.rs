@@ -111,6 +111,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
                 .args(["--warm-up-time", "1", "--measurement-time", "3"])
                 .env("MEMCACHED_ADDR", &addr))?;
         }
+        print_sqrt_key_ratios();
     }
     // `server` drops here (and on every early return above): memcached stops.
     Ok(())
@@ -226,4 +227,44 @@ fn set_affinity(server: &Memcached, cpus: &str) -> Result<(), String> {
 fn last_cpu() -> String {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     (cpus - 1).to_string()
+}
+
+/// The sqrt hit goals (issue 18), from the medians criterion just wrote:
+/// an authenticated hit within 3x a raw `get` of the same bytes, a verified
+/// hit at most 0.15x of computing at 10^6 digits.
+fn print_sqrt_key_ratios() {
+    let median = |row: &str, digits: u32| -> Option<f64> {
+        let path = target_dir()
+            .join("criterion/sqrt")
+            .join(row)
+            .join(digits.to_string())
+            .join("new/estimates.json");
+        let text = std::fs::read_to_string(path).ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        json["median"]["point_estimate"].as_f64()
+    };
+    let ratio = |a: &str, b: &str, digits: u32| Some(median(a, digits)? / median(b, digits)?);
+    println!("\nsqrt key ratios (criterion medians, unpinned)");
+    let checks = [
+        ("hit_authenticated", "raw_get", 100_000, 3.0),
+        ("hit_authenticated", "raw_get", 1_000_000, 3.0),
+        ("hit_verified", "compute", 1_000_000, 0.15),
+    ];
+    for (a, b, digits, limit) in checks {
+        let name = format!("{a} / {b} at {digits} digits");
+        match ratio(a, b, digits) {
+            Some(v) => {
+                let verdict = if v <= limit { "PASS" } else { "MISS" };
+                println!("  {verdict}  {name:<60} {v:>8.3}  (target <= {limit})");
+            }
+            None => println!("  n/a   {name:<60} {:>8}  (target <= {limit})", "-"),
+        }
+    }
+    for digits in [100_000, 1_000_000] {
+        let value = ratio("hit_verified_squaring", "compute", digits)
+            .map_or("-".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "  context: hit_verified_squaring / compute at {digits} digits (no stored remainder) {value}"
+        );
+    }
 }

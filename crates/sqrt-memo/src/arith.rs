@@ -159,14 +159,25 @@ pub fn sqrt_decimal_within(
     digits: u32,
     limits: &Limits,
 ) -> Result<DecimalRoot, ArithmeticError> {
+    sqrt_decimal_rem_within(n, digits, limits).map(|(root, _)| root)
+}
+
+/// [`sqrt_decimal_within`] with the remainder `n*10^(2d) - r^2`, which lets
+/// a reader check the root in linear time ([`crate::certificate`]).
+pub fn sqrt_decimal_rem_within(
+    n: &Integer,
+    digits: u32,
+    limits: &Limits,
+) -> Result<(DecimalRoot, Integer), ArithmeticError> {
     check_limits(n, digits, limits)?;
     let (scaled, remainder) = scale(n, digits).sqrt_rem(Integer::new());
     let exact = remainder == 0;
-    Ok(ExactSqrt {
+    let root = ExactSqrt {
         scaled,
         digits,
         exact,
-    })
+    };
+    Ok((root, remainder))
 }
 
 /// The number of decimal digits of `n` (1 for zero; the sign is not

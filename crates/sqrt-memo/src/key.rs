@@ -94,11 +94,8 @@ fn plain(decimal: &str, digits: u32) -> Option<MemoKey> {
 
 /// The hashed form over the minimal little-endian magnitude bytes.
 fn hashed(n: &Integer, digits: u32) -> MemoKey {
-    let magnitude = magnitude::to_le_bytes(n);
-    MemoKey(format!(
-        "{KEY_PREFIX}{digits}:h:{}",
-        hex(blake3::hash(&magnitude).as_bytes())
-    ))
+    let digest = magnitude::with_le_bytes(n, blake3::hash);
+    MemoKey(format!("{KEY_PREFIX}{digits}:h:{}", hex(digest.as_bytes())))
 }
 
 impl fmt::Display for MemoKey {

@@ -39,6 +39,7 @@
 //! ```
 
 pub mod arith;
+pub mod certificate;
 mod chunk;
 #[cfg(feature = "memcache")]
 pub mod client_store;
@@ -59,8 +60,8 @@ pub mod trace_context;
 pub mod value;
 
 pub use arith::{
-    check_limits, decimal_digit_count, isqrt_rem, sqrt_decimal, sqrt_decimal_within, DecimalRoot,
-    ExactSqrt, IsqrtRem,
+    check_limits, decimal_digit_count, isqrt_rem, sqrt_decimal, sqrt_decimal_rem_within,
+    sqrt_decimal_within, DecimalRoot, ExactSqrt, IsqrtRem,
 };
 pub use config::{MemoConfig, NearCacheConfig, DEFAULT_MAX_ITEM_SIZE};
 pub use engine::{Source, SqrtMemo, SqrtOutcome};

@@ -19,9 +19,14 @@
 //! catches corruption; only the tag shows who wrote a value.
 //!
 //! Root payload (after the binding): trace id (16), span id (8) of the span that computed it,
-//! digits (u32 LE), flags (u8, bit 0 = exact), root length (u64 LE), then the
-//! scaled root `floor(sqrt(n) * 10^digits)` as GMP's little-endian base-256
-//! digits (`Integer::to_digits::<u8>(Order::Lsf)`).
+//! digits (u32 LE), flags (u8, bit 0 = exact, bit 1 = remainder follows),
+//! root length (u64 LE), then the scaled root `r = floor(sqrt(n) * 10^digits)`
+//! as GMP's little-endian base-256 digits
+//! (`Integer::to_digits::<u8>(Order::Lsf)`); with bit 1, the remainder
+//! `n * 10^(2*digits) - r^2` follows the same way (length u64 LE, then its
+//! digits). The remainder lets a reader without the secret check the root in
+//! linear time instead of squaring it ([`crate::certificate`]); writers
+//! include it when their own hits would be verified.
 //!
 //! Manifest payload (after the binding): trace id (16), span id (8), digits (u32 LE), write
 //! generation (u64 LE), chunk count (u32 LE), total length (u64 LE) and
@@ -33,6 +38,8 @@
 //! truncated, corrupt, foreign, swapped or forged value is an error (a cache
 //! miss), never a wrong root. Whether a decoded root may skip arithmetic
 //! verification is the caller's decision ([`Decoded::authenticated`]).
+
+use rug::Integer;
 
 use crate::arith::ExactSqrt;
 use crate::error::FormatError;
@@ -51,10 +58,11 @@ pub const HEADER_LEN: usize = 10;
 const KIND_ROOT: u8 = 1;
 const KIND_MANIFEST: u8 = 2;
 const FLAG_EXACT: u8 = 1;
+const FLAG_REMAINDER: u8 = 2;
 const BINDING_LEN: usize = 32;
 const TAG_LEN: usize = 32;
 const TRACE_LEN: usize = 16 + 8;
-const ROOT_FIXED_LEN: usize = BINDING_LEN + TRACE_LEN + 4 + 1 + 8;
+const ROOT_FIXED_LEN: usize = BINDING_LEN + TRACE_LEN + 4 + 1;
 const MANIFEST_LEN: usize = BINDING_LEN + TRACE_LEN + 4 + 8 + 4 + 8 + 4;
 
 /// What a stored value must satisfy to be read.
@@ -87,6 +95,9 @@ pub struct Decoded {
 pub struct StoredRoot {
     /// The root.
     pub root: ExactSqrt,
+    /// `n * 10^(2*digits) - root^2` as the writer claims it, if it stored
+    /// one: checked in linear time by [`crate::certificate`].
+    pub remainder: Option<Integer>,
     /// Where it was computed.
     pub source: TraceContext,
 }
@@ -124,14 +135,34 @@ pub fn encode_root(
     key: &MemoKey,
     secret: Option<&MemoSecret>,
 ) -> Vec<u8> {
-    let magnitude = magnitude::to_le_bytes(root.scaled());
-    let mut payload = Vec::with_capacity(ROOT_FIXED_LEN + magnitude.len());
+    encode_root_with_remainder(root, None, source, key, secret)
+}
+
+/// [`encode_root`], with the root's remainder `n * 10^(2*digits) - r^2`
+/// when given.
+pub fn encode_root_with_remainder(
+    root: &ExactSqrt,
+    remainder: Option<&Integer>,
+    source: &TraceContext,
+    key: &MemoKey,
+    secret: Option<&MemoSecret>,
+) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(ROOT_FIXED_LEN);
     payload.extend_from_slice(&binding(key));
     push_trace(&mut payload, source);
     payload.extend_from_slice(&root.digits().to_le_bytes());
-    payload.push(if root.is_exact() { FLAG_EXACT } else { 0 });
-    payload.extend_from_slice(&(magnitude.len() as u64).to_le_bytes());
-    payload.extend_from_slice(&magnitude);
+    let mut flags = if root.is_exact() { FLAG_EXACT } else { 0 };
+    if remainder.is_some() {
+        flags |= FLAG_REMAINDER;
+    }
+    payload.push(flags);
+    for number in std::iter::once(root.scaled()).chain(remainder) {
+        magnitude::with_le_bytes(number, |bytes| {
+            payload.reserve(8 + bytes.len());
+            payload.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            payload.extend_from_slice(bytes);
+        });
+    }
     frame(KIND_ROOT, &payload, secret)
 }
 
@@ -235,19 +266,18 @@ fn read_root(reader: &mut Reader<'_>) -> Result<StoredRoot, FormatError> {
     let source = reader.trace()?;
     let digits = reader.u32()?;
     let flags = reader.take(1)?[0];
-    if flags & !FLAG_EXACT != 0 {
+    if flags & !(FLAG_EXACT | FLAG_REMAINDER) != 0 {
         return Err(FormatError::Inconsistent("unknown flag bits"));
     }
-    let len = usize::try_from(reader.u64()?)
-        .map_err(|_| FormatError::Inconsistent("root length overflows"))?;
-    let magnitude = reader.take(len)?;
-    if magnitude.last() == Some(&0) {
-        // GMP never writes a most significant zero byte.
-        return Err(FormatError::Inconsistent("non-canonical root bytes"));
-    }
-    let scaled = magnitude::from_le_bytes(magnitude);
+    let scaled = reader.magnitude()?;
+    let remainder = if flags & FLAG_REMAINDER != 0 {
+        Some(reader.magnitude()?)
+    } else {
+        None
+    };
     Ok(StoredRoot {
         root: ExactSqrt::from_parts(scaled, digits, flags & FLAG_EXACT != 0),
+        remainder,
         source,
     })
 }
@@ -334,6 +364,18 @@ impl<'a> Reader<'a> {
         self.array().map(u64::from_le_bytes)
     }
 
+    /// A length (u64 LE) and that many canonical little-endian bytes.
+    fn magnitude(&mut self) -> Result<Integer, FormatError> {
+        let len = usize::try_from(self.u64()?)
+            .map_err(|_| FormatError::Inconsistent("number length overflows"))?;
+        let bytes = self.take(len)?;
+        if bytes.last() == Some(&0) {
+            // GMP never writes a most significant zero byte.
+            return Err(FormatError::Inconsistent("non-canonical number bytes"));
+        }
+        Ok(magnitude::from_le_bytes(bytes))
+    }
+
     fn trace(&mut self) -> Result<TraceContext, FormatError> {
         Ok(TraceContext {
             trace_id: self.array()?,
@@ -346,7 +388,6 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
     use crate::arith::sqrt_decimal;
-    use rug::Integer;
 
     fn key(n: u32, digits: u32) -> MemoKey {
         MemoKey::for_integer(&Integer::from(n), digits).unwrap()
@@ -404,6 +445,33 @@ mod tests {
             &rules(&k0, 0, None),
         ));
         assert_eq!(d.root, zero);
+    }
+
+    #[test]
+    fn a_root_with_its_remainder_round_trips_and_every_truncation_is_rejected() {
+        let n = Integer::from(2u32);
+        let (root, remainder) =
+            crate::arith::sqrt_decimal_rem_within(&n, 50, &Default::default()).unwrap();
+        let trace = TraceContext::default();
+        let k = key(2, 50);
+        let bytes = encode_root_with_remainder(&root, Some(&remainder), &trace, &k, None);
+        let decoded = root_of(decode(&bytes, &rules(&k, 50, None)));
+        assert_eq!(decoded.root, root);
+        assert_eq!(decoded.remainder, Some(remainder));
+        assert_eq!(
+            root_of(decode(
+                &encode_root(&root, &trace, &k, None),
+                &rules(&k, 50, None)
+            ))
+            .remainder,
+            None
+        );
+        for len in 0..bytes.len() {
+            assert!(
+                decode(&bytes[..len], &rules(&k, 50, None)).is_err(),
+                "accepted {len} bytes"
+            );
+        }
     }
 
     #[test]

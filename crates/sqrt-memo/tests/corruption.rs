@@ -4,11 +4,12 @@
 mod common;
 
 use common::{engine, fresh_number, test_config};
+use rug::ops::Pow;
 use rug::Integer;
 use sqrt_memo::value::{self, DecodeRules, StoredValue};
 use sqrt_memo::{
-    sqrt_decimal, CanonicalDecimal, ExactSqrt, MemoConfig, MemoKey, MemoSecret, MemoStore, Source,
-    TraceContext,
+    sqrt_decimal, sqrt_decimal_rem_within, CanonicalDecimal, ExactSqrt, MemoConfig, MemoKey,
+    MemoSecret, MemoStore, Source, TraceContext,
 };
 
 fn key_of(n: &Integer, digits: u32) -> MemoKey {
@@ -93,6 +94,43 @@ async fn a_well_formed_wrong_root_fails_verification() {
     let other = Integer::from(&n * 4u32);
     let wrong = forged_value(&n, 10, &sqrt_decimal(&other, 10).unwrap(), None);
     assert_rejected_and_overwritten(&wrong, &n, 10).await;
+}
+
+/// Values carrying a remainder are checked against it in linear time: a
+/// neighbouring root with the remainder that balances the equation is out of
+/// range, and with the true remainder the equation fails; either is a miss.
+#[tokio::test]
+async fn a_wrong_root_with_a_crafted_remainder_fails_verification() {
+    let n = fresh_number(400);
+    let digits = 12;
+    let (root, remainder) =
+        sqrt_decimal_rem_within(&n, digits, &sqrt_memo::Limits::default()).unwrap();
+    let scaled_n = &n * Integer::from(10u32).pow(2 * digits);
+    let key = key_of(&n, digits);
+    let with_remainder = |r: &Integer, s: &Integer| {
+        let forged = ExactSqrt::from_parts(r.clone(), digits, root.is_exact());
+        value::encode_root_with_remainder(&forged, Some(s), &TraceContext::default(), &key, None)
+    };
+    for delta in [-1i32, 1] {
+        let neighbour = Integer::from(root.scaled() + delta);
+        let balancing = &scaled_n - Integer::from(neighbour.square_ref());
+        let balanced = with_remainder(&neighbour, &balancing.abs());
+        assert_rejected_and_overwritten(&balanced, &n, digits).await;
+        let true_remainder = with_remainder(&neighbour, &remainder);
+        assert_rejected_and_overwritten(&true_remainder, &n, digits).await;
+    }
+    let off_by_one = with_remainder(root.scaled(), &Integer::from(&remainder + 1u32));
+    assert_rejected_and_overwritten(&off_by_one, &n, digits).await;
+    // The honest value passes and is a hit.
+    let honest = with_remainder(root.scaled(), &remainder);
+    let memo = engine(test_config());
+    common::memo_store(&memo)
+        .meta_set(key.as_str(), &honest, 0, None)
+        .await
+        .unwrap();
+    let outcome = memo.sqrt(&n, digits).await.unwrap();
+    assert_eq!(outcome.source, Source::Hit);
+    assert_eq!(outcome.root, root);
 }
 
 /// Issue 13.2: with the defaults, a forged value with a valid CRC-32C under

@@ -105,7 +105,17 @@ async fn a_hit_links_to_the_span_that_computed_it() {
         Some(&Value::from("hit"))
     );
     assert_eq!(named(&spans, "sqrt.store").len(), 1);
-    assert_eq!(named(&spans, "sqrt.verify").len(), 1);
+    // The value carries its remainder: the hit is checked in linear time.
+    let verify = named(&spans, "sqrt.verify");
+    assert_eq!(verify.len(), 1);
+    assert_eq!(
+        attribute(verify[0], "sqrt.verify.method"),
+        Some(&Value::from("remainder"))
+    );
+    assert_eq!(
+        attribute(verify[0], "sqrt.verify.ok"),
+        Some(&Value::Bool(true))
+    );
 
     // The hit's lookup links to the computing span and names it in attributes.
     let hit_lookup = named(&spans, "sqrt.lookup")
@@ -190,9 +200,14 @@ async fn authenticated_hits_skip_verification_and_others_are_verified() {
         hits,
         vec![Some(Value::Bool(true)), Some(Value::Bool(false))]
     );
-    // Only the hit without the secret ran the arithmetic check.
+    // Only the hit without the secret ran the arithmetic check, by
+    // squaring: a writer whose own hits skip the check stores no remainder.
     let verified = named(&spans, "sqrt.verify");
     assert_eq!(verified.len(), 1);
+    assert_eq!(
+        attribute(verified[0], "sqrt.verify.method"),
+        Some(&Value::from("squaring"))
+    );
     assert_eq!(
         attribute(verified[0], "sqrt.verify.ok"),
         Some(&Value::Bool(true))

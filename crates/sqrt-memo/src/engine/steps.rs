@@ -7,7 +7,8 @@ use tracing::field::Empty;
 use tracing::{info_span, Instrument, Span};
 
 use super::{Source, SqrtMemo, SqrtOutcome};
-use crate::arith::{decimal_digit_count, sqrt_decimal_within, ExactSqrt};
+use crate::arith::{decimal_digit_count, sqrt_decimal_rem_within, ExactSqrt};
+use crate::certificate::is_root_with_remainder;
 use crate::chunk::{read_chunks, write_value};
 use crate::error::{MemoError, StoreError};
 use crate::key::MemoKey;
@@ -136,11 +137,17 @@ impl<S: MemoStore> SqrtMemo<S> {
         let (stored, authenticated) = decoded;
         Span::current().record("sqrt.authenticated", authenticated);
         // Only a value written by a holder of the secret may skip the check.
-        let verify = self.config.verify_hits || !authenticated;
-        if verify && !self.verify(n, &stored.root).await {
+        let verify = self.hits_are_verified() || !authenticated;
+        if verify && !self.verify(n, &stored).await {
             return Ok(reject(Rejection::WrongRoot));
         }
         Ok(Lookup::Hit(stored))
+    }
+
+    /// Whether this engine checks the roots its hits read (an authenticated
+    /// value may skip it only when `verify_hits` is off and a secret is set).
+    fn hits_are_verified(&self) -> bool {
+        self.config.verify_hits || self.config.secret.is_none()
     }
 
     /// What a value read under `key` must satisfy.
@@ -154,28 +161,43 @@ impl<S: MemoStore> SqrtMemo<S> {
         }
     }
 
-    /// Checks a cached root against `n`, under the `sqrt.verify` span.
-    async fn verify(&self, n: &Integer, root: &ExactSqrt) -> bool {
-        let span = info_span!("sqrt.verify", "sqrt.verify.ok" = Empty);
+    /// Checks a cached root against `n`, under the `sqrt.verify` span: in
+    /// linear time with the stored remainder, else by squaring the root.
+    async fn verify(&self, n: &Integer, stored: &StoredRoot) -> bool {
+        let method = if stored.remainder.is_some() {
+            "remainder"
+        } else {
+            "squaring"
+        };
+        let span = info_span!(
+            "sqrt.verify",
+            "sqrt.verify.method" = method,
+            "sqrt.verify.ok" = Empty
+        );
         let heavy = n.significant_bits() > BLOCKING_THRESHOLD_BITS;
         let ok = {
-            let (n, root) = (n.clone(), root.clone());
+            let (n, root, remainder) = (n.clone(), stored.root.clone(), stored.remainder.clone());
             let inner = span.clone();
-            run_cpu(heavy, move || inner.in_scope(|| root.is_root_of(&n)))
-                .await
-                .unwrap_or(false)
+            run_cpu(heavy, move || {
+                inner.in_scope(|| match &remainder {
+                    Some(remainder) => is_root_with_remainder(&root, remainder, &n),
+                    None => root.is_root_of(&n),
+                })
+            })
+            .await
+            .unwrap_or(false)
         };
         span.record("sqrt.verify.ok", ok);
         ok
     }
 
-    /// Computes under the `sqrt.compute` span; returns the root and the
-    /// context of that span, which is stored with the value.
+    /// Computes under the `sqrt.compute` span; returns the root, its
+    /// remainder and the context of that span, which is stored with the value.
     async fn compute(
         &self,
         n: &Integer,
         digits: u32,
-    ) -> Result<(ExactSqrt, TraceContext), MemoError> {
+    ) -> Result<(ExactSqrt, Integer, TraceContext), MemoError> {
         let span = info_span!(
             "sqrt.compute",
             "sqrt.number.bits" = i64::from(n.significant_bits()),
@@ -200,15 +222,16 @@ impl<S: MemoStore> SqrtMemo<S> {
                     i64::try_from(decimal_digits).unwrap_or(i64::MAX),
                 );
                 // The engine's own limits (checked on entry), not the defaults.
-                sqrt_decimal_within(&owned, digits, &limits)
+                sqrt_decimal_rem_within(&owned, digits, &limits)
             })
         })
         .await??;
         self.counters
             .metrics
             .computed(n.significant_bits(), started.elapsed());
+        let (root, remainder) = root;
         span.record("sqrt.exact", root.is_exact());
-        Ok((root, context))
+        Ok((root, remainder, context))
     }
 
     pub(super) async fn compute_and_store(
@@ -219,7 +242,7 @@ impl<S: MemoStore> SqrtMemo<S> {
         cas: Option<u64>,
         source: Source,
     ) -> Result<SqrtOutcome, MemoError> {
-        let (root, computed_by) = match self.compute(n, digits).await {
+        let (root, remainder, computed_by) = match self.compute(n, digits).await {
             Ok(done) => done,
             Err(e) => {
                 // Release the placeholder so a waiter wins at once instead of
@@ -230,7 +253,10 @@ impl<S: MemoStore> SqrtMemo<S> {
                 return Err(e);
             }
         };
-        if let Err(e) = self.store_root(key, &root, computed_by, cas).await {
+        if let Err(e) = self
+            .store_root(key, &root, &remainder, computed_by, cas)
+            .await
+        {
             Counters::bump(&self.counters.store_errors);
             self.counters.metrics.store_error();
             Span::current().record("sqrt.store.error", e.to_string().as_str());
@@ -245,11 +271,14 @@ impl<S: MemoStore> SqrtMemo<S> {
         })
     }
 
-    /// Encodes and writes a root under the `sqrt.store` span.
+    /// Encodes and writes a root under the `sqrt.store` span, with its
+    /// remainder when this engine's own hits would be verified (a writer
+    /// whose hits skip verification stores what its readers need, no more).
     async fn store_root(
         &self,
         key: &MemoKey,
         root: &ExactSqrt,
+        remainder: &Integer,
         computed_by: TraceContext,
         cas: Option<u64>,
     ) -> Result<(), StoreError> {
@@ -260,7 +289,14 @@ impl<S: MemoStore> SqrtMemo<S> {
             "sqrt.store.status" = Empty,
         );
         async {
-            let encoded = value::encode_root(root, &computed_by, key, self.config.secret.as_ref());
+            let remainder = self.hits_are_verified().then_some(remainder);
+            let encoded = value::encode_root_with_remainder(
+                root,
+                remainder,
+                &computed_by,
+                key,
+                self.config.secret.as_ref(),
+            );
             let span = Span::current();
             span.record("sqrt.store.bytes", attr(encoded.len()));
             let write = |cas| {
@@ -303,7 +339,7 @@ impl<S: MemoStore> SqrtMemo<S> {
         if !self.config.fail_open {
             return Err(error.into());
         }
-        let (root, computed_by) = self.compute(n, digits).await?;
+        let (root, _, computed_by) = self.compute(n, digits).await?;
         Ok(SqrtOutcome {
             root,
             source: Source::ComputedUncached,
