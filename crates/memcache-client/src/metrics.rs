@@ -7,7 +7,7 @@
 //! | `db.client.operation.duration` | histogram | `s` | `db.system.name`, `db.operation.name`, `server.address`, `server.port`, `error.type` (on failure) |
 //! | `db.client.connection.count` | observable up-down counter | `{connection}` | `db.client.connection.pool.name`, `db.client.connection.state` (`idle`/`used`) |
 //! | `db.client.connection.max` | observable up-down counter | `{connection}` | `db.client.connection.pool.name` |
-//! | `db.client.connection.pending_requests` | up-down counter | `{request}` | `db.client.connection.pool.name` |
+//! | `db.client.connection.pending_requests` | observable up-down counter | `{request}` | `db.client.connection.pool.name` (pooled mode) |
 //! | `db.client.connection.wait_time` | histogram | `s` | `db.client.connection.pool.name` |
 //! | `db.client.connection.create_time` | histogram | `s` | `db.client.connection.pool.name` |
 //! | `db.client.connection.timeouts` | counter | `{timeout}` | `db.client.connection.pool.name` |
@@ -23,12 +23,13 @@
 //! instruments with ready attributes. With no meter provider installed the
 //! instruments are OpenTelemetry's no-ops.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[cfg(feature = "metrics-bound")]
 use std::sync::OnceLock;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use opentelemetry::metrics::{Counter, Histogram, Meter, UpDownCounter};
+use opentelemetry::metrics::{Counter, Histogram, Meter};
 use opentelemetry::{InstrumentationScope, KeyValue};
 
 use crate::operation::{Operation, OPERATIONS};
@@ -41,12 +42,9 @@ const DURATION_BOUNDARIES: [f64; 14] = [
 
 /// The client's instruments, created once per client.
 pub(crate) struct ClientMetrics {
-    /// Per operation ([`OPERATIONS`] order), the `memcached.client.lookups`
-    /// attribute sets of a hit and of a miss.
-    lookup_series: Box<[[Series<[KeyValue; 3]>; 2]]>,
+    /// `memcached.client.lookups`, counted locally and added at collection.
+    lookups: Arc<Lookups>,
     operation_duration: Histogram<f64>,
-    lookups: Counter<u64>,
-    pending_requests: UpDownCounter<i64>,
     wait_time: Histogram<f64>,
     create_time: Histogram<f64>,
     timeouts: Counter<u64>,
@@ -71,6 +69,79 @@ pub(crate) struct ServerMetrics {
     wait_series: Series<[KeyValue; 1]>,
     dead: [KeyValue; 2],
     alive: [KeyValue; 2],
+}
+
+/// `memcached.client.lookups`, counted where the keys are read and added to
+/// the counter when metrics are collected: a lookup costs one uncontended
+/// atomic add instead of a measurement (the SDK hashing the attribute set),
+/// which is most of what metrics cost a pooled `get` besides its two
+/// histograms. The SDK runs the observable callbacks before it reads the
+/// synchronous instruments, so the client's callback moves the counts in
+/// and every collection sees every lookup made before it; what is left when
+/// the client is dropped is added then. Still an ordinary counter: it sums
+/// over clients and belongs to the meter provider the client was built
+/// under.
+struct Lookups {
+    counter: Counter<u64>,
+    /// Per operation ([`OPERATIONS`] order), the attribute sets of a hit and
+    /// of a miss.
+    series: Box<[[Series<[KeyValue; 3]>; 2]]>,
+    /// Hits and misses not yet added, one shard per group of threads so
+    /// that concurrent callers do not fight over a cache line.
+    shards: Box<[LookupShard]>,
+}
+
+/// Counts per operation: `[hits, misses]`.
+#[repr(align(64))]
+struct LookupShard([[AtomicU64; 2]; OPERATIONS.len()]);
+
+/// Threads spread over this many shards.
+const LOOKUP_SHARDS: usize = 8;
+
+impl Lookups {
+    fn count(&self, operation: Operation, hits: usize, misses: usize) {
+        thread_local! {
+            static SHARD: usize = {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                NEXT.fetch_add(1, Ordering::Relaxed) % LOOKUP_SHARDS
+            };
+        }
+        let shard = SHARD.with(|shard| *shard);
+        let Some(counts) = self
+            .shards
+            .get(shard)
+            .and_then(|s| s.0.get(operation.index()))
+        else {
+            return;
+        };
+        for (n, count) in [(hits, &counts[0]), (misses, &counts[1])] {
+            if n > 0 {
+                count.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Adds what was counted since the last call to the counter.
+    fn flush(&self) {
+        for (index, pair) in self.series.iter().enumerate() {
+            for (result, series) in pair.iter().enumerate() {
+                let n: u64 = self
+                    .shards
+                    .iter()
+                    .map(|shard| shard.0[index][result].swap(0, Ordering::Relaxed))
+                    .sum();
+                if n > 0 {
+                    series.add(&self.counter, n);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Lookups {
+    fn drop(&mut self) {
+        self.flush();
+    }
 }
 
 /// One series of a hot instrument: its attribute set, prepared once, and
@@ -129,6 +200,8 @@ pub(crate) struct PoolState<'a> {
     pub idle: usize,
     pub used: usize,
     pub max: usize,
+    /// Callers waiting for a pooled connection (none in multiplexed mode).
+    pub pending: Option<usize>,
     pub in_flight: &'a [usize],
 }
 
@@ -148,12 +221,41 @@ impl ClientMetrics {
     /// The instruments, with observers reading `gauges` for as long as it lives.
     pub fn new(gauges: Weak<dyn PoolGauges>) -> ClientMetrics {
         let meter = meter();
+        let system = KeyValue::new("db.system.name", "memcached");
+        let lookups = Arc::new(Lookups {
+            counter: meter
+                .u64_counter("memcached.client.lookups")
+                .with_unit("{key}")
+                .with_description("Keys looked up, by result (hit or miss)")
+                .build(),
+            series: OPERATIONS
+                .iter()
+                .map(|&name| {
+                    let operation = KeyValue::new("db.operation.name", name);
+                    ["hit", "miss"].map(|result| {
+                        Series::new([
+                            system.clone(),
+                            operation.clone(),
+                            KeyValue::new("memcached.result", result),
+                        ])
+                    })
+                })
+                .collect(),
+            shards: (0..LOOKUP_SHARDS)
+                .map(|_| LookupShard(std::array::from_fn(|_| Default::default())))
+                .collect(),
+        });
+        let pending_lookups = Arc::downgrade(&lookups);
         let count_gauges = gauges.clone();
         let connection_count = meter
             .i64_observable_up_down_counter("db.client.connection.count")
             .with_unit("{connection}")
             .with_description("Connections open, by state")
             .with_callback(move |observer| {
+                // Runs before the SDK reads the counter (see `Lookups`).
+                if let Some(lookups) = pending_lookups.upgrade() {
+                    lookups.flush();
+                }
                 if let Some(gauges) = count_gauges.upgrade() {
                     gauges.observe(&mut |server, state| {
                         let [pool] = &server.pool;
@@ -165,6 +267,23 @@ impl ClientMetrics {
                                     KeyValue::new("db.client.connection.state", label),
                                 ],
                             );
+                        }
+                    });
+                }
+            })
+            .build();
+        // Read from the pool's counter at collection, like the connection
+        // counts: a wait costs two atomic adds instead of two measurements.
+        let pending_gauges = gauges.clone();
+        let pending_requests = meter
+            .i64_observable_up_down_counter("db.client.connection.pending_requests")
+            .with_unit("{request}")
+            .with_description("Requests waiting for a connection")
+            .with_callback(move |observer| {
+                if let Some(gauges) = pending_gauges.upgrade() {
+                    gauges.observe(&mut |server, state| {
+                        if let Some(pending) = state.pending {
+                            observer.observe(int(pending), &server.pool);
                         }
                     });
                 }
@@ -206,37 +325,13 @@ impl ClientMetrics {
                 }
             })
             .build();
-        let system = KeyValue::new("db.system.name", "memcached");
-        let lookup_series = OPERATIONS
-            .iter()
-            .map(|&name| {
-                let operation = KeyValue::new("db.operation.name", name);
-                ["hit", "miss"].map(|result| {
-                    Series::new([
-                        system.clone(),
-                        operation.clone(),
-                        KeyValue::new("memcached.result", result),
-                    ])
-                })
-            })
-            .collect();
         ClientMetrics {
-            lookup_series,
-            lookups: meter
-                .u64_counter("memcached.client.lookups")
-                .with_unit("{key}")
-                .with_description("Keys looked up, by result (hit or miss)")
-                .build(),
+            lookups,
             operation_duration: meter
                 .f64_histogram("db.client.operation.duration")
                 .with_unit("s")
                 .with_description("Duration of database client operations")
                 .with_boundaries(DURATION_BOUNDARIES.to_vec())
-                .build(),
-            pending_requests: meter
-                .i64_up_down_counter("db.client.connection.pending_requests")
-                .with_unit("{request}")
-                .with_description("Requests waiting for a connection")
                 .build(),
             wait_time: meter
                 .f64_histogram("db.client.connection.wait_time")
@@ -268,6 +363,7 @@ impl ClientMetrics {
             _observers: vec![
                 Box::new(connection_count),
                 Box::new(connection_max),
+                Box::new(pending_requests),
                 Box::new(in_flight),
             ],
         }
@@ -275,14 +371,7 @@ impl ClientMetrics {
 
     /// Keys of a retrieval found and not found.
     pub fn lookups(&self, operation: Operation, hits: usize, misses: usize) {
-        let Some([hit, miss]) = self.lookup_series.get(operation.index()) else {
-            return;
-        };
-        for (n, series) in [(hits, hit), (misses, miss)] {
-            if n > 0 {
-                series.add(&self.lookups, n as u64);
-            }
-        }
+        self.lookups.count(operation, hits, misses);
     }
 }
 
@@ -310,11 +399,6 @@ impl ServerMetrics {
                 )
             }
         }
-    }
-
-    /// A caller starts (`+1`) or stops (`-1`) waiting for a connection.
-    pub fn pending(&self, delta: i64) {
-        self.client.pending_requests.add(delta, &self.pool);
     }
 
     /// A connection was obtained after `waited`.

@@ -25,6 +25,8 @@ pub(crate) struct PoolState<'a> {
     pub idle: usize,
     pub used: usize,
     pub max: usize,
+    /// Callers waiting for a pooled connection (none in multiplexed mode).
+    pub pending: Option<usize>,
     pub in_flight: &'a [usize],
 }
 
@@ -48,8 +50,6 @@ impl ServerMetrics {
         _error: Option<&Error>,
     ) {
     }
-    #[inline]
-    pub fn pending(&self, _delta: i64) {}
     #[inline]
     pub fn waited(&self, _waited: Duration) {}
     #[inline]

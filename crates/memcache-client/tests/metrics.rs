@@ -264,7 +264,84 @@ async fn metrics_follow_the_database_client_conventions() {
             )),
             1
         );
+
+        // Callers waiting for the one connection are pending requests while
+        // they wait, and no longer once they have it (or gave up).
+        let queue = common::builder()
+            .server_addr(silent.addr)
+            .max_connections_per_server(1)
+            .pool_wait_timeout(Duration::from_secs(5))
+            .operation_timeout(Duration::from_millis(800))
+            .build()
+            .unwrap();
+        let pending_now = || {
+            exporter.reset();
+            provider.force_flush().unwrap();
+            let metrics = exporter.get_finished_metrics().unwrap();
+            let pending = find(&metrics, "db.client.connection.pending_requests");
+            assert_eq!(pending.unit(), "{request}");
+            let AggregatedMetrics::I64(MetricData::Sum(sum)) = pending.data() else {
+                panic!("pending_requests is not an i64 sum");
+            };
+            assert!(!sum.is_monotonic());
+            sum.data_points()
+                .filter(|p| {
+                    attr(p.attributes(), "db.client.connection.pool.name").as_deref()
+                        == Some(silent_pool.as_str())
+                })
+                .map(|p| p.value())
+                .sum::<i64>()
+        };
+        let (holder, waiters, during) = tokio::join!(
+            queue.get("held"),
+            async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::join!(queue.get("a"), queue.get("b"))
+            },
+            async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                pending_now()
+            }
+        );
+        assert!(
+            matches!(holder, Err(memcache_client::Error::Timeout)),
+            "{holder:?}"
+        );
+        assert!(waiters.0.is_err() && waiters.1.is_err());
+        assert_eq!(during, 2, "two callers waiting for the one connection");
+        assert_eq!(pending_now(), 0);
     }
+    // Lookups of several clients add up, and a client's lookups are
+    // exported even when it is dropped before the next collection.
+    let lookups_now = |op: &str, result: &str| {
+        exporter.reset();
+        provider.force_flush().unwrap();
+        let metrics = exporter.get_finished_metrics().unwrap();
+        u64_sum(find(&metrics, "memcached.client.lookups"), |a| {
+            has(a, "db.operation.name", op) && has(a, "memcached.result", result)
+        })
+    };
+    let before = (lookups_now("get", "hit"), lookups_now("get", "miss"));
+    let second = common::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap();
+    let third = common::builder()
+        .server_addr(server.addr())
+        .build()
+        .unwrap();
+    for c in [&client, &second, &third] {
+        assert!(c.get(key("a")).await.unwrap().is_some());
+        assert!(c.get(key("absent")).await.unwrap().is_none());
+    }
+    assert!(third.get(key("b")).await.unwrap().is_some());
+    drop(third);
+    assert_eq!(
+        (lookups_now("get", "hit"), lookups_now("get", "miss")),
+        (before.0 + 4, before.1 + 3)
+    );
+    drop(second);
+
     if common::multiplexed() {
         // Requests in flight, per open multiplexed connection (none now).
         let in_flight = find(&metrics, "memcached.client.connection.in_flight");

@@ -59,6 +59,7 @@ impl PoolGauges for Inner {
                             idle,
                             used,
                             max,
+                            pending: Some(pool.waiting_count()),
                             in_flight: &[],
                         },
                     );
@@ -73,6 +74,8 @@ impl PoolGauges for Inner {
                 idle: 0,
                 used: loads.len(),
                 max,
+                // Callers never wait for a multiplexed connection.
+                pending: None,
                 in_flight: &loads,
             };
             each(&server.metrics, state);
