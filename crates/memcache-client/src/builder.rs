@@ -61,6 +61,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Names this client's pools in metrics (see [`ClientConfig::client_name`]).
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.config.client_name = Some(name.into());
+        self
+    }
+
     /// Longest time one request/response exchange may take.
     pub fn operation_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.config.operation_timeout = timeout;

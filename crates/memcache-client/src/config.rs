@@ -216,6 +216,13 @@ pub struct ClientConfig {
     pub peer_service: String,
     /// Value and line size limits for requests and responses.
     pub limits: Limits,
+    /// Names this client in metrics: its pools are then called
+    /// `<name>/<address>:<port>` (`db.client.connection.pool.name`) instead
+    /// of `<address>:<port>`. The conventions ask for pool names unique
+    /// within an application; give each client a name when one process has
+    /// several reaching the same server, or their observed connection counts
+    /// share one series.
+    pub client_name: Option<String>,
     /// TLS for every TCP connection (feature `tls`); `None` is plaintext.
     #[cfg(feature = "tls")]
     pub tls: Option<crate::TlsConfig>,
@@ -238,6 +245,7 @@ impl Default for ClientConfig {
             dead_after_failures: 3,
             retry_dead_after: Duration::from_secs(2),
             record_keys: false,
+            client_name: None,
             peer_service: "memcached".to_owned(),
             limits: Limits::default(),
             #[cfg(feature = "tls")]

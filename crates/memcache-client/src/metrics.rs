@@ -17,7 +17,8 @@
 //! | `memcached.client.server.state_changes` | counter | `{change}` | `db.client.connection.pool.name`, `memcached.server.state` (`dead`/`alive`) |
 //!
 //! The pool name is `server.address:server.port` (or the socket path), as
-//! the conventions ask of pools without a name of their own. Instruments
+//! the conventions ask of pools without a name of their own, prefixed by
+//! `<client_name>/` when the client is given a name. Instruments
 //! come from the global meter provider when the client is built, and every
 //! attribute set is prepared once per server: a call records into ready
 //! instruments with ready attributes. With no meter provider installed the
@@ -431,12 +432,21 @@ impl ServerMetrics {
     }
 
     /// Attribute sets for the server at `host` (address or socket path) and
-    /// `port` (none for a socket).
-    pub fn new(client: Arc<ClientMetrics>, host: &str, port: Option<u16>) -> ServerMetrics {
+    /// `port` (none for a socket), of the client called `client_name`.
+    pub fn new(
+        client: Arc<ClientMetrics>,
+        host: &str,
+        port: Option<u16>,
+        client_name: Option<&str>,
+    ) -> ServerMetrics {
         let host: Arc<str> = Arc::from(host);
-        let pool_name: Arc<str> = match port {
-            Some(port) => Arc::from(format!("{host}:{port}")),
-            None => host.clone(),
+        let server = match port {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        let pool_name: Arc<str> = match client_name {
+            Some(name) => Arc::from(format!("{name}/{server}")),
+            None => Arc::from(server),
         };
         let pool = KeyValue::new("db.client.connection.pool.name", pool_name);
         let server = [

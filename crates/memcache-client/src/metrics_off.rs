@@ -39,7 +39,12 @@ impl ClientMetrics {
 }
 
 impl ServerMetrics {
-    pub fn new(_client: Arc<ClientMetrics>, _host: &str, _port: Option<u16>) -> ServerMetrics {
+    pub fn new(
+        _client: Arc<ClientMetrics>,
+        _host: &str,
+        _port: Option<u16>,
+        _client_name: Option<&str>,
+    ) -> ServerMetrics {
         ServerMetrics
     }
     #[inline]

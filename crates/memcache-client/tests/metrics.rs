@@ -342,6 +342,35 @@ async fn metrics_follow_the_database_client_conventions() {
     );
     drop(second);
 
+    // A named client's pools are series of their own: two clients of one
+    // process reaching the same server do not share connection counts.
+    let named = common::builder()
+        .server_addr(server.addr())
+        .client_name("sessions")
+        .max_connections_per_server(2)
+        .build()
+        .unwrap();
+    assert!(named.get(key("a")).await.unwrap().is_some());
+    exporter.reset();
+    provider.force_flush().unwrap();
+    let metrics = exporter.get_finished_metrics().unwrap();
+    let AggregatedMetrics::I64(MetricData::Sum(max)) =
+        find(&metrics, "db.client.connection.max").data()
+    else {
+        panic!("connection.max is not an i64 sum");
+    };
+    let max_of = |pool: &str| -> Vec<i64> {
+        max.data_points()
+            .filter(|p| {
+                attr(p.attributes(), "db.client.connection.pool.name").as_deref() == Some(pool)
+            })
+            .map(|p| p.value())
+            .collect()
+    };
+    assert_eq!(max_of(&format!("sessions/127.0.0.1:{port}")), vec![2]);
+    assert_eq!(max_of(&pool_name), vec![3]);
+    drop(named);
+
     if common::multiplexed() {
         // Requests in flight, per open multiplexed connection (none now).
         let in_flight = find(&metrics, "memcached.client.connection.in_flight");

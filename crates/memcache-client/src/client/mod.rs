@@ -107,8 +107,12 @@ impl Client {
                 .servers
                 .iter()
                 .map(|s| {
-                    let server_metrics =
-                        ServerMetrics::new(metrics.clone(), &s.addr.host(), s.addr.port());
+                    let server_metrics = ServerMetrics::new(
+                        metrics.clone(),
+                        &s.addr.host(),
+                        s.addr.port(),
+                        config.client_name.as_deref(),
+                    );
                     let server_metrics = Arc::new(server_metrics);
                     Server::new(
                         s.addr.clone(),
