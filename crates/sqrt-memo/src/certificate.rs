@@ -5,20 +5,22 @@
 //! computing the root. With `s` stored beside `r`, the range is two
 //! comparisons, and the equation is checked modulo a prime `p` of
 //! [`PRIME_BITS`] bits drawn afresh, uniformly among such primes, for every
-//! check: three reductions, linear in the size of the numbers.
+//! check: three reductions, linear in the size of the numbers. Drawing the
+//! prime costs about 90 µs, so small roots are still squared
+//! ([`Method::for_root`]).
 //!
 //! Why that is enough even when whoever wrote the value chose `r` and `s` to
 //! fool it: if `t != r^2 + s`, the difference is a non-zero integer of at
 //! most `b = bits(t) + 2` bits, so at most `b / 191` primes of 192 bits
-//! divide it, out of more than 2^183 such primes. The writer does not know
-//! `p` (it is drawn from the thread's CSPRNG after the value was read), so
-//! a wrong value passes with probability below `b * 2^-190`: under 2^-166
-//! for the largest number and digit count the default [`crate::Limits`]
-//! admit. Each check draws a new prime, so failed attempts teach nothing
-//! about the next one.
+//! divide it. The writer does not know `p` (it is drawn from the thread's
+//! CSPRNG after the value was read), and no prime is drawn with probability
+//! above `20,000 / 2^191` ([`random_prime`]), so a wrong value passes with
+//! probability below `b * 2^-184`: under 2^-160 for the largest number and
+//! digit count the default [`crate::Limits`] admit. Each check draws a new
+//! prime, so failed attempts teach nothing about the next one.
 
 use rand::Rng;
-use rug::integer::{IsPrime, Order};
+use rug::integer::Order;
 use rug::Integer;
 
 use crate::arith::ExactSqrt;
@@ -26,9 +28,56 @@ use crate::arith::ExactSqrt;
 /// Size of the random prime modulus: three 64-bit words.
 pub const PRIME_BITS: u32 = 192;
 
-/// Miller-Rabin rounds after GMP's Baillie-PSW test, for the candidates the
-/// CSPRNG draws (not an adversary's numbers, so this is ample).
-const PRIME_TEST_REPS: u32 = 25;
+/// Longest distance from the random start to the prime taken (see
+/// [`random_prime`]); gaps this long between 192-bit primes are so rare
+/// that a redraw practically never happens.
+const MAX_GAP: u32 = 20_000;
+
+/// Below this many bits of `n*10^(2d)` (about 40,000 decimal digits),
+/// squaring the root costs less than drawing the prime (about 90 µs here),
+/// so the stored remainder is not used.
+pub const REMAINDER_MIN_BITS: u32 = 1 << 17;
+
+/// How a root read from the cache is checked against its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `r^2 <= n*10^2d < (r+1)^2`: one squaring ([`ExactSqrt::is_root_of`]).
+    Squaring,
+    /// Against the stored remainder, in linear time
+    /// ([`is_root_with_remainder`]).
+    Remainder,
+}
+
+impl Method {
+    /// How `root` is checked, given whether its remainder was stored: the
+    /// one place that decides.
+    pub fn for_root(root: &ExactSqrt, has_remainder: bool) -> Method {
+        // bits(r^2) is within one of 2 * bits(r), and r^2 ~ n*10^2d.
+        let bits = u64::from(root.scaled().significant_bits()) * 2;
+        if has_remainder && bits >= u64::from(REMAINDER_MIN_BITS) {
+            Method::Remainder
+        } else {
+            Method::Squaring
+        }
+    }
+
+    /// `squaring` or `remainder`, as recorded on the `sqrt.verify` span.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Squaring => "squaring",
+            Method::Remainder => "remainder",
+        }
+    }
+}
+
+/// Whether `root` is the root of `n` at its digit count, checked the way
+/// [`Method::for_root`] chooses.
+pub fn verify(root: &ExactSqrt, remainder: Option<&Integer>, n: &Integer) -> bool {
+    match (Method::for_root(root, remainder.is_some()), remainder) {
+        (Method::Remainder, Some(remainder)) => is_root_with_remainder(root, remainder, n),
+        _ => root.is_root_of(n),
+    }
+}
 
 /// Whether `root` is `floor(sqrt(n) * 10^digits)` given the claimed
 /// remainder `n*10^(2d) - root^2`, and its exactness flag says whether the
@@ -66,18 +115,21 @@ fn congruent_mod(n: &Integer, digits: u32, r: &Integer, s: &Integer, p: &Integer
     n.is_congruent(&expected, p)
 }
 
-/// A prime of exactly [`PRIME_BITS`] bits, uniform among them: candidates
-/// are drawn until one is prime (rejection sampling; starting from a random
-/// number and taking the next prime would favour primes after long gaps).
+/// A prime of exactly [`PRIME_BITS`] bits: the first prime after a
+/// uniformly random start, kept only if it lies within [`MAX_GAP`] of the
+/// start. The starts that lead to a given prime then lie in an interval of
+/// at most `MAX_GAP` numbers, so no prime comes out with probability above
+/// `MAX_GAP / 2^191`, whatever the gaps between primes are (a sieve-driven
+/// `next_prime` costs a third of testing random candidates one by one).
 fn random_prime(rng: &mut impl Rng) -> Integer {
     const WORDS: usize = (PRIME_BITS / 64) as usize;
     loop {
         let words: [u64; WORDS] = rng.random();
-        let mut candidate = Integer::from_digits(&words, Order::Lsf);
-        candidate.set_bit(PRIME_BITS - 1, true);
-        candidate.set_bit(0, true);
-        if candidate.is_probably_prime(PRIME_TEST_REPS) != IsPrime::No {
-            return candidate;
+        let mut start = Integer::from_digits(&words, Order::Lsf);
+        start.set_bit(PRIME_BITS - 1, true);
+        let prime = Integer::from(start.next_prime_ref());
+        if prime.significant_bits() == PRIME_BITS && Integer::from(&prime - &start) <= MAX_GAP {
+            return prime;
         }
     }
 }
@@ -198,13 +250,27 @@ mod tests {
     }
 
     #[test]
+    fn small_roots_are_squared_and_large_ones_checked_by_remainder() {
+        let small = root(&Integer::from(2u32), 10).0;
+        assert_eq!(Method::for_root(&small, true), Method::Squaring);
+        let large_n = Integer::from(7u32).pow(50_000);
+        let (large, s) = root(&large_n, 10);
+        assert_eq!(Method::for_root(&large, true), Method::Remainder);
+        assert_eq!(Method::for_root(&large, false), Method::Squaring);
+        assert!(verify(&large, Some(&s), &large_n));
+        assert!(verify(&large, None, &large_n));
+        let wrong = Integer::from(&s + 1u32);
+        assert!(!verify(&large, Some(&wrong), &large_n));
+    }
+
+    #[test]
     fn primes_are_prime_and_of_the_full_size() {
         let mut rng = rand::rng();
         let a = random_prime(&mut rng);
         let b = random_prime(&mut rng);
         for p in [&a, &b] {
             assert_eq!(p.significant_bits(), PRIME_BITS);
-            assert_ne!(p.is_probably_prime(40), IsPrime::No);
+            assert_ne!(p.is_probably_prime(40), rug::integer::IsPrime::No);
         }
         assert_ne!(a, b);
     }

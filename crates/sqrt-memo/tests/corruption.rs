@@ -101,7 +101,8 @@ async fn a_well_formed_wrong_root_fails_verification() {
 /// range, and with the true remainder the equation fails; either is a miss.
 #[tokio::test]
 async fn a_wrong_root_with_a_crafted_remainder_fails_verification() {
-    let n = fresh_number(400);
+    // Large enough for the remainder to be used (`REMAINDER_MIN_BITS`).
+    let n = fresh_number(45_000);
     let digits = 12;
     let (root, remainder) =
         sqrt_decimal_rem_within(&n, digits, &sqrt_memo::Limits::default()).unwrap();

@@ -105,12 +105,13 @@ async fn a_hit_links_to_the_span_that_computed_it() {
         Some(&Value::from("hit"))
     );
     assert_eq!(named(&spans, "sqrt.store").len(), 1);
-    // The value carries its remainder: the hit is checked in linear time.
+    // The value carries its remainder, but a root this small is cheaper to
+    // square than a prime is to draw.
     let verify = named(&spans, "sqrt.verify");
     assert_eq!(verify.len(), 1);
     assert_eq!(
         attribute(verify[0], "sqrt.verify.method"),
-        Some(&Value::from("remainder"))
+        Some(&Value::from("squaring"))
     );
     assert_eq!(
         attribute(verify[0], "sqrt.verify.ok"),
@@ -173,6 +174,29 @@ async fn corruption_is_recorded_on_the_spans() {
         .count();
     assert_eq!(rejected, 1);
     assert_eq!(named(&spans, "sqrt.compute").len(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn large_hits_are_checked_against_the_stored_remainder() {
+    let capture = capture();
+    let memo = engine(test_config());
+    // About 150,000 bits: above `REMAINDER_MIN_BITS`.
+    let n = fresh_number(45_000);
+    assert_eq!(memo.sqrt(&n, 3).await.unwrap().source, Source::Computed);
+    let hit = memo.sqrt(&n, 3).await.unwrap();
+    assert_eq!(hit.source, Source::Hit);
+    assert_eq!(hit.root, sqrt_memo::sqrt_decimal(&n, 3).unwrap());
+    let spans = capture.spans();
+    let verify = named(&spans, "sqrt.verify");
+    assert_eq!(verify.len(), 1);
+    assert_eq!(
+        attribute(verify[0], "sqrt.verify.method"),
+        Some(&Value::from("remainder"))
+    );
+    assert_eq!(
+        attribute(verify[0], "sqrt.verify.ok"),
+        Some(&Value::Bool(true))
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

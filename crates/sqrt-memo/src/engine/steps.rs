@@ -8,7 +8,7 @@ use tracing::{info_span, Instrument, Span};
 
 use super::{Source, SqrtMemo, SqrtOutcome};
 use crate::arith::{decimal_digit_count, sqrt_decimal_rem_within, ExactSqrt};
-use crate::certificate::is_root_with_remainder;
+use crate::certificate::{self, Method};
 use crate::chunk::{read_chunks, write_value};
 use crate::error::{MemoError, StoreError};
 use crate::key::MemoKey;
@@ -162,16 +162,13 @@ impl<S: MemoStore> SqrtMemo<S> {
     }
 
     /// Checks a cached root against `n`, under the `sqrt.verify` span: in
-    /// linear time with the stored remainder, else by squaring the root.
+    /// linear time with the stored remainder when that pays, else by
+    /// squaring the root ([`Method::for_root`]).
     async fn verify(&self, n: &Integer, stored: &StoredRoot) -> bool {
-        let method = if stored.remainder.is_some() {
-            "remainder"
-        } else {
-            "squaring"
-        };
+        let method = Method::for_root(&stored.root, stored.remainder.is_some());
         let span = info_span!(
             "sqrt.verify",
-            "sqrt.verify.method" = method,
+            "sqrt.verify.method" = method.as_str(),
             "sqrt.verify.ok" = Empty
         );
         let heavy = n.significant_bits() > BLOCKING_THRESHOLD_BITS;
@@ -179,10 +176,7 @@ impl<S: MemoStore> SqrtMemo<S> {
             let (n, root, remainder) = (n.clone(), stored.root.clone(), stored.remainder.clone());
             let inner = span.clone();
             run_cpu(heavy, move || {
-                inner.in_scope(|| match &remainder {
-                    Some(remainder) => is_root_with_remainder(&root, remainder, &n),
-                    None => root.is_root_of(&n),
-                })
+                inner.in_scope(|| certificate::verify(&root, remainder.as_ref(), &n))
             })
             .await
             .unwrap_or(false)
