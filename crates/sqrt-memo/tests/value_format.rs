@@ -3,8 +3,11 @@
 
 use proptest::prelude::*;
 use rug::Integer;
-use sqrt_memo::value::{decode, encode_manifest, encode_root, DecodeRules, Manifest, StoredValue};
-use sqrt_memo::{sqrt_decimal, MemoKey, MemoSecret, TraceContext};
+use sqrt_memo::value::{
+    decode, encode_manifest, encode_root, encode_root_with_remainder, DecodeRules, Manifest,
+    StoredValue,
+};
+use sqrt_memo::{sqrt_decimal_rem_within, Limits, MemoKey, MemoSecret, TraceContext};
 
 fn key(n: &Integer, digits: u32) -> MemoKey {
     MemoKey::for_integer(n, digits).unwrap()
@@ -42,21 +45,26 @@ proptest! {
     }
 
     #[test]
-    fn roots_round_trip(text in "[1-9][0-9]{0,120}", digits in 0u32..40, trace in any::<[u8; 16]>(), span in any::<[u8; 8]>(), tagged in any::<bool>()) {
+    fn roots_round_trip(text in "[1-9][0-9]{0,120}", digits in 0u32..40, trace in any::<[u8; 16]>(), span in any::<[u8; 8]>(), tagged in any::<bool>(), with_remainder in any::<bool>()) {
         let n = Integer::from_str_radix(&text, 10).unwrap();
-        let root = sqrt_decimal(&n, digits).unwrap();
+        let (root, remainder) = sqrt_decimal_rem_within(&n, digits, &Limits::default()).unwrap();
         let source = TraceContext { trace_id: trace, span_id: span };
         let k = key(&n, digits);
         let secret = MemoSecret::new("round trip");
         let secret = tagged.then_some(&secret);
-        match decode(&encode_root(&root, &source, &k, secret), &rules(&k, digits, secret)) {
+        let stored_remainder = with_remainder.then_some(&remainder);
+        let bytes = encode_root_with_remainder(&root, stored_remainder, &source, &k, secret);
+        match decode(&bytes, &rules(&k, digits, secret)) {
             Ok(decoded) => {
                 prop_assert_eq!(decoded.authenticated, tagged);
                 let StoredValue::Root(stored) = decoded.value else {
                     return Err(TestCaseError::fail("not a root"));
                 };
                 prop_assert_eq!(&stored.root, &root);
+                prop_assert_eq!(stored.remainder.as_ref(), stored_remainder);
                 prop_assert_eq!(stored.source, source);
+                // Whatever way it is checked, the stored root is right.
+                prop_assert!(sqrt_memo::certificate::verify(&stored.root, stored.remainder.as_ref(), &n));
             }
             other => prop_assert!(false, "{:?}", other),
         }
