@@ -25,10 +25,13 @@ pub struct MemoConfig {
     pub poll_initial: Duration,
     /// Longest poll interval.
     pub poll_max: Duration,
-    /// Check a hit's root against the number (`r^2 <= n*10^2d < (r+1)^2`)
-    /// before trusting it (default on). Turning it off takes effect only for
+    /// Check a hit's root against the number before trusting it (default
+    /// on): against the remainder stored with it, or by squaring it
+    /// ([`crate::certificate`]). Turning it off takes effect only for
     /// values authenticated by `secret`: without a secret every hit is
-    /// verified. Checksum and binding are always checked.
+    /// verified. Checksum and binding are always checked. It also decides
+    /// what this engine writes: the remainder is stored when its own hits
+    /// are verified.
     pub verify_hits: bool,
     /// Authenticates the values this process writes and reads (see
     /// [`MemoSecret`]); the default reads `SQRT_MEMO_SECRET`. With a secret,
