@@ -14,7 +14,7 @@
 //! most `b = bits(t) + 2` bits, so at most `b / 191` primes of 192 bits
 //! divide it. The writer does not know `p` (it is drawn from the thread's
 //! CSPRNG after the value was read), and no prime is drawn with probability
-//! above `20,000 / 2^191` ([`random_prime`]), so a wrong value passes with
+//! above `20,000 / 2^191` (see `random_prime`), so a wrong value passes with
 //! probability below `b * 2^-184`: under 2^-160 for the largest number and
 //! digit count the default [`crate::Limits`] admit. Each check draws a new
 //! prime, so failed attempts teach nothing about the next one.

@@ -49,7 +49,7 @@ impl Source {
     }
 }
 
-/// The answer of [`SqrtMemo::sqrt`].
+/// The answer of [`SqrtMemo::sqrt`](crate::SqrtMemo::sqrt).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqrtOutcome {
     /// The root, exact and truncated to the digits asked for.
