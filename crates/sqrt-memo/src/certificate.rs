@@ -3,9 +3,9 @@
 //! A root `r` of `t = n*10^(2d)` is right exactly when `t = r^2 + s` with
 //! `0 <= s <= 2r`. Checked directly that is a squaring, about a quarter of
 //! computing the root. With `s` stored beside `r`, the range is two
-//! comparisons, and the equation is checked modulo a prime `p` of
-//! [`PRIME_BITS`] bits drawn afresh, uniformly among such primes, for every
-//! check: three reductions, linear in the size of the numbers. Drawing the
+//! comparisons, and the equation is checked modulo a random prime `p` of
+//! [`PRIME_BITS`] bits drawn afresh for every check: three reductions,
+//! linear in the size of the numbers. Drawing the
 //! prime costs about 90 µs, so small roots are still squared
 //! ([`Method::for_root`]).
 //!
