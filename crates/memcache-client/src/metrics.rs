@@ -206,6 +206,14 @@ pub(crate) struct PoolState<'a> {
     pub in_flight: &'a [usize],
 }
 
+/// Runs `f` on each pool of the client behind `gauges`, if it still lives:
+/// a dropped client's observers observe nothing.
+fn each_pool(gauges: &Weak<dyn PoolGauges>, f: &mut dyn FnMut(&ServerMetrics, PoolState<'_>)) {
+    if let Some(gauges) = gauges.upgrade() {
+        gauges.observe(f);
+    }
+}
+
 fn meter() -> Meter {
     let scope = InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
         .with_version(env!("CARGO_PKG_VERSION"))
@@ -257,20 +265,18 @@ impl ClientMetrics {
                 if let Some(lookups) = pending_lookups.upgrade() {
                     lookups.flush();
                 }
-                if let Some(gauges) = count_gauges.upgrade() {
-                    gauges.observe(&mut |server, state| {
-                        let [pool] = &server.pool;
-                        for (n, label) in [(state.idle, "idle"), (state.used, "used")] {
-                            observer.observe(
-                                int(n),
-                                &[
-                                    pool.clone(),
-                                    KeyValue::new("db.client.connection.state", label),
-                                ],
-                            );
-                        }
-                    });
-                }
+                each_pool(&count_gauges, &mut |server, state| {
+                    let [pool] = &server.pool;
+                    for (n, label) in [(state.idle, "idle"), (state.used, "used")] {
+                        observer.observe(
+                            int(n),
+                            &[
+                                pool.clone(),
+                                KeyValue::new("db.client.connection.state", label),
+                            ],
+                        );
+                    }
+                });
             })
             .build();
         // Read from the pool's counter at collection, like the connection
@@ -281,13 +287,11 @@ impl ClientMetrics {
             .with_unit("{request}")
             .with_description("Requests waiting for a connection")
             .with_callback(move |observer| {
-                if let Some(gauges) = pending_gauges.upgrade() {
-                    gauges.observe(&mut |server, state| {
-                        if let Some(pending) = state.pending {
-                            observer.observe(int(pending), &server.pool);
-                        }
-                    });
-                }
+                each_pool(&pending_gauges, &mut |server, state| {
+                    if let Some(pending) = state.pending {
+                        observer.observe(int(pending), &server.pool);
+                    }
+                });
             })
             .build();
         let max_gauges = gauges.clone();
@@ -296,11 +300,9 @@ impl ClientMetrics {
             .with_unit("{connection}")
             .with_description("The most connections the client opens to a server")
             .with_callback(move |observer| {
-                if let Some(gauges) = max_gauges.upgrade() {
-                    gauges.observe(&mut |server, state| {
-                        observer.observe(int(state.max), &server.pool);
-                    });
-                }
+                each_pool(&max_gauges, &mut |server, state| {
+                    observer.observe(int(state.max), &server.pool);
+                });
             })
             .build();
         let in_flight = meter
@@ -310,20 +312,18 @@ impl ClientMetrics {
                 "Requests sent or queued and not yet answered, per multiplexed connection",
             )
             .with_callback(move |observer| {
-                if let Some(gauges) = gauges.upgrade() {
-                    gauges.observe(&mut |server, state| {
-                        let [pool] = &server.pool;
-                        for (index, &n) in state.in_flight.iter().enumerate() {
-                            observer.observe(
-                                n as u64,
-                                &[
-                                    pool.clone(),
-                                    KeyValue::new("memcached.connection.index", int(index)),
-                                ],
-                            );
-                        }
-                    });
-                }
+                each_pool(&gauges, &mut |server, state| {
+                    let [pool] = &server.pool;
+                    for (index, &n) in state.in_flight.iter().enumerate() {
+                        observer.observe(
+                            n as u64,
+                            &[
+                                pool.clone(),
+                                KeyValue::new("memcached.connection.index", int(index)),
+                            ],
+                        );
+                    }
+                });
             })
             .build();
         ClientMetrics {
