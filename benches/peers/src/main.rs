@@ -150,6 +150,12 @@ fn bench(options: Options) -> Result<(), BenchError> {
         )?),
         Box::new(ours::Ours::new(
             addr,
+            TracingMode::RegistryOnly,
+            Exclusive,
+            data.clone(),
+        )?),
+        Box::new(ours::Ours::new(
+            addr,
             TracingMode::Off,
             Multiplexed,
             data.clone(),

@@ -149,6 +149,22 @@ pub fn render(results: &Results, external: &External, notes: &[String]) -> Strin
             let _ = writeln!(out, "  {:<88} {value:>8}", format!("{workload}: {a} / {b}"));
         }
     }
+    let _ = writeln!(
+        out,
+        "\nfloor of any tracing layer: tracing-subscriber's registry alone (spans created, \
+         stored, closed; nothing exported) against untraced"
+    );
+    let registry = TracingMode::RegistryOnly.label();
+    for workload in [Workload::SeqGet, Workload::Concurrent] {
+        let value = results
+            .paired_ratio(registry, ours, workload)
+            .map_or("-".to_string(), |v| format!("{v:.3}"));
+        let _ = writeln!(
+            out,
+            "  {:<88} {value:>8}",
+            format!("{workload}: {registry} / {ours}")
+        );
+    }
     out
 }
 

@@ -1,8 +1,9 @@
-//! The three ways our client runs: without a subscriber, with a subscriber
-//! that filters the client's INFO spans out by level, and with
+//! The ways our client runs: without a subscriber, with a subscriber
+//! that filters the client's INFO spans out by level, with
 //! traced-telemetry's OpenTelemetry layer (the one `traced_telemetry::init`
 //! installs) sampling every span (always-on) into a batch span processor
-//! whose exporter drops the spans.
+//! whose exporter drops the spans, and with tracing-subscriber's registry
+//! alone (what any layer-based exporter costs at least).
 //!
 //! Subscribers are process-global by default, but the systems alternate in
 //! one process, so none is installed globally. Each system instead gets its
@@ -45,6 +46,9 @@ pub enum TracingMode {
     DisabledByLevel,
     /// Every span sampled and handed to the batch processor.
     AlwaysOn,
+    /// tracing-subscriber's registry alone: every span is created, stored
+    /// and closed, nothing is exported.
+    RegistryOnly,
 }
 
 impl TracingMode {
@@ -53,6 +57,7 @@ impl TracingMode {
             TracingMode::Off => "ours: no subscriber",
             TracingMode::DisabledByLevel => "ours: spans disabled by level",
             TracingMode::AlwaysOn => "ours: OTel always-on, drop exporter",
+            TracingMode::RegistryOnly => "ours: tracing registry, no layer",
         }
     }
 }
@@ -82,12 +87,22 @@ pub struct Tracing {
 
 impl Tracing {
     pub fn new(mode: TracingMode) -> Tracing {
-        if mode == TracingMode::Off {
-            return Tracing {
-                dispatch: None,
-                processor: None,
-                exported: Arc::default(),
-            };
+        match mode {
+            TracingMode::Off => {
+                return Tracing {
+                    dispatch: None,
+                    processor: None,
+                    exported: Arc::default(),
+                }
+            }
+            TracingMode::RegistryOnly => {
+                return Tracing {
+                    dispatch: Some(Dispatch::new(tracing_subscriber::registry())),
+                    processor: None,
+                    exported: Arc::default(),
+                }
+            }
+            TracingMode::DisabledByLevel | TracingMode::AlwaysOn => {}
         }
         let exported = Arc::new(AtomicU64::new(0));
         let processor = SharedProcessor::new(
