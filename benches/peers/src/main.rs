@@ -156,6 +156,12 @@ fn bench(options: Options) -> Result<(), BenchError> {
         )?),
         Box::new(ours::Ours::new(
             addr,
+            TracingMode::EmptySpans,
+            Exclusive,
+            data.clone(),
+        )?),
+        Box::new(ours::Ours::new(
+            addr,
             TracingMode::Off,
             Multiplexed,
             data.clone(),

@@ -2,8 +2,10 @@
 //! that filters the client's INFO spans out by level, with
 //! traced-telemetry's OpenTelemetry layer (the one `traced_telemetry::init`
 //! installs) sampling every span (always-on) into a batch span processor
-//! whose exporter drops the spans, and with tracing-subscriber's registry
-//! alone (what any layer-based exporter costs at least).
+//! whose exporter drops the spans; and two floors of any layer-based
+//! exporter: tracing-subscriber's registry alone, and the registry with a
+//! layer handing one empty `SpanData` per span (no attributes, no fields
+//! read) to the same batch processor.
 //!
 //! Subscribers are process-global by default, but the systems alternate in
 //! one process, so none is installed globally. Each system instead gets its
@@ -21,11 +23,16 @@
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{
+    BatchSpanProcessor, SpanData, SpanEvents, SpanExporter, SpanLinks, SpanProcessor,
+};
 use opentelemetry_sdk::Resource;
 use tokio::runtime::Runtime;
 use traced_telemetry::{
@@ -49,6 +56,9 @@ pub enum TracingMode {
     /// tracing-subscriber's registry alone: every span is created, stored
     /// and closed, nothing is exported.
     RegistryOnly,
+    /// The registry and a layer ending one empty span (name and times only)
+    /// per closed span into the batch processor.
+    EmptySpans,
 }
 
 impl TracingMode {
@@ -58,6 +68,7 @@ impl TracingMode {
             TracingMode::DisabledByLevel => "ours: spans disabled by level",
             TracingMode::AlwaysOn => "ours: OTel always-on, drop exporter",
             TracingMode::RegistryOnly => "ours: tracing registry, no layer",
+            TracingMode::EmptySpans => "ours: registry + empty span to batch processor",
         }
     }
 }
@@ -102,7 +113,7 @@ impl Tracing {
                     exported: Arc::default(),
                 }
             }
-            TracingMode::DisabledByLevel | TracingMode::AlwaysOn => {}
+            TracingMode::DisabledByLevel | TracingMode::AlwaysOn | TracingMode::EmptySpans => {}
         }
         let exported = Arc::new(AtomicU64::new(0));
         let processor = SharedProcessor::new(
@@ -115,6 +126,12 @@ impl Tracing {
                     .with(EnvFilter::new("warn"))
                     .with(always_on_layer(&processor)),
             ),
+            TracingMode::EmptySpans => {
+                Dispatch::new(tracing_subscriber::registry().with(EmptySpanLayer {
+                    processor: processor.clone(),
+                    scope: InstrumentationScope::builder("peers-bench").build(),
+                }))
+            }
             _ => Dispatch::new(tracing_subscriber::registry().with(always_on_layer(&processor))),
         };
         Tracing {
@@ -163,6 +180,64 @@ where
         SamplerConfig::AlwaysOn,
         InstrumentationScope::builder("peers-bench").build(),
     )
+}
+
+/// Ends an empty span per closed `tracing` span: the cost of the registry
+/// and the SDK's batch processor with no span content at all (ids are
+/// fixed, start and end are one clock read each, as in a real span).
+struct EmptySpanLayer {
+    processor: SharedProcessor,
+    scope: InstrumentationScope,
+}
+
+/// When an [`EmptySpanLayer`] span started.
+struct Started(SystemTime);
+
+impl<S> tracing_subscriber::Layer<S> for EmptySpanLayer
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+{
+    fn on_new_span(
+        &self,
+        _attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(Started(SystemTime::now()));
+        }
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let Some(Started(start_time)) = span.extensions_mut().remove::<Started>() else {
+            return;
+        };
+        let span_context = SpanContext::new(
+            TraceId::from(1),
+            SpanId::from(id.into_u64()),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        );
+        self.processor.on_end(SpanData {
+            span_context,
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Client,
+            name: span.name().into(),
+            start_time,
+            end_time: SystemTime::now(),
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: self.scope.clone(),
+        });
+    }
 }
 
 impl Drop for Tracing {
