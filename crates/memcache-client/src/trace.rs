@@ -92,30 +92,22 @@ pub(crate) fn int(n: impl TryInto<i64>) -> i64 {
 /// In one `record_all` call: each `Span::record` is a separate trip through
 /// the subscriber (span lookup, extension lock, attribute update), which
 /// made these six fields the largest single cost of a traced call.
-pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
-    if span.is_disabled() {
-        return;
-    }
-    let Some(fields) = span.metadata().map(|m| m.fields()) else {
+pub(crate) fn record_server(span: &OpSpan, server: &Server, peer: &Peer) {
+    let Some(fields) = span.op_fields() else {
         return;
     };
-    let (
-        Some(address),
-        Some(port),
-        Some(service),
-        Some(peer_address),
-        Some(peer_port),
-        Some(transport),
-    ) = (
-        op_field(fields, 3, "server.address"),
-        op_field(fields, 4, "server.port"),
-        op_field(fields, 5, "peer.service"),
-        op_field(fields, 6, "network.peer.address"),
-        op_field(fields, 7, "network.peer.port"),
-        op_field(fields, 8, "network.transport"),
-    )
+    let [Some(address), Some(port), Some(service), Some(peer_address), Some(peer_port), Some(transport)] =
+        [
+            OpField::ServerAddress,
+            OpField::ServerPort,
+            OpField::PeerService,
+            OpField::PeerAddress,
+            OpField::PeerPort,
+            OpField::Transport,
+        ]
+        .map(|field| field.of(fields))
     else {
-        return; // not an `op_span!` span
+        return;
     };
     let server_port = server.addr.port().map(int);
     let peer_port_value = peer.port.map(int);
@@ -134,32 +126,65 @@ pub(crate) fn record_server(span: &Span, server: &Server, peer: &Peer) {
     span.record_all(&fields.value_set(&values));
 }
 
-/// `op_span!`'s field `name`, taken at its position `index` in the macro's
-/// field list (one comparison, where a search by name compared it with
-/// every field before it: a few hundred instructions per traced call), or
-/// found by name in a span declared otherwise.
-fn op_field(fields: &FieldSet, index: usize, name: &str) -> Option<Field> {
-    match fields.iter().nth(index) {
-        Some(field) if field.name() == name => Some(field),
-        _ => fields.field(name),
+/// The `op_span!` fields recorded through [`OpSpan::op_fields`], by their
+/// position in the macro's field list.
+#[derive(Clone, Copy, Debug)]
+enum OpField {
+    ServerAddress = 3,
+    ServerPort = 4,
+    PeerService = 5,
+    PeerAddress = 6,
+    PeerPort = 7,
+    Transport = 8,
+    Hit = 11,
+    ValueSize = 14,
+}
+
+impl OpField {
+    /// The field's name in `op_span!` (checked in debug builds and tests).
+    fn name(self) -> &'static str {
+        match self {
+            OpField::ServerAddress => "server.address",
+            OpField::ServerPort => "server.port",
+            OpField::PeerService => "peer.service",
+            OpField::PeerAddress => "network.peer.address",
+            OpField::PeerPort => "network.peer.port",
+            OpField::Transport => "network.transport",
+            OpField::Hit => "memcached.hit",
+            OpField::ValueSize => "memcached.value_size",
+        }
+    }
+
+    /// This field of an `op_span!` span's field set, taken by position: no
+    /// name is compared (a comparison per field read the callsite's cold
+    /// name strings on every traced call).
+    fn of(self, fields: &FieldSet) -> Option<Field> {
+        let field = fields.iter().nth(self as usize);
+        debug_assert_eq!(field.as_ref().map(Field::name), Some(self.name()));
+        field
+    }
+}
+
+impl OpSpan {
+    /// The span's fields, when a subscriber records it. An `OpSpan` is only
+    /// made by `op_span!`, so they are that macro's, in its order.
+    fn op_fields(&self) -> Option<&'static FieldSet> {
+        if self.span.is_disabled() {
+            return None;
+        }
+        self.span.metadata().map(|m| m.fields())
     }
 }
 
 /// Records a single-key retrieval's `memcached.hit` and, on a hit,
 /// `memcached.value_size`, in one `record_all` (one subscriber round trip
 /// instead of two).
-pub(crate) fn record_hit(span: &Span, value_size: Option<usize>) {
-    if span.is_disabled() {
-        return;
-    }
-    let Some(fields) = span.metadata().map(|m| m.fields()) else {
+pub(crate) fn record_hit(span: &OpSpan, value_size: Option<usize>) {
+    let Some(fields) = span.op_fields() else {
         return;
     };
-    let (Some(hit), Some(size)) = (
-        op_field(fields, 11, "memcached.hit"),
-        op_field(fields, 14, "memcached.value_size"),
-    ) else {
-        return; // not an `op_span!` span
+    let (Some(hit), Some(size)) = (OpField::Hit.of(fields), OpField::ValueSize.of(fields)) else {
+        return;
     };
     let hit_value = value_size.is_some();
     let size_value = value_size.map(int);
@@ -213,33 +238,34 @@ mod tests {
     use super::*;
 
     /// The positions `record_server` and `record_hit` take fields at are
-    /// the ones `op_span!` declares them at (else they fall back to a
-    /// search by name: correct, but slower).
+    /// the ones `op_span!` declares them at.
     #[test]
     fn op_field_positions_match_the_macro() {
         let subscriber = tracing_subscriber::registry();
         tracing::subscriber::with_default(subscriber, || {
             let span = op_span!("get");
-            let fields = span.metadata().expect("an enabled span").fields();
-            for (index, name) in [
-                (3, "server.address"),
-                (4, "server.port"),
-                (5, "peer.service"),
-                (6, "network.peer.address"),
-                (7, "network.peer.port"),
-                (8, "network.transport"),
-                (11, "memcached.hit"),
-                (14, "memcached.value_size"),
+            let fields = span.op_fields().expect("an enabled span");
+            for field in [
+                OpField::ServerAddress,
+                OpField::ServerPort,
+                OpField::PeerService,
+                OpField::PeerAddress,
+                OpField::PeerPort,
+                OpField::Transport,
+                OpField::Hit,
+                OpField::ValueSize,
             ] {
-                let field = fields.iter().nth(index).expect("a field there");
-                assert_eq!(field.name(), name);
-                assert_eq!(op_field(fields, index, name), Some(field));
+                let found = field.of(fields).expect("a field at that position");
+                assert_eq!(found.name(), field.name());
+                assert_eq!(fields.field(field.name()), Some(found));
             }
-            // A wrong position still finds the field by name.
-            assert_eq!(
-                op_field(fields, 0, "memcached.hit").map(|f| f.name()),
-                Some("memcached.hit")
-            );
         });
+    }
+
+    /// A span no subscriber records has no fields to record into.
+    #[test]
+    fn disabled_op_span_has_no_fields() {
+        let span = op_span!("get");
+        assert!(span.op_fields().is_none());
     }
 }
