@@ -97,15 +97,7 @@ pub(crate) fn record_server(span: &OpSpan, server: &Server, peer: &Peer) {
         return;
     };
     let [Some(address), Some(port), Some(service), Some(peer_address), Some(peer_port), Some(transport)] =
-        [
-            OpField::ServerAddress,
-            OpField::ServerPort,
-            OpField::PeerService,
-            OpField::PeerAddress,
-            OpField::PeerPort,
-            OpField::Transport,
-        ]
-        .map(|field| field.of(fields))
+        OpField::SERVER.map(|field| field.of(fields))
     else {
         return;
     };
@@ -141,6 +133,16 @@ enum OpField {
 }
 
 impl OpField {
+    /// The fields `record_server` records, in its order.
+    const SERVER: [OpField; 6] = [
+        OpField::ServerAddress,
+        OpField::ServerPort,
+        OpField::PeerService,
+        OpField::PeerAddress,
+        OpField::PeerPort,
+        OpField::Transport,
+    ];
+
     /// The field's name in `op_span!` (checked in debug builds and tests).
     fn name(self) -> &'static str {
         match self {
@@ -245,16 +247,8 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             let span = op_span!("get");
             let fields = span.op_fields().expect("an enabled span");
-            for field in [
-                OpField::ServerAddress,
-                OpField::ServerPort,
-                OpField::PeerService,
-                OpField::PeerAddress,
-                OpField::PeerPort,
-                OpField::Transport,
-                OpField::Hit,
-                OpField::ValueSize,
-            ] {
+            let others = [OpField::Hit, OpField::ValueSize];
+            for field in OpField::SERVER.into_iter().chain(others) {
                 let found = field.of(fields).expect("a field at that position");
                 assert_eq!(found.name(), field.name());
                 assert_eq!(fields.field(field.name()), Some(found));
