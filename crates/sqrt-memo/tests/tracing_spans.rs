@@ -56,6 +56,21 @@ fn named<'a>(spans: &'a [SpanData], name: &str) -> Vec<&'a SpanData> {
     spans.iter().filter(|s| s.name == name).collect()
 }
 
+/// Exactly one `sqrt.verify` span, which checked the hit by `method` and
+/// accepted it.
+fn assert_one_passed_verify(spans: &[SpanData], method: &'static str) {
+    let verify = named(spans, "sqrt.verify");
+    assert_eq!(verify.len(), 1);
+    assert_eq!(
+        attribute(verify[0], "sqrt.verify.method"),
+        Some(&Value::from(method))
+    );
+    assert_eq!(
+        attribute(verify[0], "sqrt.verify.ok"),
+        Some(&Value::Bool(true))
+    );
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_hit_links_to_the_span_that_computed_it() {
     let capture = capture();
@@ -107,16 +122,7 @@ async fn a_hit_links_to_the_span_that_computed_it() {
     assert_eq!(named(&spans, "sqrt.store").len(), 1);
     // The value carries its remainder, but a root this small is cheaper to
     // square than a prime is to draw.
-    let verify = named(&spans, "sqrt.verify");
-    assert_eq!(verify.len(), 1);
-    assert_eq!(
-        attribute(verify[0], "sqrt.verify.method"),
-        Some(&Value::from("squaring"))
-    );
-    assert_eq!(
-        attribute(verify[0], "sqrt.verify.ok"),
-        Some(&Value::Bool(true))
-    );
+    assert_one_passed_verify(&spans, "squaring");
 
     // The hit's lookup links to the computing span and names it in attributes.
     let hit_lookup = named(&spans, "sqrt.lookup")
@@ -187,16 +193,7 @@ async fn large_hits_are_checked_against_the_stored_remainder() {
     assert_eq!(hit.source, Source::Hit);
     assert_eq!(hit.root, sqrt_memo::sqrt_decimal(&n, 3).unwrap());
     let spans = capture.spans();
-    let verify = named(&spans, "sqrt.verify");
-    assert_eq!(verify.len(), 1);
-    assert_eq!(
-        attribute(verify[0], "sqrt.verify.method"),
-        Some(&Value::from("remainder"))
-    );
-    assert_eq!(
-        attribute(verify[0], "sqrt.verify.ok"),
-        Some(&Value::Bool(true))
-    );
+    assert_one_passed_verify(&spans, "remainder");
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -226,16 +223,7 @@ async fn authenticated_hits_skip_verification_and_others_are_verified() {
     );
     // Only the hit without the secret ran the arithmetic check, by
     // squaring: a writer whose own hits skip the check stores no remainder.
-    let verified = named(&spans, "sqrt.verify");
-    assert_eq!(verified.len(), 1);
-    assert_eq!(
-        attribute(verified[0], "sqrt.verify.method"),
-        Some(&Value::from("squaring"))
-    );
-    assert_eq!(
-        attribute(verified[0], "sqrt.verify.ok"),
-        Some(&Value::Bool(true))
-    );
+    assert_one_passed_verify(&spans, "squaring");
 }
 
 #[tokio::test(flavor = "current_thread")]
